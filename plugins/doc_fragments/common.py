@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options and attributes shared by the underlay.network modules."""
+
+    # netns: every module
+    DOCUMENTATION = r"""
+options:
+  netns:
+    description:
+      - Network namespace to operate in.
+      - A name under C(/run/netns) (as made by C(ip netns add)) or an absolute path such as
+        C(/proc/1234/ns/net).
+      - Default is the network namespace the module runs in.
+      - A missing namespace is an error; it is never created implicitly.
+    type: str
+requirements:
+  - pyroute2 >= 0.9.7 (on the managed host)
+"""
+
+    # state_dir: the modules that keep network definitions and leases
+    STATE_DIR = r"""
+options:
+  state_dir:
+    description:
+      - Directory where network definitions and address leases are kept.
+    type: path
+    default: /var/lib/underlay-network
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
+"""

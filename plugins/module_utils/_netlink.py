@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netlink adapter: the only place that talks to the kernel (and imports pyroute2).
+
+It reads kernel state into plain snapshots and carries out plan steps, turning netlink
+errors into ``UnderlayError`` messages a user can act on. A namespace is entered with
+setns(2) only for as long as it takes to open the netlink socket (the socket stays bound
+to that namespace), which is far cheaper than a helper process per namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from ansible_collections.underlay.network.plugins.module_utils._errors import (
+    MissingLibraryError,
+    UnderlayError,
+)
+from ansible_collections.underlay.network.plugins.module_utils._validation import (
+    VLAN_PROTOCOLS,
+    address_sort_key,
+)
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+except ImportError as exc:  # reported by the module shell through missing_required_lib
+    IPRoute = None
+    NetlinkError = None
+    PYROUTE2_IMPORT_ERROR = exc
+else:
+    PYROUTE2_IMPORT_ERROR = None
+
+CLONE_NEWNET = 0x40000000
+IFF_UP = 0x1
+_PROTOCOL_NAMES = {number: name for name, number in VLAN_PROTOCOLS.items()}
+_ERRNO_TEXT = {
+    errno.EPERM: "operation not permitted (CAP_NET_ADMIN is needed)",
+    errno.ENODEV: "no such device",
+    errno.EEXIST: "an interface with that name already exists",
+    errno.EBUSY: "the device is busy",
+    errno.ERANGE: "a value is out of the range the kernel accepts",
+    errno.EINVAL: "the kernel rejected an argument as invalid",
+    errno.EOPNOTSUPP: "the kernel does not support this operation",
+    errno.EADDRNOTAVAIL: "the address is not assigned",
+    errno.ENOSPC: "no space left for this object",
+}
+
+
+@dataclass(frozen=True)
+class LinkSnapshot:
+    """One interface as the kernel reports it (plain data, comparable in tests)."""
+
+    name: str
+    index: int
+    kind: Optional[str]
+    mtu: int
+    mac_address: Optional[str]
+    admin_state: str
+    parent: Optional[str] = None
+    parent_index: Optional[int] = None
+    vlan_id: Optional[int] = None
+    protocol: Optional[str] = None
+    addresses: Tuple[str, ...] = field(default_factory=tuple)
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd):
+    if _libc().setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+class NetlinkAdapter:
+    """Kernel access within one network namespace (``netns_path`` None: our own)."""
+
+    def __init__(self, netns_path=None, netns_label=None):
+        self.netns_path = netns_path
+        self.netns_label = netns_label or netns_path
+        self._ipr = None
+
+    # -- opening -------------------------------------------------------------------
+    def __enter__(self):
+        if IPRoute is None:
+            raise MissingLibraryError("pyroute2", PYROUTE2_IMPORT_ERROR)
+        if self.netns_path is None:
+            self._ipr = IPRoute()
+            return self
+        if not os.path.exists(self.netns_path):
+            raise UnderlayError(
+                f"network namespace '{self.netns_label}' does not exist ({self.netns_path});"
+                " it is never created implicitly", "netns", self.netns_label)
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            try:
+                target = os.open(self.netns_path, os.O_RDONLY)
+            except OSError as err:
+                raise UnderlayError(f"cannot open network namespace {self.netns_path}: {err.strerror}",
+                                    "netns", self.netns_label) from None
+            try:
+                try:
+                    _setns(target)
+                except OSError as err:
+                    raise UnderlayError(
+                        f"cannot enter {self.netns_path}: {err.strerror} (is it a network namespace?)",
+                        "netns", self.netns_label) from None
+                try:
+                    self._ipr = IPRoute()
+                finally:
+                    _setns(own)
+            finally:
+                os.close(target)
+        finally:
+            os.close(own)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None
+        return False
+
+    @property
+    def where(self):
+        return f"network namespace '{self.netns_label}'" if self.netns_path else "the host's network namespace"
+
+    # -- reading -------------------------------------------------------------------
+    def link(self, name):
+        """The snapshot of interface ``name``, or None when there is none."""
+        try:
+            msg = self._ipr.link("get", ifname=name)[0]
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise self._error(f"read interface '{name}'", err) from None
+        return self._snapshot(msg)
+
+    def link_by_index(self, index):
+        try:
+            return self._snapshot(self._ipr.link("get", index=index)[0])
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise self._error(f"read interface #{index}", err) from None
+
+    def _snapshot(self, msg):
+        info = msg.get("IFLA_LINKINFO")
+        kind = info.get("IFLA_INFO_KIND") if info else None
+        data = info.get("IFLA_INFO_DATA") if info else None
+        vlan_id = protocol = None
+        if kind == "vlan" and data:
+            vlan_id = data.get("IFLA_VLAN_ID")
+            protocol = _protocol_name(data.get("IFLA_VLAN_PROTOCOL"))
+        parent_index = msg.get("IFLA_LINK")
+        parent = None
+        if kind == "vlan" and parent_index and msg.get("IFLA_LINK_NETNSID") is None:
+            parent_msg = self._ipr.link("get", index=parent_index)[0]
+            parent = parent_msg.get("IFLA_IFNAME")
+        return LinkSnapshot(
+            name=msg.get("IFLA_IFNAME"),
+            index=msg["index"],
+            kind=kind,
+            mtu=msg.get("IFLA_MTU"),
+            mac_address=(msg.get("IFLA_ADDRESS") or None),
+            admin_state="up" if msg["flags"] & IFF_UP else "down",
+            parent=parent,
+            parent_index=parent_index,
+            vlan_id=vlan_id,
+            protocol=protocol,
+            addresses=self._addresses(msg["index"]),
+        )
+
+    def _addresses(self, index):
+        found = set()
+        for msg in self._ipr.get_addr(index=index):
+            if msg.get("index") != index:
+                continue
+            address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+            if address:
+                found.add(f"{ipaddress.ip_address(address)}/{msg['prefixlen']}")
+        return tuple(sorted(found, key=address_sort_key))
+
+    # -- acting --------------------------------------------------------------------
+    def apply(self, step):
+        """Carry out one plan step (``step.op`` names an ``op_*`` method)."""
+        method = getattr(self, "op_" + step.op)
+        try:
+            method(**step.args)
+        except NetlinkError as err:
+            raise self._error(step.action, err) from None
+
+    def _index(self, name):
+        try:
+            return self._ipr.link("get", ifname=name)[0]["index"]
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                raise UnderlayError(f"interface '{name}' does not exist in {self.where}") from None
+            raise
+
+    def op_link_add_vlan(self, name, parent, vlan_id, protocol, mtu=None):
+        args = {"ifname": name, "kind": "vlan", "link": self._index(parent),
+                "vlan_id": vlan_id, "vlan_protocol": VLAN_PROTOCOLS[protocol]}
+        if mtu is not None:
+            args["mtu"] = mtu
+        try:
+            self._ipr.link("add", **args)
+        except NetlinkError as err:
+            if err.code == errno.EOPNOTSUPP:
+                raise UnderlayError(
+                    f"cannot create VLAN sub-interface '{name}' (VLAN {vlan_id} on '{parent}'): this kernel "
+                    "has no 802.1Q VLAN support (EOPNOTSUPP; it needs CONFIG_VLAN_8021Q or the 8021q module)",
+                    "vlan_id", vlan_id) from None
+            raise
+
+    def op_link_set(self, name, mtu=None, admin_state=None):
+        args = {"index": self._index(name)}
+        if mtu is not None:
+            args["mtu"] = mtu
+        if admin_state is not None:
+            args["state"] = admin_state
+        self._ipr.link("set", **args)
+
+    def op_link_rename(self, name, new_name):
+        self._ipr.link("set", index=self._index(name), ifname=new_name)
+
+    def op_link_del(self, name):
+        self._ipr.link("del", index=self._index(name))
+
+    def op_addr_add(self, name, address):
+        iface = ipaddress.ip_interface(address)
+        self._ipr.addr("add", index=self._index(name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    def op_addr_del(self, name, address):
+        iface = ipaddress.ip_interface(address)
+        self._ipr.addr("del", index=self._index(name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    # -- errors --------------------------------------------------------------------
+    def _error(self, action, err):
+        text = _ERRNO_TEXT.get(err.code, os.strerror(err.code) if err.code else str(err))
+        return UnderlayError(f"{action} failed in {self.where}: {text} ({errno.errorcode.get(err.code, err.code)})")
+
+
+def _protocol_name(value):
+    if value is None:
+        return "802.1Q"
+    if isinstance(value, str):
+        try:
+            value = int(value, 0)
+        except ValueError:
+            return value
+    # the kernel reports the ethertype in network byte order; accept either order
+    return _PROTOCOL_NAMES.get(value) or _PROTOCOL_NAMES.get(((value & 0xFF) << 8) | (value >> 8), hex(value))

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans: the ordered kernel operations a module decided on, before anything is done.
+
+A planner is a pure function ``plan(desired, current) -> Plan``. Check mode is "compute the
+plan and stop"; ``--diff`` is the plan's ``before``/``after``; applying walks ``steps`` and,
+on failure, walks the ``undo`` of every step already done in reverse (see _transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation for an adapter: ``op`` names the adapter method, ``args`` its keywords.
+
+    ``action`` is the human-readable line reported in ``actions``; ``undo`` is the step
+    that reverses this one (``None`` when it needs no reversal or cannot have one).
+    """
+
+    action: str
+    op: str
+    args: Dict[str, Any] = field(default_factory=dict)
+    undo: Optional["Step"] = None
+
+
+@dataclass
+class Plan:
+    """What to do (``steps``) and how the managed fields look before and after."""
+
+    before: Dict[str, Any]
+    after: Dict[str, Any]
+    steps: List[Step] = field(default_factory=list)
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+    @property
+    def actions(self):
+        return [step.action for step in self.steps]
+
+    def add(self, action, op, undo=None, **args):
+        self.steps.append(Step(action=action, op=op, args=args, undo=undo))

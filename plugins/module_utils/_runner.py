@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner: params -> spec -> read -> plan -> (apply) -> result, for every module.
+
+This is the only place in the collection that looks at check mode: a plan is always
+computed in full, and check mode simply stops before applying it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
+from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
+
+# Replaced by the unit tests with a fake adapter; everything else uses the kernel.
+adapter_factory = NetlinkAdapter
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How one module maps onto the pipeline.
+
+    ``key`` names the module's main return value; ``build_spec(params)`` validates;
+    ``read(adapter, spec)`` snapshots the kernel; ``plan(spec, current)`` decides;
+    ``report(spec, current)`` renders the return value from a fresh read;
+    ``predict(spec, current, plan)`` renders it from a plan that was not applied.
+    """
+
+    key: str
+    build_spec: Callable
+    read: Callable
+    plan: Callable
+    report: Callable
+    predict: Callable
+
+
+def run(resource, params, check_mode=False, diff=False):
+    """Run ``resource`` for ``params``; returns the module result dict (raises UnderlayError)."""
+    spec = resource.build_spec(params)
+    with adapter_factory(spec.netns_path, spec.netns) as adapter:
+        current = resource.read(adapter, spec)
+        planned = resource.plan(spec, current)
+        if not planned.steps:
+            value = resource.report(spec, current)
+        elif check_mode:
+            value = resource.predict(spec, current, planned)
+        else:
+            apply_steps(adapter, planned.steps)
+            value = resource.report(spec, resource.read(adapter, spec))
+    result = {"changed": planned.changed, "actions": planned.actions, resource.key: value}
+    if diff:
+        result["diff"] = {"before": planned.before, "after": planned.after}
+    return result

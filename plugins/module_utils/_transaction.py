@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply a plan's steps all-or-nothing: a failure undoes what was already done."""
+
+from __future__ import annotations
+
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+
+def apply_steps(adapter, steps):
+    """Run ``steps`` through ``adapter.apply``; on failure undo the done ones in reverse.
+
+    Re-raises the original failure as an ``UnderlayError`` whose message says what was
+    rolled back, and what could not be (so a user knows what state the host is in).
+    """
+    done = []
+    for step in steps:
+        try:
+            adapter.apply(step)
+        except UnderlayError as err:
+            raise _rolled_back(adapter, done, step, err) from err
+        except Exception as err:  # an unexpected failure is still rolled back
+            wrapped = UnderlayError(f"{step.action} failed: {err}")
+            raise _rolled_back(adapter, done, step, wrapped) from err
+        done.append(step)
+
+
+def _rolled_back(adapter, done, failed, err):
+    undone, not_undone = [], []
+    for step in reversed(done):
+        if step.undo is None:
+            not_undone.append(step.action)
+            continue
+        try:
+            adapter.apply(step.undo)
+            undone.append(step.undo.action)
+        except Exception as undo_err:  # keep undoing the rest; report what stuck
+            not_undone.append(f"{step.action} (undo failed: {undo_err})")
+    message = str(err)
+    if undone:
+        message += "; rolled back: " + "; ".join(undone)
+    if not_undone:
+        message += "; NOT rolled back: " + "; ".join(not_undone)
+    rolled = UnderlayError(message)
+    rolled.field, rolled.value, rolled.detail = err.field, err.value, err.detail
+    rolled.failed_action = failed.action
+    return rolled
