@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers shared by the integration and VM lanes: throwaway namespaces, kernel
+snapshots, and running the collection through ansible-playbook or a module's entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, ".cache", "collections")
+PREFIX = "ult"  # every namespace a test creates starts with this
+
+
+def sh(*argv, check=True, ns=None):
+    """Run a command (argv list, never a shell string), optionally inside namespace ``ns``."""
+    if ns is not None:
+        argv = ("ip", "netns", "exec", ns) + argv
+    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc
+
+
+class Namespaces:
+    """Creates uniquely named network namespaces and removes every one of them on close."""
+
+    def __init__(self):
+        self.token = uuid.uuid4().hex[:6]
+        self.created = []
+
+    def new(self, role="ns"):
+        name = f"{PREFIX}{self.token}{role}{len(self.created)}"[:60]
+        sh("ip", "netns", "add", name)
+        self.created.append(name)
+        sh("ip", "link", "set", "lo", "up", ns=name)
+        return name
+
+    def veth(self, ns_a, name_a, ns_b, name_b, up=True):
+        """A veth pair with one end in each namespace (made inside ns_a, so nothing touches the host)."""
+        sh("ip", "link", "add", name_a, "type", "veth", "peer", "name", name_b, "netns", ns_b, ns=ns_a)
+        if up:
+            sh("ip", "link", "set", name_a, "up", ns=ns_a)
+            sh("ip", "link", "set", name_b, "up", ns=ns_b)
+
+    def close(self):
+        for name in reversed(self.created):
+            sh("ip", "netns", "del", name, check=False)
+        self.created = []
+
+
+def kernel_snapshot(ns):
+    """Links (with details), addresses and routes of ``ns``, minus counters that tick by themselves."""
+    def ip_json(*args):
+        out = sh("ip", "-d", "-j", *args, ns=ns).stdout
+        return json.loads(out or "[]")
+
+    links = ip_json("link", "show")
+    for link in links:
+        for volatile in ("stats", "stats64", "operstate", "linkinfo_stats"):
+            link.pop(volatile, None)
+    addresses = ip_json("addr", "show")
+    for entry in addresses:
+        entry.pop("operstate", None)
+        for info in entry.get("addr_info", []):
+            info.pop("valid_life_time", None)
+            info.pop("preferred_life_time", None)
+    routes = ip_json("route", "show", "table", "all")
+    return {"links": links, "addresses": addresses, "routes": routes}
+
+
+def host_snapshot():
+    """The test machine's own links and routes (names, flags, addresses): must never change."""
+    links = json.loads(sh("ip", "-j", "link", "show").stdout)
+    addrs = json.loads(sh("ip", "-j", "addr", "show").stdout)
+    routes = json.loads(sh("ip", "-j", "route", "show", "table", "all").stdout)
+    return {
+        "links": sorted((link["ifname"], tuple(sorted(link.get("flags", [])))) for link in links),
+        "addrs": sorted((a["ifname"], i["local"], i["prefixlen"]) for a in addrs for i in a.get("addr_info", [])),
+        "routes": sorted(json.dumps(r, sort_keys=True) for r in routes),
+    }
+
+
+def ensure_collection_link():
+    target = os.path.join(COLLECTIONS, "ansible_collections", "underlay", "network")
+    if not os.path.islink(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.symlink(os.path.join("..", "..", "..", ".."), target)
+    if COLLECTIONS not in sys.path:
+        sys.path.insert(0, COLLECTIONS)
+
+
+def ansible_env():
+    env = dict(os.environ)
+    venv_bin = os.path.dirname(sys.executable)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
+    env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
+    env["ANSIBLE_LOCAL_TEMP"] = os.path.join(tempfile.gettempdir(), "underlay-ansible-local")
+    env["ANSIBLE_REMOTE_TEMP"] = os.path.join(tempfile.gettempdir(), "underlay-ansible-remote")
+    env["PYTHONPATH"] = COLLECTIONS
+    return env
+
+
+def run_module(module, args, check_mode=False, diff=False):
+    """Run a module through its real entry point (what Ansible runs on a host); returns its JSON."""
+    payload = dict(args)
+    payload["_ansible_check_mode"] = check_mode
+    payload["_ansible_diff"] = diff
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": payload}, handle)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", f"ansible_collections.underlay.network.plugins.modules.{module}", handle.name],
+            capture_output=True, text=True, env=ansible_env(), check=False)
+    finally:
+        os.unlink(handle.name)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(f"module {module} printed no JSON: {proc.stdout}\n{proc.stderr}") from None
+
+
+def run_tasks(tasks, check_mode=False, diff=False, extra_args=()):
+    """Run ``tasks`` in one ansible-playbook run (connection local); return each task's result.
+
+    Every task is registered and may fail without stopping the play, so a test can assert
+    on failures as well as on successes; the results come back as a list, in order.
+    """
+    with tempfile.TemporaryDirectory(prefix="underlay-play-") as tmp:
+        out = os.path.join(tmp, "results.json")
+        play_tasks = []
+        for i, task in enumerate(tasks):
+            task = dict(task)
+            task["register"] = f"r{i}"
+            task["ignore_errors"] = True
+            play_tasks.append(task)
+        names = ", ".join(f"r{i}" for i in range(len(tasks)))
+        play_tasks.append({
+            "name": "Collect results",
+            "ansible.builtin.copy": {"dest": out, "content": "{{ [" + names + "] | to_json }}", "mode": "0600"},
+            "check_mode": False,
+            "diff": False,
+        })
+        playbook = [{"name": "underlay.network test", "hosts": "localhost", "gather_facts": False,
+                     "tasks": play_tasks}]
+        path = os.path.join(tmp, "play.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(playbook, handle)
+        argv = ["ansible-playbook", "-i", "localhost,", "-c", "local",
+                "-e", f"ansible_python_interpreter={sys.executable}", path]
+        if check_mode:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        argv.extend(extra_args)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=ansible_env(), check=False)
+        if not os.path.exists(out):
+            raise AssertionError(f"ansible-playbook did not finish ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        with open(out, encoding="utf-8") as handle:
+            results = json.load(handle)
+    for result in results:
+        result["_stdout"] = proc.stdout
+    return results

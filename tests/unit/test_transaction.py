@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from fake_adapter import FakeKernel, link
+
+from ansible_collections.underlay.network.plugins.module_utils import _vlan
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
+
+
+def test_failure_after_link_creation_undoes_it():
+    kernel = FakeKernel(link("veth0"))
+    kernel.fail_on = "addr_add"
+    s = _vlan.build_spec({"parent": "veth0", "vlan_id": 100, "addresses": ["10.0.0.5/24"]})
+    planned = _vlan.plan(s, _vlan.VlanCurrent(None, kernel.links["veth0"]))
+    with pytest.raises(UnderlayError) as err:
+        apply_steps(kernel.adapter(), planned.steps)
+    assert "injected failure" in str(err.value)
+    assert "rolled back: remove 'veth0.100'" in str(err.value)
+    assert set(kernel.links) == {"veth0"}
+
+
+def test_failed_in_place_change_restores_previous_values():
+    old = link("veth0.100", kind="vlan", parent="veth0", vlan_id=100, protocol="802.1Q",
+               mtu=1500, addresses=("10.0.0.5/24",))
+    kernel = FakeKernel(link("veth0"), old)
+    kernel.fail_on = "addr_add"
+    s = _vlan.build_spec({"parent": "veth0", "vlan_id": 100, "mtu": 1400, "addresses": ["10.0.0.6/24"]})
+    planned = _vlan.plan(s, _vlan.VlanCurrent(old, kernel.links["veth0"]))
+    with pytest.raises(UnderlayError):
+        apply_steps(kernel.adapter(), planned.steps)
+    assert kernel.links["veth0.100"] == old
+
+
+def test_step_without_undo_is_reported_as_not_rolled_back():
+    kernel = FakeKernel(link("veth0"), link("veth0.100", kind="veth"))
+    kernel.fail_on = "link_rename"
+    s = _vlan.build_spec({"parent": "veth0", "vlan_id": 100, "recreate": True})
+    planned = _vlan.plan(s, _vlan.VlanCurrent(kernel.links["veth0.100"], kernel.links["veth0"]))
+    with pytest.raises(UnderlayError) as err:
+        apply_steps(kernel.adapter(), planned.steps)
+    assert "NOT rolled back: remove 'veth0.100'" in str(err.value)
+    assert _vlan.temporary_name("veth0.100") not in kernel.links
+
+
+def test_unexpected_exception_is_wrapped_and_rolled_back():
+    class Exploding:
+        def __init__(self):
+            self.applied = []
+
+        def apply(self, step):
+            if step.op == "boom":
+                raise RuntimeError("kaput")
+            self.applied.append(step.op)
+
+    from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+    planned = Plan(before={}, after={})
+    planned.add("first", "one", undo=Step("undo first", "undo_one"))
+    planned.add("second", "boom")
+    adapter = Exploding()
+    with pytest.raises(UnderlayError, match="second failed: kaput; rolled back: undo first"):
+        apply_steps(adapter, planned.steps)
+    assert adapter.applied == ["one", "undo_one"]
