@@ -41,7 +41,7 @@ options:
     type: str
   protocol:
     description:
-      - The VLAN protocol: 802.1Q (C-tag) or 802.1ad (S-tag, QinQ).
+      - The VLAN protocol, 802.1Q (C-tag) or 802.1ad (S-tag, QinQ).
       - Cannot change in place; a different protocol on an existing interface needs O(recreate=true).
     type: str
     choices: ['802.1Q', '802.1ad']
