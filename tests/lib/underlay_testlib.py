@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,6 +42,9 @@ class Namespaces:
         sh("ip", "netns", "add", name)
         self.created.append(name)
         sh("ip", "link", "set", "lo", "up", ns=name)
+        # no duplicate address detection: IPv6 addresses are final at once, so kernel
+        # snapshots settle quickly (namespace-local sysctls: the host is not touched)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", ns=name)
         return name
 
     def veth(self, ns_a, name_a, ns_b, name_b, up=True):
@@ -56,8 +60,23 @@ class Namespaces:
         self.created = []
 
 
-def kernel_snapshot(ns):
-    """Links (with details), addresses and routes of ``ns``, minus counters that tick by themselves."""
+def kernel_snapshot(ns, settle_seconds=5.0):
+    """Links (with details), addresses and routes of ``ns``, minus counters that tick by themselves.
+
+    The kernel adds IPv6 link-local addresses and their routes a moment after a link comes
+    up; the snapshot is taken once two reads in a row agree, so it never catches that half-way.
+    """
+    deadline = time.monotonic() + settle_seconds
+    previous = _read_snapshot(ns)
+    while True:
+        time.sleep(0.05)
+        current = _read_snapshot(ns)
+        if current == previous or time.monotonic() > deadline:
+            return current
+        previous = current
+
+
+def _read_snapshot(ns):
     def ip_json(*args):
         out = sh("ip", "-d", "-j", *args, ns=ns).stdout
         return json.loads(out or "[]")
