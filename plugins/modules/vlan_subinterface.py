@@ -18,7 +18,7 @@ description:
     temporary name first, so a failure leaves the old one in place).
   - A failure half-way undoes the steps already done.
 author:
-  - underlay.network developers
+  - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
   - underlay.network.common
   - underlay.network.common.attributes

@@ -116,7 +116,7 @@ def test_recreate_builds_under_scratch_name_before_removing():
     scratch = _vlan.temporary_name("veth0.100")
     assert len(scratch) <= 15
     planned = _vlan.plan(spec(recreate=True), _vlan.VlanCurrent(vlan(vid=200), TRUNK))
-    assert [op for op, _ in ops(planned)] == ["link_add_vlan", "link_del", "link_rename", "link_set"]
+    assert [step.op for step in planned.steps] == ["link_add_vlan", "link_del", "link_rename", "link_set"]
     assert planned.steps[0].args["name"] == scratch
     assert planned.steps[2].args == {"name": scratch, "new_name": "veth0.100"}
 

@@ -42,7 +42,7 @@ def addresses(ns, name):
 
 
 def test_lifecycle_through_ansible_playbook(trunk):
-    ns, _ = trunk
+    ns = trunk[0]
     vlan = {"parent": "veth0", "vlan_id": 100, "netns": ns}
     r = lib.run_tasks([
         {MODULE: dict(vlan, addresses=["10.100.0.1/24"])},                             # 0 create
@@ -84,7 +84,7 @@ def test_lifecycle_through_ansible_playbook(trunk):
 
 
 def test_check_mode_creates_and_changes_nothing(trunk):
-    ns, _ = trunk
+    ns = trunk[0]
     lib.run_tasks([{MODULE: {"parent": "veth0", "vlan_id": 100, "netns": ns, "addresses": ["10.100.0.1/24"]}}])
     before = lib.kernel_snapshot(ns)
     r = lib.run_tasks([
@@ -120,7 +120,7 @@ def test_vlan_traffic_is_separated(trunk):
 
 
 def test_recreate_replaces_a_wrong_vlan_in_place_of_refusing(trunk):
-    ns, _ = trunk
+    ns = trunk[0]
     lib.sh("ip", "link", "add", "link", "veth0", "name", "veth0.100", "type", "vlan", "id", "200", ns=ns)
     wanted = {"parent": "veth0", "vlan_id": 100, "netns": ns, "addresses": ["10.100.0.1/24"]}
     r = lib.run_tasks([{MODULE: wanted}, {MODULE: dict(wanted, recreate=True)}, {MODULE: wanted}])
@@ -134,7 +134,7 @@ def test_recreate_replaces_a_wrong_vlan_in_place_of_refusing(trunk):
 def test_failure_after_creation_is_rolled_back(trunk):
     """The kernel refuses the IPv6 address (IPv6 disabled in the namespace) after the link
     was created: the link must be gone again and the message must say so."""
-    ns, _ = trunk
+    ns = trunk[0]
     lib.sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", ns=ns)
     before = lib.kernel_snapshot(ns)
     result = lib.run_module("vlan_subinterface", {"parent": "veth0", "vlan_id": 100, "netns": ns,
