@@ -40,6 +40,9 @@ else:
 CLONE_NEWNET = 0x40000000
 IFF_UP = 0x1
 _PROTOCOL_NAMES = {number: name for name, number in VLAN_PROTOCOLS.items()}
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+_MACVLAN_MODE_NAMES = {number: name for name, number in MACVLAN_MODES.items()}
+MAIN_TABLE = 254
 _ERRNO_TEXT = {
     errno.EPERM: "operation not permitted (CAP_NET_ADMIN is needed)",
     errno.ENODEV: "no such device",
@@ -67,6 +70,7 @@ class LinkSnapshot:
     parent_index: Optional[int] = None
     vlan_id: Optional[int] = None
     protocol: Optional[str] = None
+    mode: Optional[str] = None  # macvlan mode
     addresses: Tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -156,13 +160,15 @@ class NetlinkAdapter:
         info = msg.get("IFLA_LINKINFO")
         kind = info.get("IFLA_INFO_KIND") if info else None
         data = info.get("IFLA_INFO_DATA") if info else None
-        vlan_id = protocol = None
+        vlan_id = protocol = mode = None
         if kind == "vlan" and data:
             vlan_id = data.get("IFLA_VLAN_ID")
             protocol = _protocol_name(data.get("IFLA_VLAN_PROTOCOL"))
+        if kind == "macvlan" and data:
+            mode = _MACVLAN_MODE_NAMES.get(data.get("IFLA_MACVLAN_MODE"), str(data.get("IFLA_MACVLAN_MODE")))
         parent_index = msg.get("IFLA_LINK")
         parent = None
-        if kind == "vlan" and parent_index and msg.get("IFLA_LINK_NETNSID") is None:
+        if kind in ("vlan", "macvlan") and parent_index and msg.get("IFLA_LINK_NETNSID") is None:
             parent_msg = self._ipr.link("get", index=parent_index)[0]
             parent = parent_msg.get("IFLA_IFNAME")
         return LinkSnapshot(
@@ -176,6 +182,7 @@ class NetlinkAdapter:
             parent_index=parent_index,
             vlan_id=vlan_id,
             protocol=protocol,
+            mode=mode,
             addresses=self._addresses(msg["index"]),
         )
 
@@ -188,6 +195,34 @@ class NetlinkAdapter:
             if address:
                 found.add(f"{ipaddress.ip_address(address)}/{msg['prefixlen']}")
         return tuple(sorted(found, key=address_sort_key))
+
+    def routes(self, name):
+        """Destinations (CIDR) of the main-table routes through interface ``name``."""
+        link = self.link(name)
+        if link is None:
+            return ()
+        found = set()
+        for family in (2, 10):  # AF_INET, AF_INET6
+            for msg in self._ipr.get_routes(family=family, oif=link.index, table=MAIN_TABLE):
+                if msg.get("RTA_OIF") != link.index or msg.get("RTA_TABLE", MAIN_TABLE) != MAIN_TABLE:
+                    continue
+                if msg.get("RTA_GATEWAY"):
+                    continue
+                dst = msg.get("RTA_DST")
+                if dst is None:
+                    continue
+                net = ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False)
+                if net.version == 6 and net.network_address.is_link_local:
+                    continue
+                found.add(str(net))
+        return tuple(sorted(found))
+
+    def link_in(self, netns_path, name):
+        """Snapshot of ``name`` in another namespace (None if it or the namespace is gone)."""
+        if netns_path is not None and not os.path.exists(netns_path):
+            return None
+        with NetlinkAdapter(netns_path) as other:
+            return other.link(name)
 
     # -- acting --------------------------------------------------------------------
     def apply(self, step):
@@ -220,6 +255,35 @@ class NetlinkAdapter:
                     "has no 802.1Q VLAN support (EOPNOTSUPP; it needs CONFIG_VLAN_8021Q or the 8021q module)",
                     "vlan_id", vlan_id) from None
             raise
+
+    def op_link_add_macvlan(self, name, parent, mode):
+        self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
+                       macvlan_mode=MACVLAN_MODES[mode])
+
+    def op_link_set_macvlan_mode(self, name, mode, netns_path=None):
+        if netns_path is not None and netns_path != self.netns_path:
+            with NetlinkAdapter(netns_path) as other:
+                other.op_link_set_macvlan_mode(name, mode)
+            return
+        self._ipr.link("set", index=self._index(name), kind="macvlan", macvlan_mode=MACVLAN_MODES[mode])
+
+    def op_link_del_in_netns(self, netns_path, name):
+        """Remove ``name`` from another namespace; already gone (or the namespace) is fine."""
+        if netns_path is not None and not os.path.exists(netns_path):
+            return
+        with NetlinkAdapter(netns_path) as other:
+            if other.link(name) is not None:
+                other.op_link_del(name)
+
+    def op_route_add(self, name, dst):
+        net = ipaddress.ip_network(dst)
+        self._ipr.route("add", dst=str(net.network_address), dst_len=net.prefixlen, oif=self._index(name),
+                        scope=253)  # RT_SCOPE_LINK
+
+    def op_route_del(self, name, dst):
+        net = ipaddress.ip_network(dst)
+        self._ipr.route("del", dst=str(net.network_address), dst_len=net.prefixlen, oif=self._index(name),
+                        scope=253)
 
     def op_link_set(self, name, mtu=None, admin_state=None):
         args = {"index": self._index(name)}

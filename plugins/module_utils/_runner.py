@@ -13,10 +13,22 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
+from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
 from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
+from ansible_collections.underlay.network.plugins.module_utils._workspace import Workspace
 
 # Replaced by the unit tests with a fake adapter; everything else uses the kernel.
 adapter_factory = NetlinkAdapter
+
+
+def open_kernel(spec):
+    """The kernel of the spec's namespace (modules without stored state)."""
+    return adapter_factory(spec.netns_path, spec.netns)
+
+
+def open_workspace(spec):
+    """Kernel plus the state store, locked (the network and endpoint modules)."""
+    return Workspace(adapter_factory(spec.netns_path, spec.netns), StateDir(spec.state_dir))
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,8 @@ class Resource:
     ``key`` names the module's main return value; ``build_spec(params)`` validates;
     ``read(adapter, spec)`` snapshots the kernel; ``plan(spec, current)`` decides;
     ``report(spec, current)`` renders the return value from a fresh read;
-    ``predict(spec, current, plan)`` renders it from a plan that was not applied.
+    ``predict(spec, current, plan)`` renders it from a plan that was not applied;
+    ``open(spec)`` gives the context the steps are applied to.
     """
 
     key: str
@@ -35,12 +48,13 @@ class Resource:
     plan: Callable
     report: Callable
     predict: Callable
+    open: Callable = open_kernel
 
 
 def run(resource, params, check_mode=False, diff=False):
     """Run ``resource`` for ``params``; returns the module result dict (raises UnderlayError)."""
     spec = resource.build_spec(params)
-    with adapter_factory(spec.netns_path, spec.netns) as adapter:
+    with resource.open(spec) as adapter:
         current = resource.read(adapter, spec)
         planned = resource.plan(spec, current)
         if not planned.steps:

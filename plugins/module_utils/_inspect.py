@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``docker network inspect``-shaped views of stored network definitions. Pure."""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def containers(definition, leases):
+    """The ``Containers`` map: one entry per lease, keyed like Docker by container id."""
+    prefix = ipaddress.ip_network(definition["ipam"]["subnet"]).prefixlen
+    view = {}
+    for ip, lease in sorted(leases.items()):
+        key = lease.get("container_id") or lease["owner"]
+        view[key] = {
+            "Name": lease.get("container") or lease["owner"],
+            "EndpointID": lease.get("endpoint_id", ""),
+            "MacAddress": lease.get("mac_address", ""),
+            "IPv4Address": f"{ip}/{prefix}" if ipaddress.ip_address(ip).version == 4 else "",
+            "IPv6Address": f"{ip}/{prefix}" if ipaddress.ip_address(ip).version == 6 else "",
+        }
+    return view
+
+
+def inspect(definition, leases, options):
+    """One element of ``docker network inspect`` for ``definition``; ``options`` is the
+    driver-specific ``Options`` map."""
+    ipam = definition["ipam"]
+    config = {"Subnet": ipam["subnet"], "IPRange": ipam["ip_range"], "Gateway": ipam["gateway"],
+              "AuxiliaryAddresses": dict(ipam.get("aux_addresses") or {})}
+    return {
+        "Name": definition["name"],
+        "Id": definition["id"],
+        "Created": definition.get("created", ""),
+        "Scope": "local",
+        "Driver": definition["driver"],
+        "EnableIPv6": ipaddress.ip_network(ipam["subnet"]).version == 6,
+        "IPAM": {"Driver": "default", "Options": {}, "Config": [config]},
+        "Internal": bool(definition.get("internal")),
+        "Attachable": True,
+        "Ingress": False,
+        "ConfigOnly": False,
+        "Containers": containers(definition, leases),
+        "Options": options,
+        "Labels": {},
+    }

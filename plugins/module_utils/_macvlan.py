@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""macvlan_network: spec, planner and the inspect view (Docker's ``-d macvlan``). Pure.
+
+A macvlan network is mostly a stored definition; in the kernel it owns at most the
+parent's 802.1Q sub-interface (when it created it) and the ``host_access`` shim, a macvlan
+in bridge mode on the parent with a /32 and a route to ``ip_range``, so the host reaches
+its own containers (which macvlan otherwise forbids).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.underlay.network.plugins.module_utils import _netconf, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+
+MODES = ("bridge", "private", "vepa", "passthru")
+DRIVER = "macvlan"
+_VLAN_PARENT = re.compile(r"^(?P<base>.+)\.(?P<vid>[0-9]{1,4})$")
+
+
+@dataclass(frozen=True)
+class MacvlanSpec:
+    name: str
+    state: str
+    parent: Optional[str] = None
+    mode: str = "bridge"
+    ipam: Optional[_netconf.IpamConfig] = None
+    internal: bool = False
+    host_access: Optional[dict] = None   # {"ifname": str, "address": "IP/32"}
+    force: bool = False
+    state_dir: str = "/var/lib/underlay-network"
+    netns: Optional[str] = None
+    netns_path: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MacvlanCurrent:
+    definition: Optional[dict]
+    others: dict                 # name -> definition of every other stored network
+    leases: dict                 # {"leases": {...}, "last_reserved": ...}
+    parent: object = None        # LinkSnapshot of the parent (desired, else stored)
+    vlan_base: object = None     # LinkSnapshot of IF when the parent IF.VID is missing
+    shim: object = None          # LinkSnapshot of the desired host_access ifname
+    shim_routes: tuple = ()
+    old_shim: object = None      # LinkSnapshot of a stored shim that is no longer wanted
+
+
+def build_spec(params):
+    name = _netconf.network_name(params.get("name"))
+    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
+    netns = params.get("netns")
+    common = {"name": name, "state": state, "force": bool(params.get("force")),
+              "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
+              "netns": netns, "netns_path": v.netns_path("netns", netns)}
+    if state == "absent":
+        return MacvlanSpec(**common)
+    parent = params.get("parent")
+    if parent is None:
+        raise UnderlayError("is required when state is present", "parent", None)
+    v.interface_name("parent", parent)
+    if params.get("subnet") is None:
+        raise UnderlayError("is required when state is present", "subnet", None)
+    ipam = _netconf.build_ipam(params)
+    return MacvlanSpec(parent=parent, mode=v.choice("mode", params.get("mode") or "bridge", MODES), ipam=ipam,
+                       internal=bool(params.get("internal")),
+                       host_access=_host_access(params.get("host_access"), ipam, parent), **common)
+
+
+def _host_access(value, ipam, parent):
+    if not value:
+        return None
+    ifname = v.interface_name("host_access.ifname", value.get("ifname"))
+    if ifname == parent:
+        raise UnderlayError(f"'{ifname}' is the parent itself", "host_access.ifname", ifname)
+    raw = value.get("address")
+    if raw is None:
+        raise UnderlayError("is required with host_access", "host_access.address", None)
+    address = _netconf.ip_address("host_access.address", str(raw).split("/", 1)[0])
+    if address not in ipam.subnet:
+        raise UnderlayError(f"{address} is outside the subnet {ipam.subnet}", "host_access.address", raw)
+    if address == ipam.gateway or address in ipam.aux_addresses.values():
+        raise UnderlayError(f"{address} is the gateway or an auxiliary address", "host_access.address", raw)
+    return {"ifname": ifname, "address": f"{address}/{address.max_prefixlen}"}
+
+
+def _stored_parent(definition):
+    return definition.get("parent") if definition else None
+
+
+def read(ws, spec):
+    store, kernel = ws.store, ws.kernel
+    definition = store.network(spec.name)
+    others = {name: d for name, d in store.networks().items() if name != spec.name}
+    leases = store.leases(spec.name) if definition else {"leases": {}, "last_reserved": None}
+    parent_name = spec.parent or _stored_parent(definition)
+    parent = kernel.link(parent_name) if parent_name else None
+    vlan_base = None
+    match = _VLAN_PARENT.match(parent_name or "")
+    if parent is None and match:
+        vlan_base = kernel.link(match.group("base"))
+    shim = shim_routes = old_shim = None
+    if spec.host_access:
+        shim = kernel.link(spec.host_access["ifname"])
+        shim_routes = kernel.routes(spec.host_access["ifname"]) if shim else ()
+    old = (definition or {}).get("host_access")
+    if old and (not spec.host_access or old["ifname"] != spec.host_access["ifname"]):
+        old_shim = kernel.link(old["ifname"])
+    return MacvlanCurrent(definition=definition, others=others, leases=leases, parent=parent,
+                          vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim)
+
+
+def definition_view(definition):
+    """The managed fields of a stored definition, as ``--diff`` shows them."""
+    if not definition:
+        return {"state": "absent"}
+    keys = ("name", "driver", "parent", "mode", "ipam", "internal", "host_access", "owned_parent")
+    view = {key: definition.get(key) for key in keys}
+    view["state"] = "present"
+    return view
+
+
+def _endpoints(current):
+    return current.leases["leases"]
+
+
+def _describe_endpoints(leases):
+    return ", ".join(f"{lease.get('container') or lease['owner']} ({ip})" for ip, lease in sorted(leases.items()))
+
+
+def plan(spec, current):
+    definition = current.definition
+    if definition and definition.get("driver") != DRIVER:
+        raise UnderlayError(f"network '{spec.name}' already exists with driver {definition.get('driver')}",
+                            "name", spec.name)
+    before = definition_view(definition)
+    if spec.state == "absent":
+        return _plan_absent(spec, current, before)
+
+    _check_overlap(spec, current)
+    _check_leases_fit(spec, current)
+    owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
+    desired = {
+        "name": spec.name,
+        "id": _netconf.network_id(spec.name),
+        "driver": DRIVER,
+        "parent": spec.parent,
+        "mode": spec.mode,
+        "ipam": spec.ipam.as_dict(),
+        "internal": spec.internal,
+        "host_access": spec.host_access,
+        "owned_parent": owned_parent,
+        "netns": spec.netns,
+        "created": (definition or {}).get("created") or _now(),
+    }
+    result = Plan(before=before, after={})
+    if current.parent is None:
+        desired["owned_parent"] = True
+        _plan_parent(result, spec, current)
+    elif definition and definition.get("parent") != spec.parent and _endpoints(current):
+        raise UnderlayError(
+            f"cannot move network '{spec.name}' from '{definition.get('parent')}' to '{spec.parent}' while"
+            f" endpoints are attached: {_describe_endpoints(_endpoints(current))}", "parent", spec.parent)
+    _plan_mode(result, spec, current)
+    _plan_shim(result, spec, current)
+    result.after = definition_view(desired)
+    if definition_view(definition) != result.after:
+        result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
+                   undo=_restore_definition(spec.name, definition), definition=desired)
+    return result
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _restore_definition(name, definition):
+    if definition is None:
+        return Step(f"remove network definition '{name}'", "store_delete_network", {"name": name})
+    return Step(f"restore network definition '{name}'", "store_put_network", {"definition": definition})
+
+
+def _check_overlap(spec, current):
+    same_parent = []
+    for name, other in sorted(current.others.items()):
+        if other.get("driver") == DRIVER and other.get("parent") == spec.parent:
+            same_parent.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
+    clash = _netconf.overlapping(spec.ipam.subnet, same_parent)
+    if clash:
+        raise UnderlayError(
+            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}' on parent '{spec.parent}'",
+            "subnet", str(spec.ipam.subnet))
+
+
+def _check_leases_fit(spec, current):
+    for ip, lease in sorted(_endpoints(current).items()):
+        address = ipaddress.ip_address(ip)
+        if address not in spec.ipam.subnet or address == spec.ipam.gateway \
+                or address in spec.ipam.aux_addresses.values():
+            raise UnderlayError(
+                f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
+                f" {lease.get('container') or lease['owner']} and would no longer be valid", "subnet",
+                str(spec.ipam.subnet))
+
+
+def _plan_parent(result, spec, current):
+    match = _VLAN_PARENT.match(spec.parent)
+    where = f"network namespace '{spec.netns}'" if spec.netns else "the host's network namespace"
+    if not match:
+        raise UnderlayError(f"interface '{spec.parent}' does not exist in {where}", "parent", spec.parent)
+    base, vid = match.group("base"), int(match.group("vid"))
+    if current.vlan_base is None:
+        raise UnderlayError(
+            f"interface '{spec.parent}' does not exist in {where}, nor does '{base}' to create it on",
+            "parent", spec.parent)
+    vlan_spec = _vlan.build_spec({"name": spec.parent, "parent": base, "vlan_id": vid, "netns": spec.netns})
+    vlan_plan = _vlan.plan(vlan_spec, _vlan.VlanCurrent(link=None, parent=current.vlan_base))
+    result.steps.extend(vlan_plan.steps)
+
+
+def _plan_mode(result, spec, current):
+    """A mode change is applied in place to every attached endpoint (never by re-creating)."""
+    definition = current.definition
+    if not definition or definition.get("mode") == spec.mode:
+        return
+    for ip, lease in sorted(_endpoints(current).items()):
+        if lease.get("ifname") and "netns_path" in lease:
+            result.add(f"set macvlan mode of {lease.get('container') or lease['owner']} ({ip}) to {spec.mode}",
+                       "link_set_macvlan_mode",
+                       undo=Step("restore its macvlan mode", "link_set_macvlan_mode",
+                                 {"name": lease["ifname"], "mode": definition.get("mode"),
+                                  "netns_path": lease["netns_path"]}),
+                       name=lease["ifname"], mode=spec.mode, netns_path=lease["netns_path"])
+
+
+def _plan_shim(result, spec, current):
+    if current.old_shim is not None:
+        result.add(f"remove host access interface '{current.old_shim.name}'", "link_del", name=current.old_shim.name)
+    access = spec.host_access
+    if not access:
+        return
+    name = access["ifname"]
+    shim = current.shim
+    if shim is not None and (shim.kind != "macvlan" or shim.parent != spec.parent):
+        raise UnderlayError(
+            f"'{name}' already exists as a {shim.kind or 'physical'} link"
+            + (f" on '{shim.parent}'" if shim.parent else "") + f", not a macvlan on '{spec.parent}'",
+            "host_access.ifname", name)
+    ip_range = str(spec.ipam.ip_range)
+    if shim is None:
+        result.add(f"create host access interface '{name}' (macvlan bridge on '{spec.parent}')",
+                   "link_add_macvlan", undo=Step(f"remove '{name}'", "link_del", {"name": name}),
+                   name=name, parent=spec.parent, mode="bridge")
+        have_addresses, have_routes, admin_state = set(), set(), "down"
+    else:
+        if shim.mode != "bridge":
+            result.add(f"set '{name}' to macvlan mode bridge", "link_set_macvlan_mode",
+                       undo=Step("restore its mode", "link_set_macvlan_mode", {"name": name, "mode": shim.mode}),
+                       name=name, mode="bridge")
+        have_addresses = set(_vlan.managed_addresses(shim.addresses))
+        have_routes, admin_state = set(current.shim_routes), shim.admin_state
+    for address in sorted(have_addresses - {access["address"]}):
+        result.add(f"remove address {address} from '{name}'", "addr_del",
+                   undo=Step(f"restore {address}", "addr_add", {"name": name, "address": address}),
+                   name=name, address=address)
+    if access["address"] not in have_addresses:
+        result.add(f"add address {access['address']} to '{name}'", "addr_add",
+                   undo=Step(f"remove {access['address']}", "addr_del", {"name": name, "address": access["address"]}),
+                   name=name, address=access["address"])
+    if admin_state != "up":
+        result.add(f"set '{name}' up", "link_set",
+                   undo=Step(f"set '{name}' down", "link_set", {"name": name, "admin_state": "down"}),
+                   name=name, admin_state="up")
+    host_route = str(ipaddress.ip_interface(access["address"]).network)
+    for dst in sorted(have_routes - {ip_range, host_route}):
+        result.add(f"remove route {dst} via '{name}'", "route_del",
+                   undo=Step(f"restore route {dst}", "route_add", {"name": name, "dst": dst}), name=name, dst=dst)
+    if ip_range not in have_routes:
+        result.add(f"route {ip_range} via host access interface '{name}'", "route_add",
+                   undo=Step(f"remove route {ip_range}", "route_del", {"name": name, "dst": ip_range}),
+                   name=name, dst=ip_range)
+
+
+def _plan_absent(spec, current, before):
+    result = Plan(before=before, after={"state": "absent"})
+    definition = current.definition
+    if definition is None:
+        return result
+    endpoints = _endpoints(current)
+    if endpoints and not spec.force:
+        raise UnderlayError(
+            f"network '{spec.name}' has endpoints attached: {_describe_endpoints(endpoints)};"
+            " detach them first or set force: true", "name", spec.name)
+    for ip, lease in sorted(endpoints.items()):
+        if lease.get("ifname") and "netns_path" in lease:
+            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
+                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
+    if endpoints or current.leases.get("last_reserved"):
+        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
+                   undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": current.leases}),
+                   network=spec.name)
+    access = definition.get("host_access")
+    if access and current.old_shim is not None:
+        result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
+    parent = definition.get("parent")
+    users = [n for n, d in current.others.items() if d.get("parent") == parent]
+    if definition.get("owned_parent") and current.parent is not None and current.parent.kind == "vlan":
+        if not users:
+            result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
+    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
+               undo=_restore_definition(spec.name, definition), name=spec.name)
+    return result
+
+
+def options(definition):
+    return {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
+
+
+def network_view(definition, leases):
+    return inspect(definition, leases, options(definition)) if definition else {}
+
+
+def report(spec, current):
+    return network_view(current.definition, _endpoints(current))
+
+
+def predict(spec, current, planned):
+    if spec.state == "absent":
+        return {}
+    for step in planned.steps:
+        if step.op == "store_put_network":
+            return network_view(step.args["definition"], _endpoints(current))
+    return report(spec, current)

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of what every network definition shares: name, subnet, gateway, ip_range,
+aux_addresses (Docker's ``--subnet --gateway --ip-range --aux-address``). Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+_NETWORK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class IpamConfig:
+    """Normalised addressing of one network (all values are ipaddress objects)."""
+
+    subnet: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address
+    ip_range: ipaddress.IPv4Network
+    aux_addresses: Dict[str, ipaddress.IPv4Address]
+
+    def as_dict(self):
+        return {
+            "subnet": str(self.subnet),
+            "gateway": str(self.gateway),
+            "ip_range": str(self.ip_range),
+            "aux_addresses": {key: str(value) for key, value in sorted(self.aux_addresses.items())},
+        }
+
+
+def network_name(value):
+    if not isinstance(value, str) or not _NETWORK_NAME.match(value):
+        raise UnderlayError(
+            f"{value!r} is not a valid network name (1-64 characters of letters, digits, '_', '.', '-')",
+            "name", value)
+    return value
+
+
+def network_id(name):
+    """Docker-style 64-hex-digit Id, stable for a given name."""
+    return hashlib.sha256(f"underlay.network/{name}".encode()).hexdigest()
+
+
+def cidr_network(field, value):
+    if not isinstance(value, str):
+        raise UnderlayError(f"{value!r} is not a network in CIDR notation (e.g. 10.0.0.0/24)", field, value)
+    try:
+        net = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise UnderlayError(f"'{value}' is not a network in CIDR notation (e.g. 10.0.0.0/24)", field, value) from None
+    if "/" not in value:
+        raise UnderlayError(f"'{value}' has no prefix length (e.g. {value}/24)", field, value)
+    if net.network_address != ipaddress.ip_interface(value.strip()).ip:
+        raise UnderlayError(f"'{value}' has host bits set; the network is {net}", field, value)
+    return net
+
+
+def ip_address(field, value):
+    if not isinstance(value, str):
+        raise UnderlayError(f"{value!r} is not an IP address", field, value)
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise UnderlayError(f"'{value}' is not an IP address", field, value) from None
+
+
+def usable(subnet):
+    """(first, last) host addresses of ``subnet`` as ints (whole range for /31, /32 and IPv6)."""
+    first, last = int(subnet.network_address), int(subnet.broadcast_address)
+    if subnet.version == 4 and subnet.prefixlen < 31:
+        return first + 1, last - 1
+    if subnet.version == 6 and subnet.prefixlen < 127:
+        return first + 1, last
+    return first, last
+
+
+def build_ipam(params):
+    """Validate subnet, gateway, ip_range and aux_addresses from ``params``."""
+    subnet = cidr_network("subnet", params.get("subnet"))
+    low, high = usable(subnet)
+    if high < low:
+        raise UnderlayError(f"{subnet} has no usable host addresses", "subnet", str(subnet))
+
+    def inside(field, address, label=None):
+        shown = label or str(address)
+        if address.version != subnet.version or address not in subnet:
+            raise UnderlayError(f"{shown} is outside the subnet {subnet}", field, str(address))
+        if not low <= int(address) <= high:
+            what = "network" if int(address) == int(subnet.network_address) else "broadcast"
+            raise UnderlayError(f"{shown} is the {what} address of {subnet}", field, str(address))
+        return address
+
+    gateway_param = params.get("gateway")
+    gateway = (ipaddress.ip_address(low) if gateway_param is None
+               else inside("gateway", ip_address("gateway", gateway_param)))
+
+    range_param = params.get("ip_range")
+    ip_range = subnet if range_param is None else cidr_network("ip_range", range_param)
+    if ip_range.version != subnet.version or not ip_range.subnet_of(subnet):
+        relation = "larger than" if ip_range.version == subnet.version and ip_range.supernet_of(subnet) \
+            and ip_range != subnet else "outside"
+        raise UnderlayError(f"{ip_range} is {relation} the subnet {subnet}", "ip_range", str(ip_range))
+
+    aux = {}
+    for key, value in sorted((params.get("aux_addresses") or {}).items()):
+        field = f"aux_addresses.{key}"
+        address = inside(field, ip_address(field, value))
+        if address == gateway:
+            raise UnderlayError(f"{address} is the gateway", field, value)
+        aux[str(key)] = address
+    return IpamConfig(subnet=subnet, gateway=gateway, ip_range=ip_range, aux_addresses=aux)
+
+
+def overlapping(subnet, others):
+    """The first ``(name, subnet)`` of ``others`` whose subnet overlaps ``subnet``, else None."""
+    for name, other in others:
+        if other.version == subnet.version and other.overlaps(subnet):
+            return name, other
+    return None
+
+
+def optional_ipam(definition) -> Optional[IpamConfig]:
+    """The IpamConfig of a stored definition (as written by ``IpamConfig.as_dict``)."""
+    if not definition:
+        return None
+    return build_ipam(definition["ipam"])
