@@ -190,3 +190,39 @@ def run_tasks(tasks, check_mode=False, diff=False, extra_args=()):
     for result in results:
         result["_stdout"] = proc.stdout
     return results
+
+
+def tree_snapshot(path):
+    """Every directory and file under ``path`` with its mode and bytes (None if absent)."""
+    if not os.path.exists(path):
+        return None
+    found = {}
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            full = os.path.join(root, name)
+            info = os.lstat(full)
+            content = None
+            if name in files:
+                with open(full, "rb") as handle:
+                    content = handle.read()
+            found[os.path.relpath(full, path)] = (info.st_mode, content)
+    return found
+
+
+def attach_by_hand(namespaces, host_ns, parent, state_dir, network, mode="bridge", ifname="eth0"):
+    """A container namespace with a macvlan child of ``parent`` whose address is leased from
+    ``network`` through the engine's lease API (what container_endpoint records)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _leases
+    from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
+
+    container = namespaces.new("c")
+    with StateDir(state_dir) as store:
+        address = _leases.lease(store, network, f"netns:{container}", container=container, ifname=ifname,
+                                netns_path=f"/run/netns/{container}")
+        prefix = store.network(network)["ipam"]["subnet"].split("/")[1]
+    scratch = "ep" + uuid.uuid4().hex[:8]
+    sh("ip", "link", "add", scratch, "link", parent, "netns", container, "type", "macvlan", "mode", mode, ns=host_ns)
+    sh("ip", "link", "set", scratch, "name", ifname, ns=container)
+    sh("ip", "addr", "add", f"{address}/{prefix}", "dev", ifname, ns=container)
+    sh("ip", "link", "set", ifname, "up", ns=container)
+    return container, address

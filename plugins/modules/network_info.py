@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: network_info
+short_description: List and inspect the networks defined on a host, like docker network ls and inspect
+version_added: 0.1.0
+description:
+  - Returns every network defined on the host (or the named ones) shaped like
+    C(docker network inspect), each with a C(drift) list of the places where the live kernel
+    state no longer matches the stored definition.
+  - Never changes anything.
+author:
+  - underlay.network developers (@underlay-network)
+extends_documentation_fragment:
+  - underlay.network.common
+  - underlay.network.common.state_dir
+  - underlay.network.common.attributes
+options:
+  name:
+    description:
+      - Name or names of the networks to return. Default is all networks.
+      - Naming a network that does not exist is an error.
+    type: list
+    elements: str
+seealso:
+  - module: underlay.network.macvlan_network
+"""
+
+EXAMPLES = r"""
+- name: All networks of the host
+  underlay.network.network_info:
+  register: underlay_networks
+
+- name: One network
+  underlay.network.network_info:
+    name: vlan100
+  register: underlay_vlan100
+
+- name: Fail when the kernel drifted from what was declared
+  ansible.builtin.assert:
+    that: underlay_networks.networks | map(attribute='drift') | flatten | length == 0
+"""
+
+RETURN = r"""
+networks:
+  description: The networks, each like one element of C(docker network inspect), plus C(drift).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    drift:
+      description: Differences between the stored definition and the kernel, one line each.
+      type: list
+      elements: str
+      sample: ["parent 'ens33.100' is missing"]
+actions:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.underlay.network.plugins.module_utils import _info
+from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
+from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
+
+RESOURCE = Resource(
+    key="networks",
+    build_spec=_info.build_spec,
+    read=_info.read,
+    plan=_info.plan,
+    report=lambda spec, current: current,
+    predict=lambda spec, current, planned: current,
+    open=open_workspace,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="list", elements="str"),
+            netns=dict(type="str"),
+            state_dir=dict(type="path", default="/var/lib/underlay-network"),
+        ),
+        supports_check_mode=True,
+    )
+    execute(module, RESOURCE)
+
+
+if __name__ == "__main__":
+    main()
