@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts and the test lanes: puts .venv first on PATH and points
 # Ansible and Python at the collection through .cache/collections (made by scripts/setup).
 UNDERLAY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
