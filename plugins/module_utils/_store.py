@@ -5,8 +5,9 @@
 
 Layout: ``networks/NAME.json`` (one definition each) and ``leases/NAME.json`` (the lease
 table of that network). Every write is atomic (temp file, fsync, rename, fsync of the
-directory). A run holds an exclusive ``flock`` on ``state_dir/.lock`` from its first read
-to its last write, so concurrent runs on one host never hand out one address twice.
+directory). A run holds an exclusive ``flock`` on the state_dir directory itself from its
+first read to its last write, so concurrent runs on one host never hand out one address
+twice, and taking the lock creates no file (check mode leaves state_dir byte-identical).
 A file that does not parse is never overwritten: the run stops and names it.
 """
 
@@ -45,7 +46,7 @@ class StateDir:
 
     def _lock(self):
         if self._lock_fd is None:
-            fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._lock_fd = fd
 

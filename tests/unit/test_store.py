@@ -54,3 +54,22 @@ def test_state_dir_that_is_a_file(tmp_path):
     with pytest.raises(UnderlayError, match="is not a directory"):
         with StateDir(str(target)):
             pass
+
+
+def test_locking_creates_no_file_and_excludes_other_processes(tmp_path):
+    import fcntl
+    import subprocess
+    import sys
+
+    (tmp_path / "networks").mkdir()
+    with StateDir(str(tmp_path)):
+        assert sorted(os.listdir(tmp_path)) == ["networks"]
+        probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY);"
+                 "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)")
+        other = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, check=False)
+        assert other.returncode != 0 and b"BlockingIOError" in other.stderr
+    fd = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
+    finally:
+        os.close(fd)
