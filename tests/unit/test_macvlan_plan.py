@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planner tables for macvlan_network: stored state and kernel snapshots in, steps out."""
+
+from __future__ import annotations
+
+import pytest
+
+from fake_adapter import link
+
+from ansible_collections.underlay.network.plugins.module_utils import _macvlan
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+
+NO_LEASES = {"leases": {}, "last_reserved": None}
+
+
+def spec(**params):
+    base = {"name": "vlan100", "parent": "eth0.100", "subnet": "10.0.0.0/24", "ip_range": "10.0.0.0/25"}
+    base.update(params)
+    return _macvlan.build_spec(base)
+
+
+def stored(**changes):
+    s = spec(**changes)
+    definition = {"name": s.name, "id": "x" * 64, "driver": "macvlan", "parent": s.parent, "mode": s.mode,
+                  "ipam": s.ipam.as_dict(), "internal": s.internal, "host_access": s.host_access,
+                  "owned_parent": True, "netns": None, "created": "2026-01-01T00:00:00.000000Z"}
+    return definition
+
+
+def current(definition=None, leases=None, others=None, **links):
+    return _macvlan.MacvlanCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES, **links)
+
+
+def test_new_network_on_missing_vlan_parent_creates_and_owns_it():
+    planned = _macvlan.plan(spec(), current(vlan_base=link("eth0")))
+    assert [s.op for s in planned.steps] == ["link_add_vlan", "link_set", "store_put_network"]
+    assert planned.steps[0].args["vlan_id"] == 100 and planned.steps[0].args["parent"] == "eth0"
+    assert planned.after["owned_parent"] is True and planned.before == {"state": "absent"}
+    assert planned.steps[-1].undo.op == "store_delete_network"
+
+
+def test_existing_parent_is_not_owned_and_rerun_is_empty():
+    parent = link("eth0.100", kind="vlan", parent="eth0", vlan_id=100, protocol="802.1Q")
+    planned = _macvlan.plan(spec(), current(parent=parent))
+    assert [s.op for s in planned.steps] == ["store_put_network"]
+    assert planned.after["owned_parent"] is False
+    definition = dict(planned.steps[0].args["definition"])
+    assert _macvlan.plan(spec(), current(definition, parent=parent)).steps == []
+
+
+@pytest.mark.parametrize("links, message", [
+    ({}, "parent: interface 'eth0.100' does not exist in the host's network namespace, nor does 'eth0'"),
+])
+def test_missing_parent_and_base(links, message):
+    with pytest.raises(UnderlayError) as err:
+        _macvlan.plan(spec(), current(**links))
+    assert str(err.value).startswith(message)
+
+
+def test_plain_missing_parent():
+    with pytest.raises(UnderlayError, match="^parent: interface 'veth9' does not exist in network namespace 'h1'$"):
+        _macvlan.plan(spec(parent="veth9", netns="h1"), current())
+
+
+def test_overlap_names_the_other_network():
+    others = {"other": stored(name="other", subnet="10.0.0.0/16", ip_range=None)}
+    with pytest.raises(UnderlayError) as err:
+        _macvlan.plan(spec(), current(others=others, parent=link("eth0.100")))
+    assert str(err.value) == ("subnet: 10.0.0.0/24 overlaps the subnet 10.0.0.0/16 of network 'other'"
+                              " on parent 'eth0.100'")
+    others = {"elsewhere": dict(stored(name="elsewhere", subnet="10.0.0.0/16", ip_range=None), parent="eth1")}
+    assert _macvlan.plan(spec(), current(others=others, parent=link("eth0.100"))).steps
+
+
+LEASES = {"leases": {"10.0.0.5": {"owner": "container:web", "container": "web", "ifname": "eth1",
+                                  "netns_path": "/proc/42/ns/net"}}, "last_reserved": "10.0.0.5"}
+
+
+def test_mode_change_is_in_place_on_each_endpoint():
+    parent = link("eth0.100", kind="vlan")
+    planned = _macvlan.plan(spec(mode="private"), current(stored(), LEASES, parent=parent))
+    assert [(s.op, s.args) for s in planned.steps] == [
+        ("link_set_macvlan_mode", {"name": "eth1", "mode": "private", "netns_path": "/proc/42/ns/net"}),
+        ("store_put_network", {"definition": planned.steps[1].args["definition"]}),
+    ]
+    assert planned.steps[0].undo.args["mode"] == "bridge"
+
+
+def test_addressing_change_that_strands_a_lease_is_refused():
+    with pytest.raises(UnderlayError, match="10.0.0.5 is leased to web and would no longer be valid"):
+        _macvlan.plan(spec(subnet="10.1.0.0/24", ip_range=None), current(stored(), LEASES, parent=link("eth0.100")))
+
+
+def test_absent_with_endpoints_needs_force():
+    with pytest.raises(UnderlayError) as err:
+        _macvlan.plan(spec(state="absent"), current(stored(), LEASES, parent=link("eth0.100", kind="vlan")))
+    assert str(err.value) == ("name: network 'vlan100' has endpoints attached: web (10.0.0.5);"
+                              " detach them first or set force: true")
+    planned = _macvlan.plan(spec(state="absent", force=True),
+                            current(stored(), LEASES, parent=link("eth0.100", kind="vlan")))
+    assert [s.op for s in planned.steps] == ["link_del_in_netns", "store_delete_leases", "link_del",
+                                             "store_delete_network"]
+    assert planned.steps[2].args == {"name": "eth0.100"}
+
+
+def test_owned_parent_kept_while_another_network_uses_it():
+    others = {"b": stored(name="b", subnet="10.9.0.0/24", ip_range=None)}
+    planned = _macvlan.plan(spec(state="absent"), current(stored(), others=others,
+                                                          parent=link("eth0.100", kind="vlan")))
+    assert [s.op for s in planned.steps] == ["store_delete_network"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"mode": "bridged"}, "mode: 'bridged' is not one of bridge, private, vepa, passthru"),
+    ({"name": "has space"}, "name: 'has space' is not a valid network name"),
+    ({"parent": None}, "parent: is required when state is present"),
+    ({"subnet": None}, "subnet: is required when state is present"),
+    ({"host_access": {"ifname": "shim", "address": "10.9.0.1"}}, "host_access.address: 10.9.0.1 is outside"),
+    ({"host_access": {"ifname": "shim", "address": "10.0.0.1"}}, "host_access.address: 10.0.0.1 is the gateway"),
+    ({"host_access": {"ifname": "eth0.100", "address": "10.0.0.9"}}, "host_access.ifname: 'eth0.100' is the parent"),
+])
+def test_bad_spec(params, message):
+    with pytest.raises(UnderlayError) as err:
+        spec(**params)
+    assert str(err.value).startswith(message)
+
+
+def test_inspect_shape():
+    view = inspect(stored(aux_addresses={"sw": "10.0.0.2"}), LEASES["leases"], {"parent": "eth0.100",
+                                                                                "macvlan_mode": "bridge"})
+    assert view["IPAM"]["Config"] == [{"Subnet": "10.0.0.0/24", "IPRange": "10.0.0.0/25", "Gateway": "10.0.0.1",
+                                       "AuxiliaryAddresses": {"sw": "10.0.0.2"}}]
+    assert view["Containers"] == {"container:web": {"Name": "web", "EndpointID": "", "MacAddress": "",
+                                                    "IPv4Address": "10.0.0.5/24", "IPv6Address": ""}}
+    assert (view["Driver"], view["Scope"], view["Internal"]) == ("macvlan", "local", False)
