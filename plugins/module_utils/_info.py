@@ -9,14 +9,14 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _macvlan
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._netconf import network_name
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 
-OPTIONS = {"macvlan": _macvlan.options}
+OPTIONS = {"macvlan": _macvlan.options, "bridge": _bridge.options}
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,13 @@ def drift(kernel, definition, leases):
     if parent:
         if kernel.link(parent) is None:
             found.append(f"parent '{parent}' is missing")
+    bridge = definition.get("bridge_name")
+    if bridge:
+        link = kernel.link(bridge)
+        if link is None or link.kind != "bridge":
+            found.append(f"bridge '{bridge}' is missing")
+        elif definition["ipam"]["gateway"] + "/" + definition["ipam"]["subnet"].split("/")[1] not in link.addresses:
+            found.append(f"bridge '{bridge}' lacks its gateway address {definition['ipam']['gateway']}")
     access = definition.get("host_access")
     if access:
         shim = kernel.link(access["ifname"])

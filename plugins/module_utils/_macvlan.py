@@ -123,8 +123,7 @@ def definition_view(definition):
     """The managed fields of a stored definition, as ``--diff`` shows them."""
     if not definition:
         return {"state": "absent"}
-    keys = ("name", "driver", "parent", "mode", "ipam", "internal", "host_access", "owned_parent")
-    view = {key: definition.get(key) for key in keys}
+    view = {key: value for key, value in definition.items() if key not in ("id", "created", "netns")}
     view["state"] = "present"
     return view
 

@@ -11,6 +11,7 @@ to that namespace), which is far cheaper than a helper process per namespace.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import ipaddress
@@ -71,6 +72,8 @@ class LinkSnapshot:
     vlan_id: Optional[int] = None
     protocol: Optional[str] = None
     mode: Optional[str] = None  # macvlan mode
+    master: Optional[int] = None  # index of the bridge this link is a port of
+    isolated: Optional[bool] = None  # bridge port isolation (ports only)
     addresses: Tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -166,6 +169,11 @@ class NetlinkAdapter:
             protocol = _protocol_name(data.get("IFLA_VLAN_PROTOCOL"))
         if kind == "macvlan" and data:
             mode = _MACVLAN_MODE_NAMES.get(data.get("IFLA_MACVLAN_MODE"), str(data.get("IFLA_MACVLAN_MODE")))
+        master = msg.get("IFLA_MASTER")
+        isolated = None
+        if info and info.get("IFLA_INFO_SLAVE_KIND") == "bridge":
+            slave = info.get("IFLA_INFO_SLAVE_DATA")
+            isolated = bool(slave.get("IFLA_BRPORT_ISOLATED")) if slave else None
         parent_index = msg.get("IFLA_LINK")
         parent = None
         if kind in ("vlan", "macvlan") and parent_index and msg.get("IFLA_LINK_NETNSID") is None:
@@ -183,6 +191,8 @@ class NetlinkAdapter:
             vlan_id=vlan_id,
             protocol=protocol,
             mode=mode,
+            master=master,
+            isolated=isolated,
             addresses=self._addresses(msg["index"]),
         )
 
@@ -216,6 +226,42 @@ class NetlinkAdapter:
                     continue
                 found.add(str(net))
         return tuple(sorted(found))
+
+    def ports(self, bridge):
+        """Snapshots of the ports of bridge ``bridge`` (empty when it does not exist)."""
+        link = self.link(bridge)
+        if link is None:
+            return ()
+        return tuple(self._snapshot(msg) for msg in self._ipr.get_links() if msg.get("IFLA_MASTER") == link.index)
+
+    def sysctl(self, key):
+        """A sysctl of this namespace (``net.ipv4.ip_forward``), read inside it."""
+        with self._inside():
+            with open("/proc/sys/" + key.replace(".", "/"), encoding="ascii") as handle:
+                return handle.read().strip()
+
+    def op_sysctl_set(self, key, value):
+        with self._inside():
+            with open("/proc/sys/" + key.replace(".", "/"), "w", encoding="ascii") as handle:
+                handle.write(str(value))
+
+    @contextlib.contextmanager
+    def _inside(self):
+        """Run the body in this adapter's namespace (for /proc/sys/net, which follows the caller)."""
+        if self.netns_path is None:
+            yield
+            return
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        target = os.open(self.netns_path, os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                yield
+            finally:
+                _setns(own)
+        finally:
+            os.close(target)
+            os.close(own)
 
     def link_in(self, netns_path, name):
         """Snapshot of ``name`` in another namespace (None if it or the namespace is gone)."""
@@ -259,6 +305,15 @@ class NetlinkAdapter:
     def op_link_add_macvlan(self, name, parent, mode):
         self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
                        macvlan_mode=MACVLAN_MODES[mode])
+
+    def op_link_add_bridge(self, name, mtu=None):
+        args = {"ifname": name, "kind": "bridge"}
+        if mtu is not None:
+            args["mtu"] = mtu
+        self._ipr.link("add", **args)
+
+    def op_port_set_isolated(self, name, isolated):
+        self._ipr.brport("set", index=self._index(name), isolated=1 if isolated else 0)
 
     def op_link_set_macvlan_mode(self, name, mode, netns_path=None):
         if netns_path is not None and netns_path != self.netns_path:

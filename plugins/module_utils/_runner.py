@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
+from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
 from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
 from ansible_collections.underlay.network.plugins.module_utils._workspace import Workspace
@@ -28,7 +29,8 @@ def open_kernel(spec):
 
 def open_workspace(spec):
     """Kernel plus the state store, locked (the network and endpoint modules)."""
-    return Workspace(adapter_factory(spec.netns_path, spec.netns), StateDir(spec.state_dir))
+    return Workspace(adapter_factory(spec.netns_path, spec.netns), StateDir(spec.state_dir),
+                     Nftables(spec.netns_path))
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,15 @@ def kernel_snapshot(ns, settle_seconds=5.0):
         previous = current
 
 
+def _drop_timers(value):
+    """Bridge and port timers (gc_timer, hello_timer...) count down by themselves."""
+    if isinstance(value, dict):
+        return {k: _drop_timers(v) for k, v in value.items() if not k.endswith("_timer")}
+    if isinstance(value, list):
+        return [_drop_timers(v) for v in value]
+    return value
+
+
 def _read_snapshot(ns):
     def ip_json(*args):
         out = sh("ip", "-d", "-j", *args, ns=ns).stdout
@@ -92,7 +101,7 @@ def _read_snapshot(ns):
             info.pop("valid_life_time", None)
             info.pop("preferred_life_time", None)
     routes = ip_json("route", "show", "table", "all")
-    return {"links": links, "addresses": addresses, "routes": routes}
+    return _drop_timers({"links": links, "addresses": addresses, "routes": routes})
 
 
 def host_snapshot():
@@ -226,3 +235,34 @@ def attach_by_hand(namespaces, host_ns, parent, state_dir, network, mode="bridge
     sh("ip", "addr", "add", f"{address}/{prefix}", "dev", ifname, ns=container)
     sh("ip", "link", "set", ifname, "up", ns=container)
     return container, address
+
+
+def attach_bridge_by_hand(namespaces, host_ns, bridge, state_dir, network, isolated=False, gateway=None):
+    """A container namespace joined to ``bridge`` by a veth pair, its address leased from
+    ``network`` through the engine's lease API, default route via ``gateway`` if given."""
+    from ansible_collections.underlay.network.plugins.module_utils import _leases
+    from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
+
+    container = namespaces.new("c")
+    with StateDir(state_dir) as store:
+        address = _leases.lease(store, network, f"netns:{container}", container=container, ifname="eth0",
+                                netns_path=f"/run/netns/{container}")
+        prefix = store.network(network)["ipam"]["subnet"].split("/")[1]
+    host_end = "vh" + uuid.uuid4().hex[:8]
+    sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", container, ns=host_ns)
+    sh("ip", "link", "set", host_end, "master", bridge, "up", ns=host_ns)
+    if isolated:
+        sh("ip", "link", "set", host_end, "type", "bridge_slave", "isolated", "on", ns=host_ns)
+    sh("ip", "addr", "add", f"{address}/{prefix}", "dev", "eth0", ns=container)
+    sh("ip", "link", "set", "eth0", "up", ns=container)
+    if gateway:
+        sh("ip", "route", "add", "default", "via", gateway, ns=container)
+    return container, address
+
+
+def nft_ruleset(ns):
+    return sh("nft", "list", "ruleset", ns=ns).stdout
+
+
+def sysctl(ns, key):
+    return sh("sysctl", "-n", key, ns=ns).stdout.strip()

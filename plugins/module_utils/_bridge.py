@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""bridge_network: spec, planner and inspect view (Docker's default bridge driver). Pure.
+
+In the kernel a bridge network owns its bridge (gateway address, MTU, state), the isolation
+flag of the bridge's ports (``icc: false`` = bridge port isolation: ports reach the gateway
+but not each other), the NAT and isolation rules in the collection's nftables table, and
+turns on IPv4 forwarding in its namespace when it masquerades.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.underlay.network.plugins.module_utils import _netconf, _nftables, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+from ansible_collections.underlay.network.plugins.module_utils._macvlan import (
+    _describe_endpoints,
+    _now,
+    _restore_definition,
+    definition_view,
+)
+from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+
+DRIVER = "bridge"
+FORWARDING = "net.ipv4.ip_forward"
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    name: str
+    state: str
+    bridge_name: Optional[str] = None
+    ipam: Optional[_netconf.IpamConfig] = None
+    icc: bool = True
+    internal: bool = False
+    masquerade: bool = True
+    mtu: Optional[int] = None
+    force: bool = False
+    state_dir: str = "/var/lib/underlay-network"
+    netns: Optional[str] = None
+    netns_path: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BridgeCurrent:
+    definition: Optional[dict]
+    others: dict
+    leases: dict
+    bridge: object = None          # LinkSnapshot of the desired bridge name
+    old_bridge: object = None      # LinkSnapshot of the stored bridge name, when it differs
+    ports: tuple = ()
+    rules: dict = None             # comment -> handle, all of the collection's rules
+    forwarding: Optional[str] = None
+
+
+def build_spec(params):
+    name = _netconf.network_name(params.get("name"))
+    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
+    netns = params.get("netns")
+    common = {"name": name, "state": state, "force": bool(params.get("force")),
+              "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
+              "netns": netns, "netns_path": v.netns_path("netns", netns)}
+    if state == "absent":
+        return BridgeSpec(**common)
+    if params.get("subnet") is None:
+        raise UnderlayError("is required when state is present", "subnet", None)
+    ipam = _netconf.build_ipam(params)
+    if ipam.subnet.version != 4:
+        raise UnderlayError("bridge networks are IPv4 for now", "subnet", str(ipam.subnet))
+    bridge_name = params.get("bridge_name") or "br-" + _netconf.network_id(name)[:12]
+    v.interface_name("bridge_name", bridge_name)
+    internal = _boolean("internal", params.get("internal", False))
+    icc = _boolean("icc", params.get("icc", True))
+    masquerade = params.get("masquerade")
+    masquerade = (not internal) if masquerade is None else _boolean("masquerade", masquerade)
+    if internal and masquerade:
+        raise UnderlayError("an internal network is never NATed: drop masquerade or internal", "masquerade", True)
+    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade,
+                      mtu=v.mtu("mtu", params.get("mtu")), **common)
+
+
+def _boolean(field, value):
+    if isinstance(value, bool):
+        return value
+    raise UnderlayError(f"{value!r} is not a boolean", field, value)
+
+
+def read(ws, spec):
+    store, kernel = ws.store, ws.kernel
+    definition = store.network(spec.name)
+    others = {name: d for name, d in store.networks().items() if name != spec.name}
+    leases = store.leases(spec.name) if definition else {"leases": {}, "last_reserved": None}
+    stored_name = (definition or {}).get("bridge_name")
+    wanted = spec.bridge_name or stored_name
+    bridge = kernel.link(wanted) if wanted else None
+    old_bridge = kernel.link(stored_name) if stored_name and stored_name != wanted else None
+    ports = kernel.ports(wanted) if bridge is not None and bridge.kind == "bridge" else ()
+    if not ports and old_bridge is not None:
+        ports = kernel.ports(stored_name)
+    forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
+    return BridgeCurrent(definition=definition, others=others, leases=leases, bridge=bridge,
+                         old_bridge=old_bridge, ports=ports, rules=ws.nft.rules(), forwarding=forwarding)
+
+
+def _wanted_rules(spec):
+    rules = []
+    if spec.masquerade:
+        rules.append(_nftables.masquerade_rule(spec.name, spec.ipam.subnet, spec.bridge_name))
+    if spec.internal:
+        rules.extend(_nftables.isolation_rules(spec.name, spec.bridge_name))
+    return rules
+
+
+def _own_rules(current, name):
+    return {text: rule for text, rule in (current.rules or {}).items() if _nftables.owner(text) == name}
+
+
+def plan(spec, current):
+    definition = current.definition
+    if definition and definition.get("driver") != DRIVER:
+        raise UnderlayError(f"network '{spec.name}' already exists with driver {definition.get('driver')}",
+                            "name", spec.name)
+    before = definition_view(definition)
+    if spec.state == "absent":
+        return _plan_absent(spec, current, before)
+    _check_conflicts(spec, current)
+    desired = {
+        "name": spec.name, "id": _netconf.network_id(spec.name), "driver": DRIVER,
+        "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
+        "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
+        "created": (definition or {}).get("created") or _now(),
+    }
+    result = Plan(before=before, after=definition_view(desired))
+    _plan_bridge(result, spec, current)
+    _plan_ports(result, spec, current)
+    _plan_rules(result, spec, current)
+    if spec.masquerade and current.forwarding != "1":
+        result.add("enable IPv4 forwarding (net.ipv4.ip_forward=1)", "sysctl_set",
+                   undo=Step("restore net.ipv4.ip_forward", "sysctl_set",
+                             {"key": FORWARDING, "value": current.forwarding or "0"}),
+                   key=FORWARDING, value="1")
+    if definition_view(definition) != result.after:
+        result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
+                   undo=_restore_definition(spec.name, definition), definition=desired)
+    return result
+
+
+def _check_conflicts(spec, current):
+    others = [(name, ipaddress.ip_network(d["ipam"]["subnet"])) for name, d in sorted(current.others.items())]
+    clash = _netconf.overlapping(spec.ipam.subnet, others)
+    if clash:
+        raise UnderlayError(f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'",
+                            "subnet", str(spec.ipam.subnet))
+    for name, other in sorted(current.others.items()):
+        if other.get("bridge_name") == spec.bridge_name:
+            raise UnderlayError(f"'{spec.bridge_name}' is the bridge of network '{name}'", "bridge_name",
+                                spec.bridge_name)
+    bridge = current.bridge
+    if bridge is not None and bridge.kind != "bridge":
+        raise UnderlayError(f"'{spec.bridge_name}' already exists as a {bridge.kind or 'physical'} link, not a bridge",
+                            "bridge_name", spec.bridge_name)
+    for ip, lease in current.leases["leases"].items():
+        address = ipaddress.ip_address(ip)
+        if address not in spec.ipam.subnet or address == spec.ipam.gateway:
+            raise UnderlayError(f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
+                                f" {lease.get('container') or lease['owner']}", "subnet", str(spec.ipam.subnet))
+
+
+def _plan_bridge(result, spec, current):
+    name = spec.bridge_name
+    gateway = f"{spec.ipam.gateway}/{spec.ipam.subnet.prefixlen}"
+    bridge = current.bridge
+    if bridge is None and current.old_bridge is not None and current.old_bridge.kind == "bridge":
+        old = current.old_bridge.name
+        if current.old_bridge.admin_state == "up":
+            result.add(f"set '{old}' down to rename it", "link_set",
+                       undo=Step(f"set '{old}' up", "link_set", {"name": old, "admin_state": "up"}),
+                       name=old, admin_state="down")
+        result.add(f"rename bridge '{old}' to '{name}'", "link_rename",
+                   undo=Step(f"rename '{name}' back to '{old}'", "link_rename", {"name": name, "new_name": old}),
+                   name=old, new_name=name)
+        bridge = current.old_bridge
+        have, mtu, state = set(_vlan.managed_addresses(bridge.addresses)), bridge.mtu, "down"
+    elif bridge is None:
+        result.add(f"create bridge '{name}'" + (f" with MTU {spec.mtu}" if spec.mtu else ""), "link_add_bridge",
+                   undo=Step(f"remove bridge '{name}'", "link_del", {"name": name}), name=name, mtu=spec.mtu)
+        have, mtu, state = set(), spec.mtu, "down"
+    else:
+        have, mtu, state = set(_vlan.managed_addresses(bridge.addresses)), bridge.mtu, bridge.admin_state
+    if spec.mtu is not None and mtu != spec.mtu:
+        result.add(f"set MTU of '{name}' from {mtu} to {spec.mtu}", "link_set",
+                   undo=Step(f"restore MTU {mtu}", "link_set", {"name": name, "mtu": mtu}), name=name, mtu=spec.mtu)
+    for address in sorted(have - {gateway}, key=v.address_sort_key):
+        result.add(f"remove address {address} from '{name}'", "addr_del",
+                   undo=Step(f"restore {address}", "addr_add", {"name": name, "address": address}),
+                   name=name, address=address)
+    if gateway not in have:
+        result.add(f"add gateway {gateway} to '{name}'", "addr_add",
+                   undo=Step(f"remove {gateway}", "addr_del", {"name": name, "address": gateway}),
+                   name=name, address=gateway)
+    if state != "up":
+        result.add(f"set '{name}' up", "link_set",
+                   undo=Step(f"set '{name}' down", "link_set", {"name": name, "admin_state": "down"}),
+                   name=name, admin_state="up")
+
+
+def _plan_ports(result, spec, current):
+    for port in current.ports:
+        if bool(port.isolated) != (not spec.icc):
+            result.add(f"{'isolate' if not spec.icc else 'un-isolate'} bridge port '{port.name}'",
+                       "port_set_isolated",
+                       undo=Step(f"restore isolation of '{port.name}'", "port_set_isolated",
+                                 {"name": port.name, "isolated": bool(port.isolated)}),
+                       name=port.name, isolated=not spec.icc)
+
+
+def _plan_rules(result, spec, current):
+    have = _own_rules(current, spec.name)
+    wanted = {rule["comment"]: rule for rule in _wanted_rules(spec)}
+    for text in sorted(set(have) - set(wanted)):
+        result.add(f"remove nftables rule '{text}'", "nft_delete_rule", comment_text=text)
+    for text in sorted(set(wanted) - set(have)):
+        result.add(f"add nftables rule '{text}'", "nft_add_rule",
+                   undo=Step(f"remove nftables rule '{text}'", "nft_delete_rule", {"comment_text": text}),
+                   rule=wanted[text])
+
+
+def _plan_absent(spec, current, before):
+    result = Plan(before=before, after={"state": "absent"})
+    definition = current.definition
+    if definition is None:
+        return result
+    endpoints = current.leases["leases"]
+    if endpoints and not spec.force:
+        raise UnderlayError(f"network '{spec.name}' has endpoints attached: {_describe_endpoints(endpoints)};"
+                            " detach them first or set force: true", "name", spec.name)
+    for ip, lease in sorted(endpoints.items()):
+        if lease.get("ifname") and "netns_path" in lease:
+            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
+                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
+    if endpoints or current.leases.get("last_reserved"):
+        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
+                   undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": current.leases}),
+                   network=spec.name)
+    for text in sorted(_own_rules(current, spec.name)):
+        result.add(f"remove nftables rule '{text}'", "nft_delete_rule", comment_text=text)
+    if current.bridge is not None and current.bridge.kind == "bridge":
+        result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
+    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
+               undo=_restore_definition(spec.name, definition), name=spec.name)
+    return result
+
+
+def options(definition):
+    view = {
+        "com.docker.network.bridge.name": definition["bridge_name"],
+        "com.docker.network.bridge.enable_icc": str(bool(definition.get("icc", True))).lower(),
+        "com.docker.network.bridge.enable_ip_masquerade": str(bool(definition.get("masquerade"))).lower(),
+    }
+    if definition.get("mtu"):
+        view["com.docker.network.driver.mtu"] = str(definition["mtu"])
+    return view
+
+
+def network_view(definition, leases):
+    return inspect(definition, leases, options(definition)) if definition else {}
+
+
+def report(spec, current):
+    return network_view(current.definition, current.leases["leases"])
+
+
+def predict(spec, current, planned):
+    if spec.state == "absent":
+        return {}
+    for step in planned.steps:
+        if step.op == "store_put_network":
+            return network_view(step.args["definition"], current.leases["leases"])
+    return report(spec, current)

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's own nftables table, through ``nft``'s JSON interface (argv, JSON on stdin).
+
+Everything lives in table ``ip underlay_network``: chain ``postrouting`` (NAT) and chain
+``forward`` (filter). Each rule carries a comment ``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
+so a re-run finds exactly the rules of a network, and any change of what a rule says (subnet,
+bridge name) shows as a different comment: the old rule is deleted, the new one added.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+TABLE = "underlay_network"
+FAMILY = "ip"
+PREFIX = "underlay.network:"
+CHAINS = {
+    "postrouting": {"type": "nat", "hook": "postrouting", "prio": 100, "policy": "accept"},
+    "forward": {"type": "filter", "hook": "forward", "prio": 0, "policy": "accept"},
+}
+
+
+def comment(network, purpose, fingerprint):
+    return f"{PREFIX}{network}:{purpose}:{fingerprint}"
+
+
+def owner(text):
+    """The network a comment of ours names, else None."""
+    if not text or not text.startswith(PREFIX):
+        return None
+    return text[len(PREFIX):].split(":", 1)[0]
+
+
+def _match(op, left, right):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _ifname(key, op, name):
+    return _match(op, {"meta": {"key": key}}, name)
+
+
+def masquerade_rule(network, subnet, bridge):
+    """NAT what leaves the subnet through anything but its own bridge."""
+    return {"chain": "postrouting", "comment": comment(network, "masquerade", f"{subnet}>{bridge}"),
+            "expr": [_match("==", {"payload": {"protocol": "ip", "field": "saddr"}},
+                            {"prefix": {"addr": str(subnet.network_address), "len": subnet.prefixlen}}),
+                     _ifname("oifname", "!=", bridge), {"masquerade": None}]}
+
+
+def isolation_rules(network, bridge):
+    """An internal network: nothing is forwarded between its bridge and any other interface."""
+    return [
+        {"chain": "forward", "comment": comment(network, "internal-out", bridge),
+         "expr": [_ifname("iifname", "==", bridge), _ifname("oifname", "!=", bridge), {"drop": None}]},
+        {"chain": "forward", "comment": comment(network, "internal-in", bridge),
+         "expr": [_ifname("oifname", "==", bridge), _ifname("iifname", "!=", bridge), {"drop": None}]},
+    ]
+
+
+class Nftables:
+    """Reads and changes the collection's table in one namespace (``nsenter`` into it)."""
+
+    def __init__(self, netns_path=None):
+        self.netns_path = netns_path
+
+    def _run(self, args, payload=None):
+        argv = ["nft", "-j"] + list(args)
+        if self.netns_path is not None:
+            argv = ["nsenter", f"--net={self.netns_path}", "--"] + argv
+        try:
+            proc = subprocess.run(argv, input=payload, capture_output=True, text=True, check=False)
+        except FileNotFoundError as err:
+            raise UnderlayError(f"'{err.filename}' is not installed (package nftables) on the managed host") from None
+        return proc
+
+    def rules(self):
+        """``{comment: handle}`` of every rule of ours in the table (empty when there is none)."""
+        proc = self._run(["list", "table", FAMILY, TABLE])
+        if proc.returncode != 0:
+            if "No such file or directory" in proc.stderr:
+                return {}
+            raise UnderlayError(f"nft list table {FAMILY} {TABLE} failed: {proc.stderr.strip()}")
+        found = {}
+        for item in json.loads(proc.stdout).get("nftables", []):
+            rule = item.get("rule")
+            if rule and owner(rule.get("comment")):
+                found[rule["comment"]] = {"handle": rule["handle"], "chain": rule["chain"]}
+        return found
+
+    def _apply(self, commands, action):
+        proc = self._run(["-f", "-"], json.dumps({"nftables": commands}))
+        if proc.returncode != 0:
+            raise UnderlayError(f"{action} failed: nft: {proc.stderr.strip()}")
+
+    def apply(self, step):
+        getattr(self, "op_" + step.op[len("nft_"):])(step, **step.args)
+
+    def op_add_rule(self, step, rule):
+        commands = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
+        for name, spec in CHAINS.items():
+            chain = {"family": FAMILY, "table": TABLE, "name": name}
+            chain.update(spec)
+            commands.append({"add": {"chain": chain}})
+        body = {"family": FAMILY, "table": TABLE}
+        body.update(rule)
+        commands.append({"add": {"rule": body}})
+        self._apply(commands, step.action)
+
+    def op_delete_rule(self, step, comment_text):
+        current = self.rules().get(comment_text)
+        if current is None:
+            return
+        self._apply([{"delete": {"rule": {"family": FAMILY, "table": TABLE, "chain": current["chain"],
+                                          "handle": current["handle"]}}}], step.action)
+        if not self.rules():
+            self._apply([{"delete": {"table": {"family": FAMILY, "name": TABLE}}}], step.action)
