@@ -87,8 +87,8 @@ def test_new_bridge_name_renames_in_place():
 @pytest.mark.parametrize("params, links, others, message", [
     ({"bridge_name": "x" * 16}, {}, {}, "bridge_name: 'xxxxxxxxxxxxxxxx' is 16 characters long"),
     ({}, {"bridge": link("bridge2")}, {}, "bridge_name: 'bridge2' already exists as a veth link, not a bridge"),
-    ({}, {}, {"n1": {"ipam": {"subnet": "172.30.0.0/16"}}}, "subnet: 172.30.0.0/24 overlaps the subnet 172.30.0.0/16"
-                                                          " of network 'n1'"),
+    ({}, {}, {"n1": {"ipam": {"subnet": "172.30.0.0/16"}}},
+     "subnet: 172.30.0.0/24 overlaps the subnet 172.30.0.0/16 of network 'n1'"),
     ({"icc": "maybe"}, {}, {}, "icc: 'maybe' is not a boolean"),
     ({"gateway": "172.30.0.0"}, {}, {}, "gateway: 172.30.0.0 is the network address"),
 ])
