@@ -94,6 +94,7 @@ class NetlinkAdapter:
         self.netns_path = netns_path
         self.netns_label = netns_label or netns_path
         self._ipr = None
+        self._others = {}
 
     # -- opening -------------------------------------------------------------------
     def __enter__(self):
@@ -131,6 +132,9 @@ class NetlinkAdapter:
         return self
 
     def __exit__(self, *exc_info):
+        for other in self._others.values():
+            other.__exit__(None, None, None)
+        self._others = {}
         if self._ipr is not None:
             self._ipr.close()
             self._ipr = None
@@ -271,13 +275,38 @@ class NetlinkAdapter:
             return other.link(name)
 
     # -- acting --------------------------------------------------------------------
+    def other(self, netns_path):
+        """An adapter for another namespace, opened once per run."""
+        if netns_path == self.netns_path:
+            return self
+        if netns_path not in self._others:
+            self._others[netns_path] = NetlinkAdapter(netns_path).__enter__()
+        return self._others[netns_path]
+
     def apply(self, step):
-        """Carry out one plan step (``step.op`` names an ``op_*`` method)."""
-        method = getattr(self, "op_" + step.op)
+        """Carry out one plan step (``step.op`` names an ``op_*`` method; ``in_netns`` in its
+        args, when present, names the namespace it acts in)."""
+        args = dict(step.args)
+        target = args.pop("in_netns", self.netns_path)
+        adapter = self.other(target)
         try:
-            method(**step.args)
+            getattr(adapter, "op_" + step.op)(**args)
         except NetlinkError as err:
-            raise self._error(step.action, err) from None
+            raise adapter._error(step.action, err) from None
+
+    def link_names(self):
+        return {msg.get("IFLA_IFNAME") for msg in self._ipr.get_links()}
+
+    def gateway_routes(self):
+        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0)."""
+        found = {}
+        for msg in self._ipr.get_routes(family=2, table=MAIN_TABLE):
+            gateway = msg.get("RTA_GATEWAY")
+            if not gateway or msg.get("RTA_TABLE", MAIN_TABLE) != MAIN_TABLE:
+                continue
+            dst = "default" if msg["dst_len"] == 0 else f"{msg.get('RTA_DST')}/{msg['dst_len']}"
+            found[dst] = gateway
+        return found
 
     def _index(self, name):
         try:
@@ -305,6 +334,50 @@ class NetlinkAdapter:
     def op_link_add_macvlan(self, name, parent, mode):
         self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
                        macvlan_mode=MACVLAN_MODES[mode])
+
+    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address):
+        """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move)."""
+        fd = os.open(target_netns, os.O_RDONLY)
+        try:
+            self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
+                           macvlan_mode=MACVLAN_MODES[mode], address=mac_address, net_ns_fd=fd)
+        finally:
+            os.close(fd)
+
+    def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated):
+        """A veth pair: ``host_name`` here, a port of ``bridge``; its peer ``name`` in ``target_netns``."""
+        fd = os.open(target_netns, os.O_RDONLY)
+        try:
+            self._ipr.link("add", ifname=host_name, kind="veth",
+                           peer={"ifname": name, "net_ns_fd": fd, "address": mac_address})
+        finally:
+            os.close(fd)
+        index = self._index(host_name)
+        self._ipr.link("set", index=index, master=self._index(bridge))
+        if isolated:
+            self._ipr.brport("set", index=index, isolated=1)
+        self._ipr.link("set", index=index, state="up")
+
+    def op_link_set_mac(self, name, mac_address):
+        self._ipr.link("set", index=self._index(name), address=mac_address)
+
+    def op_route_add_via(self, dst, gateway):
+        args = {"gateway": gateway}
+        if dst != "default":
+            net = ipaddress.ip_network(dst)
+            args.update(dst=str(net.network_address), dst_len=net.prefixlen)
+        else:
+            args.update(dst="0.0.0.0", dst_len=0)
+        self._ipr.route("add", **args)
+
+    def op_route_del_via(self, dst, gateway):
+        args = {"gateway": gateway}
+        if dst != "default":
+            net = ipaddress.ip_network(dst)
+            args.update(dst=str(net.network_address), dst_len=net.prefixlen)
+        else:
+            args.update(dst="0.0.0.0", dst_len=0)
+        self._ipr.route("del", **args)
 
     def op_link_add_bridge(self, name, mtu=None):
         args = {"ifname": name, "kind": "bridge"}

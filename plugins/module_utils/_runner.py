@@ -37,7 +37,8 @@ def open_workspace(spec):
 class Resource:
     """How one module maps onto the pipeline.
 
-    ``key`` names the module's main return value; ``build_spec(params)`` validates;
+    ``key`` names the module's main return value (or computes it from the spec);
+    ``build_spec(params)`` validates;
     ``read(adapter, spec)`` snapshots the kernel; ``plan(spec, current)`` decides;
     ``report(spec, current)`` renders the return value from a fresh read;
     ``predict(spec, current, plan)`` renders it from a plan that was not applied;
@@ -66,7 +67,8 @@ def run(resource, params, check_mode=False, diff=False):
         else:
             apply_steps(adapter, planned.steps)
             value = resource.report(spec, resource.read(adapter, spec))
-    result = {"changed": planned.changed, "actions": planned.actions, resource.key: value}
+    key = resource.key(spec) if callable(resource.key) else resource.key
+    result = {"changed": planned.changed, "actions": planned.actions, key: value}
     if diff:
         result["diff"] = {"before": planned.before, "after": planned.after}
     return result

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which network namespace an endpoint goes into: a Docker or Podman container (resolved to
+its PID through the runtime's CLI), a PID, or a named or path netns. The only place that
+runs a container runtime.
+
+Each target has an ``owner`` key: leases are keyed by it, so the same container gets the
+same address and MAC after a restart (its PID changes, its name does not).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+RUNTIMES = ("docker", "podman")
+
+
+@dataclass(frozen=True)
+class Target:
+    owner: str                 # lease key: container:NAME, netns:NAME, pid:N
+    label: str                 # what messages call it
+    netns_path: str
+    container: Optional[str] = None
+    container_id: Optional[str] = None
+
+
+def describe(kind, value):
+    return {"container": f"container:{value}", "pid": f"pid:{value}", "container_netns": f"netns:{value}"}[kind]
+
+
+def resolve(kind, value, runtime="auto"):
+    """The namespace of a ``container``, ``pid`` or ``container_netns`` target (must exist now)."""
+    if kind == "pid":
+        pid = v.integer("pid", value, 1, 2 ** 22)
+        path = f"/proc/{pid}/ns/net"
+        if not os.path.exists(path):
+            raise UnderlayError(f"no process {pid} is running", "pid", value)
+        return Target(owner=f"pid:{pid}", label=f"pid {pid}", netns_path=path)
+    if kind == "container_netns":
+        path = v.netns_path("container_netns", value)
+        if not os.path.exists(path):
+            raise UnderlayError(f"network namespace '{value}' does not exist ({path})", "container_netns", value)
+        return Target(owner=f"netns:{value}", label=f"namespace {value}", netns_path=path)
+    return _container(value, runtime)
+
+
+def _container(name, runtime):
+    if not isinstance(name, str) or not name:
+        raise UnderlayError("must be a container name or ID", "container", name)
+    candidates = RUNTIMES if runtime == "auto" else (runtime,)
+    installed = [r for r in candidates if shutil.which(r)]
+    if not installed:
+        what = "neither docker nor podman is" if runtime == "auto" else f"{runtime} is not"
+        raise UnderlayError(f"{what} installed on this host", "runtime", runtime)
+    reasons = []
+    for tool in installed:
+        proc = subprocess.run([tool, "inspect", "--type", "container", name], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            said = ((proc.stderr or proc.stdout).strip().splitlines() or ["no answer"])[-1]
+            if "Cannot connect" in said or "daemon running" in said:
+                if runtime != "auto":
+                    raise UnderlayError(f"{tool} is not usable on this host: {said}", "runtime", runtime)
+                said = "its daemon is not running"
+            reasons.append(f"{tool}: {said}")
+            continue
+        data = json.loads(proc.stdout)[0]
+        state = data.get("State") or {}
+        canonical = (data.get("Name") or name).lstrip("/")
+        if not state.get("Running") or not state.get("Pid"):
+            raise UnderlayError(f"container '{name}' ({tool}) is not running (status {state.get('Status')})",
+                                "container", name)
+        return Target(owner=f"container:{canonical}", label=f"container {canonical}",
+                      netns_path=f"/proc/{state['Pid']}/ns/net", container=canonical, container_id=data.get("Id"))
+    raise UnderlayError(f"no container named '{name}' ({'; '.join(reasons)})", "container", name)
+
+
+def owner_alive(owner):
+    """Whether the owner of a lease still exists (leases of vanished owners are released)."""
+    kind, value = owner.split(":", 1) if ":" in owner else (owner, "")
+    if kind == "pid":
+        return os.path.exists(f"/proc/{value}/ns/net")
+    if kind == "netns":
+        return os.path.exists(v.netns_path("container_netns", value))
+    if kind == "container":
+        for tool in RUNTIMES:
+            if shutil.which(tool):
+                proc = subprocess.run([tool, "inspect", "--type", "container", "--format", "{{.Id}}", value],
+                                      capture_output=True, text=True, check=False)
+                if proc.returncode == 0:
+                    return True
+        return False
+    return True

@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_endpoint
+short_description: Attach containers or network namespaces to macvlan and bridge networks
+version_added: 0.1.0
+description:
+  - Docker's C(docker network connect) for any container or network namespace, idempotent;
+    a Docker or Podman container (resolved to its PID through the runtime), a process, or a
+    named or path network namespace, gets an interface on a network defined with
+    M(underlay.network.macvlan_network) or M(underlay.network.bridge_network).
+  - macvlan networks get a macvlan child of the network's parent, bridge networks a veth
+    pair whose host end is a port of the bridge (isolated when the network has C(icc=false)).
+    The interface is created inside the container's namespace under a scratch name and then
+    renamed, so a half-made endpoint never appears under its final name.
+  - The address comes from the network's IPAM (or O(ipv4_address)); leases are keyed by
+    network and container identity (container name, namespace name or C(pid:N)), so a
+    re-attached container gets the same address and MAC. Leases of containers, namespaces
+    or processes that no longer exist are released.
+  - An existing endpoint with a wrong address, MAC or route is corrected in place. Any
+    failure after the first change undoes the interface and the lease.
+  - The batch form O(endpoints) attaches or detaches many endpoints in one run.
+author:
+  - underlay.network developers (@underlay-network)
+extends_documentation_fragment:
+  - underlay.network.common
+  - underlay.network.common.state_dir
+  - underlay.network.common.attributes
+options:
+  network:
+    description:
+      - Name of the network (required, here or in each item of O(endpoints)).
+    type: str
+  container:
+    description:
+      - A Docker or Podman container name or ID. It must be running.
+      - Exactly one of O(container), O(pid) and O(container_netns) is needed.
+    type: str
+  pid:
+    description:
+      - A process whose network namespace is the target.
+    type: int
+  container_netns:
+    description:
+      - A named network namespace (under C(/run/netns)) or a namespace path.
+    type: str
+  runtime:
+    description:
+      - Which runtime resolves O(container); V(auto) tries Docker, then Podman.
+    type: str
+    choices: [auto, docker, podman]
+    default: auto
+  ifname:
+    description:
+      - Interface name inside the container. Default is the lease's, else the first free V(ethN).
+    type: str
+  ipv4_address:
+    description:
+      - A static address. It must lie in the network's subnet and not be its gateway, an
+        auxiliary address or leased to another endpoint. Default is allocated from the
+        network's ip_range.
+    type: str
+  mac_address:
+    description:
+      - MAC address of the interface. Default is derived from the address as Docker does
+        (V(02:42:) followed by the four address bytes).
+    type: str
+  default_route:
+    description:
+      - Route the container's default traffic through the network's gateway. Default is
+        V(true) when the container has no default route yet (or already one through this
+        gateway) and the network is not internal.
+    type: bool
+  routes:
+    description:
+      - Further routes inside the container.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dst:
+        description: Destination network in CIDR notation, or V(default).
+        type: str
+        required: true
+      gateway:
+        description: Next hop.
+        type: str
+        required: true
+  state:
+    description:
+      - V(present) attaches, V(absent) detaches and releases the lease.
+    type: str
+    choices: [present, absent]
+    default: present
+  endpoints:
+    description:
+      - Batch form, one item per endpoint with the per-endpoint keys above (O(network),
+        O(container), O(pid), O(container_netns), O(runtime), O(ifname), O(ipv4_address),
+        O(mac_address), O(default_route), O(routes), O(state)); O(network), O(runtime) and
+        O(state) given at the top level are defaults for the items.
+    type: list
+    elements: dict
+seealso:
+  - module: underlay.network.macvlan_network
+  - module: underlay.network.bridge_network
+"""
+
+EXAMPLES = r"""
+- name: Attach a Docker container to VLAN 100 with a static address
+  underlay.network.container_endpoint:
+    network: vlan100
+    container: web1
+    ipv4_address: 10.0.0.10
+
+- name: Attach many namespaces in one run
+  underlay.network.container_endpoint:
+    network: vlan100
+    endpoints:
+      - container_netns: tenant-a
+      - container_netns: tenant-b
+        ifname: eth1
+"""
+
+RETURN = r"""
+endpoint:
+  description: The endpoint (single form), as it is after the run (or would be, in check mode).
+  returned: when O(endpoints) is not used
+  type: dict
+  sample:
+    network: vlan100
+    container: web1
+    ifname: eth0
+    mac_address: 02:42:0a:00:00:0a
+    ipv4_address: 10.0.0.10/24
+    gateway: 10.0.0.1
+    netns: /proc/4242/ns/net
+endpoints:
+  description: One entry like RV(endpoint) per item of O(endpoints), in order.
+  returned: when O(endpoints) is used
+  type: list
+  elements: dict
+actions:
+  description: What was done (in check mode, what would be done), one line per step.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint
+from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
+from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
+
+RESOURCE = Resource(
+    key=_endpoint.result_key,
+    build_spec=_endpoint.build_spec,
+    read=_endpoint.read,
+    plan=_endpoint.plan,
+    report=_endpoint.report,
+    predict=_endpoint.predict,
+    open=open_workspace,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            network=dict(type="str"),
+            container=dict(type="str"),
+            pid=dict(type="int"),
+            container_netns=dict(type="str"),
+            runtime=dict(type="str", choices=["auto", "docker", "podman"], default="auto"),
+            ifname=dict(type="str"),
+            ipv4_address=dict(type="str"),
+            mac_address=dict(type="str"),
+            default_route=dict(type="bool"),
+            routes=dict(type="list", elements="dict", default=[], options=dict(
+                dst=dict(type="str", required=True),
+                gateway=dict(type="str", required=True),
+            )),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            endpoints=dict(type="list", elements="dict"),
+            netns=dict(type="str"),
+            state_dir=dict(type="path", default="/var/lib/underlay-network"),
+        ),
+        mutually_exclusive=[("container", "pid", "container_netns"),
+                            ("endpoints", "container"), ("endpoints", "pid"), ("endpoints", "container_netns")],
+        required_one_of=[("container", "pid", "container_netns", "endpoints")],
+        supports_check_mode=True,
+    )
+    execute(module, RESOURCE)
+
+
+if __name__ == "__main__":
+    main()
