@@ -34,22 +34,15 @@ def namespaces(request):
         made.close()
 
 
-def _test_namespaces():
-    try:
-        return {name for name in os.listdir("/run/netns") if name.startswith(lib.PREFIX)}
-    except FileNotFoundError:
-        return set()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def host_untouched():
     """Fail the session if the machine's own links, addresses or routes changed, or if a
-    test left one of its namespaces behind."""
+    namespace this session created was left behind."""
     if os.geteuid() != 0:
         yield
         return
-    before, namespaces_before = lib.host_snapshot(), _test_namespaces()
+    before = lib.host_snapshot()
     yield
     assert lib.host_snapshot() == before, "the host's own interfaces, addresses or routes changed"
-    left = _test_namespaces() - namespaces_before
-    assert not left, f"tests left namespaces behind: {sorted(left)}"
+    left = sorted(name for name in lib.CREATED if os.path.exists(f"/run/netns/{name}"))
+    assert not left, f"tests left namespaces behind: {left}"

@@ -241,7 +241,8 @@ def _plan_item(result, current, pool, released):
 
     ifname = item.ifname or existing.get("ifname") or (current.link.name if current.link else None) \
         or _first_free(current.names)
-    details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path}
+    details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
+               "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest()}
     if target.container_id:
         details["container_id"] = target.container_id
     if item.ipv4_address is not None:
@@ -287,6 +288,9 @@ def _plan_item(result, current, pool, released):
     routes = list(item.routes)
     if want_default:
         routes.insert(0, ("default", gateway))
+    if cidr not in have_addresses:
+        result.add(f"announce {address} ({mac}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
+                   name=ifname, address=address, mac_address=mac, **where)
     for dst, via in routes:
         if have_routes.get(dst) == via:
             continue

@@ -16,6 +16,7 @@ import ctypes
 import errno
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
@@ -357,6 +358,24 @@ class NetlinkAdapter:
         if isolated:
             self._ipr.brport("set", index=index, isolated=1)
         self._ipr.link("set", index=index, state="up")
+
+    def op_gratuitous_arp(self, name, address, mac_address):
+        """Announce ``address`` at ``mac_address`` on ``name`` (an ARP request for itself, sent to
+        broadcast), so neighbours update stale entries at once, as Docker does after attach.
+        A link without carrier cannot send: that is not worth undoing the endpoint for."""
+        mac = bytes.fromhex(mac_address.replace(":", ""))
+        ip = ipaddress.IPv4Address(address).packed
+        frame = (b"\xff" * 6 + mac + b"\x08\x06"              # Ethernet: broadcast, ARP
+                 + b"\x00\x01\x08\x00\x06\x04\x00\x01"      # Ethernet/IPv4, request
+                 + mac + ip + b"\x00" * 6 + ip)                  # sender = target = itself
+        with self._inside():
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+                try:
+                    sock.bind((name, 0))
+                    sock.send(frame)
+                except OSError as err:
+                    if err.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENOBUFS):
+                        raise UnderlayError(f"gratuitous ARP on '{name}' failed: {err.strerror}") from None
 
     def op_link_set_mac(self, name, mac_address):
         self._ipr.link("set", index=self._index(name), address=mac_address)

@@ -97,6 +97,24 @@ def test_attach_rerun_check_mode_diff_two_networks_and_absent(lab):
     assert list(info["networks"][0]["Containers"]) == [f"netns:{c1}"]
 
 
+def test_gratuitous_arp_updates_neighbours_and_endpoint_id_is_reported(lab):
+    peer = lab.namespaces.new("n")
+    lab.namespaces.veth(lab.host, "veth9", peer, "eth0")
+    lib.sh("sysctl", "-qw", "net.ipv4.conf.eth0.arp_accept=1", ns=peer)  # learn from gratuitous ARP
+    lib.run_tasks([{"underlay.network.macvlan_network": ep(lab, name="mv9", parent="veth9",
+                                                           subnet="10.9.0.0/24")}])
+    c1 = lab.namespaces.new("c")
+    r = lib.run_module("container_endpoint", ep(lab, network="mv9", container_netns=c1))
+    assert any(a.startswith("announce 10.9.0.2 (02:42:0a:09:00:02) with a gratuitous ARP") for a in r["actions"])
+    deadline = time.monotonic() + 3
+    while "02:42:0a:09:00:02" not in lib.sh("ip", "neigh", "show", "10.9.0.2", ns=peer).stdout:
+        assert time.monotonic() < deadline, "the neighbour never learnt the endpoint from its gratuitous ARP"
+        time.sleep(0.05)
+    info = lib.run_module("network_info", {"netns": lab.host, "state_dir": lab.state_dir, "name": ["mv9"]})
+    entry = info["networks"][0]["Containers"][f"netns:{c1}"]
+    assert len(entry["EndpointID"]) == 64 and entry["MacAddress"] == "02:42:0a:09:00:02"
+
+
 def test_wrong_address_mac_and_route_are_corrected_in_place(lab):
     c1 = lab.namespaces.new("c")
     first = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1))

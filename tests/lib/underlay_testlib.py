@@ -18,6 +18,7 @@ import uuid
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, ".cache", "collections")
 PREFIX = "ult"  # every namespace a test creates starts with this
+CREATED = set()  # every namespace this process created (checked at the end of the session)
 
 
 def sh(*argv, check=True, ns=None):
@@ -41,6 +42,7 @@ class Namespaces:
         name = f"{PREFIX}{self.token}{role}{len(self.created)}"[:60]
         sh("ip", "netns", "add", name)
         self.created.append(name)
+        CREATED.add(name)
         sh("ip", "link", "set", "lo", "up", ns=name)
         # no duplicate address detection: IPv6 addresses are final at once, so kernel
         # snapshots settle quickly (namespace-local sysctls: the host is not touched)
