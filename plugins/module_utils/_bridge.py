@@ -18,12 +18,15 @@ from typing import Optional
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _nftables, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
-from ansible_collections.underlay.network.plugins.module_utils._macvlan import (
-    _describe_endpoints,
-    _now,
-    _restore_definition,
+from ansible_collections.underlay.network.plugins.module_utils._networks import (
+    check_leases_fit,
+    common_spec,
     definition_view,
+    network_view,
+    now,
+    plan_detach,
+    predicted_view,
+    restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
@@ -60,13 +63,9 @@ class BridgeCurrent:
 
 
 def build_spec(params):
-    name = _netconf.network_name(params.get("name"))
-    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
-    netns = params.get("netns")
-    common = {"name": name, "state": state, "force": bool(params.get("force")),
-              "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
-              "netns": netns, "netns_path": v.netns_path("netns", netns)}
-    if state == "absent":
+    common = common_spec(params)
+    name = common["name"]
+    if common["state"] == "absent":
         return BridgeSpec(**common)
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
@@ -134,7 +133,7 @@ def plan(spec, current):
         "name": spec.name, "id": _netconf.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
-        "created": (definition or {}).get("created") or _now(),
+        "created": (definition or {}).get("created") or now(),
     }
     result = Plan(before=before, after=definition_view(desired))
     _plan_bridge(result, spec, current)
@@ -147,7 +146,7 @@ def plan(spec, current):
                    key=FORWARDING, value="1")
     if definition_view(definition) != result.after:
         result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
-                   undo=_restore_definition(spec.name, definition), definition=desired)
+                   undo=restore_definition(spec.name, definition), definition=desired)
     return result
 
 
@@ -165,11 +164,7 @@ def _check_conflicts(spec, current):
     if bridge is not None and bridge.kind != "bridge":
         raise UnderlayError(f"'{spec.bridge_name}' already exists as a {bridge.kind or 'physical'} link, not a bridge",
                             "bridge_name", spec.bridge_name)
-    for ip, lease in current.leases["leases"].items():
-        address = ipaddress.ip_address(ip)
-        if address not in spec.ipam.subnet or address == spec.ipam.gateway:
-            raise UnderlayError(f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
-                                f" {lease.get('container') or lease['owner']}", "subnet", str(spec.ipam.subnet))
+    check_leases_fit(spec, current.leases["leases"])
 
 
 def _plan_bridge(result, spec, current):
@@ -236,24 +231,13 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    endpoints = current.leases["leases"]
-    if endpoints and not spec.force:
-        raise UnderlayError(f"network '{spec.name}' has endpoints attached: {_describe_endpoints(endpoints)};"
-                            " detach them first or set force: true", "name", spec.name)
-    for ip, lease in sorted(endpoints.items()):
-        if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
-                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
-    if endpoints or current.leases.get("last_reserved"):
-        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
-                   undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": current.leases}),
-                   network=spec.name)
+    plan_detach(result, spec, current.leases)
     for text in sorted(_own_rules(current, spec.name)):
         result.add(f"remove nftables rule '{text}'", "nft_delete_rule", comment_text=text)
     if current.bridge is not None and current.bridge.kind == "bridge":
         result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=_restore_definition(spec.name, definition), name=spec.name)
+               undo=restore_definition(spec.name, definition), name=spec.name)
     return result
 
 
@@ -268,18 +252,9 @@ def options(definition):
     return view
 
 
-def network_view(definition, leases):
-    return inspect(definition, leases, options(definition)) if definition else {}
-
-
 def report(spec, current):
-    return network_view(current.definition, current.leases["leases"])
+    return network_view(current.definition, current.leases["leases"], options)
 
 
 def predict(spec, current, planned):
-    if spec.state == "absent":
-        return {}
-    for step in planned.steps:
-        if step.op == "store_put_network":
-            return network_view(step.args["definition"], current.leases["leases"])
-    return report(spec, current)
+    return predicted_view(spec, current, planned, options)

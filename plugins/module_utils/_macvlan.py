@@ -11,7 +11,6 @@ its own containers (which macvlan otherwise forbids).
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -20,7 +19,17 @@ from typing import Optional
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+from ansible_collections.underlay.network.plugins.module_utils._networks import (
+    check_leases_fit,
+    common_spec,
+    definition_view,
+    describe_endpoints,
+    network_view,
+    now,
+    plan_detach,
+    predicted_view,
+    restore_definition,
+)
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
 MODES = ("bridge", "private", "vepa", "passthru")
@@ -56,13 +65,8 @@ class MacvlanCurrent:
 
 
 def build_spec(params):
-    name = _netconf.network_name(params.get("name"))
-    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
-    netns = params.get("netns")
-    common = {"name": name, "state": state, "force": bool(params.get("force")),
-              "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
-              "netns": netns, "netns_path": v.netns_path("netns", netns)}
-    if state == "absent":
+    common = common_spec(params)
+    if common["state"] == "absent":
         return MacvlanSpec(**common)
     parent = params.get("parent")
     if parent is None:
@@ -119,21 +123,8 @@ def read(ws, spec):
                           vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim)
 
 
-def definition_view(definition):
-    """The managed fields of a stored definition, as ``--diff`` shows them."""
-    if not definition:
-        return {"state": "absent"}
-    view = {key: value for key, value in definition.items() if key not in ("id", "created", "netns")}
-    view["state"] = "present"
-    return view
-
-
 def _endpoints(current):
     return current.leases["leases"]
-
-
-def _describe_endpoints(leases):
-    return ", ".join(f"{lease.get('container') or lease['owner']} ({ip})" for ip, lease in sorted(leases.items()))
 
 
 def plan(spec, current):
@@ -146,7 +137,7 @@ def plan(spec, current):
         return _plan_absent(spec, current, before)
 
     _check_overlap(spec, current)
-    _check_leases_fit(spec, current)
+    check_leases_fit(spec, _endpoints(current))
     owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
     desired = {
         "name": spec.name,
@@ -159,7 +150,7 @@ def plan(spec, current):
         "host_access": spec.host_access,
         "owned_parent": owned_parent,
         "netns": spec.netns,
-        "created": (definition or {}).get("created") or _now(),
+        "created": (definition or {}).get("created") or now(),
     }
     result = Plan(before=before, after={})
     if current.parent is None:
@@ -168,24 +159,14 @@ def plan(spec, current):
     elif definition and definition.get("parent") != spec.parent and _endpoints(current):
         raise UnderlayError(
             f"cannot move network '{spec.name}' from '{definition.get('parent')}' to '{spec.parent}' while"
-            f" endpoints are attached: {_describe_endpoints(_endpoints(current))}", "parent", spec.parent)
+            f" endpoints are attached: {describe_endpoints(_endpoints(current))}", "parent", spec.parent)
     _plan_mode(result, spec, current)
     _plan_shim(result, spec, current)
     result.after = definition_view(desired)
     if definition_view(definition) != result.after:
         result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
-                   undo=_restore_definition(spec.name, definition), definition=desired)
+                   undo=restore_definition(spec.name, definition), definition=desired)
     return result
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _restore_definition(name, definition):
-    if definition is None:
-        return Step(f"remove network definition '{name}'", "store_delete_network", {"name": name})
-    return Step(f"restore network definition '{name}'", "store_put_network", {"definition": definition})
 
 
 def _check_overlap(spec, current):
@@ -198,17 +179,6 @@ def _check_overlap(spec, current):
         raise UnderlayError(
             f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}' on parent '{spec.parent}'",
             "subnet", str(spec.ipam.subnet))
-
-
-def _check_leases_fit(spec, current):
-    for ip, lease in sorted(_endpoints(current).items()):
-        address = ipaddress.ip_address(ip)
-        if address not in spec.ipam.subnet or address == spec.ipam.gateway \
-                or address in spec.ipam.aux_addresses.values():
-            raise UnderlayError(
-                f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
-                f" {lease.get('container') or lease['owner']} and would no longer be valid", "subnet",
-                str(spec.ipam.subnet))
 
 
 def _plan_parent(result, spec, current):
@@ -294,19 +264,7 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    endpoints = _endpoints(current)
-    if endpoints and not spec.force:
-        raise UnderlayError(
-            f"network '{spec.name}' has endpoints attached: {_describe_endpoints(endpoints)};"
-            " detach them first or set force: true", "name", spec.name)
-    for ip, lease in sorted(endpoints.items()):
-        if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
-                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
-    if endpoints or current.leases.get("last_reserved"):
-        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
-                   undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": current.leases}),
-                   network=spec.name)
+    plan_detach(result, spec, current.leases)
     access = definition.get("host_access")
     if access and current.old_shim is not None:
         result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
@@ -316,7 +274,7 @@ def _plan_absent(spec, current, before):
         if not users:
             result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=_restore_definition(spec.name, definition), name=spec.name)
+               undo=restore_definition(spec.name, definition), name=spec.name)
     return result
 
 
@@ -324,18 +282,9 @@ def options(definition):
     return {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
 
 
-def network_view(definition, leases):
-    return inspect(definition, leases, options(definition)) if definition else {}
-
-
 def report(spec, current):
-    return network_view(current.definition, _endpoints(current))
+    return network_view(current.definition, _endpoints(current), options)
 
 
 def predict(spec, current, planned):
-    if spec.state == "absent":
-        return {}
-    for step in planned.steps:
-        if step.op == "store_put_network":
-            return network_view(step.args["definition"], _endpoints(current))
-    return report(spec, current)
+    return predicted_view(spec, current, planned, options)

@@ -381,22 +381,10 @@ class NetlinkAdapter:
         self._ipr.link("set", index=self._index(name), address=mac_address)
 
     def op_route_add_via(self, dst, gateway):
-        args = {"gateway": gateway}
-        if dst != "default":
-            net = ipaddress.ip_network(dst)
-            args.update(dst=str(net.network_address), dst_len=net.prefixlen)
-        else:
-            args.update(dst="0.0.0.0", dst_len=0)
-        self._ipr.route("add", **args)
+        self._ipr.route("add", **_via(dst, gateway))
 
     def op_route_del_via(self, dst, gateway):
-        args = {"gateway": gateway}
-        if dst != "default":
-            net = ipaddress.ip_network(dst)
-            args.update(dst=str(net.network_address), dst_len=net.prefixlen)
-        else:
-            args.update(dst="0.0.0.0", dst_len=0)
-        self._ipr.route("del", **args)
+        self._ipr.route("del", **_via(dst, gateway))
 
     def op_link_add_bridge(self, name, mtu=None):
         args = {"ifname": name, "kind": "bridge"}
@@ -458,6 +446,12 @@ class NetlinkAdapter:
     def _error(self, action, err):
         text = _ERRNO_TEXT.get(err.code, os.strerror(err.code) if err.code else str(err))
         return UnderlayError(f"{action} failed in {self.where}: {text} ({errno.errorcode.get(err.code, err.code)})")
+
+
+def _via(dst, gateway):
+    """Route arguments for ``dst`` (a CIDR or ``default``) through ``gateway``."""
+    net = ipaddress.ip_network("0.0.0.0/0" if dst == "default" else dst)
+    return {"dst": str(net.network_address), "dst_len": net.prefixlen, "gateway": gateway}
 
 
 def _protocol_name(value):

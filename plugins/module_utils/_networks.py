@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the network modules (macvlan_network, bridge_network) share: their common options,
+the stored-definition view, refusing or force-detaching endpoints on removal, and the
+inspect-shaped return. Pure."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+from ansible_collections.underlay.network.plugins.module_utils import _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+from ansible_collections.underlay.network.plugins.module_utils._plan import Step
+
+
+def common_spec(params):
+    """name, state, force, state_dir and netns, validated (the spec fields every network has)."""
+    netns = params.get("netns")
+    return {"name": _netconf.network_name(params.get("name")),
+            "state": v.choice("state", params.get("state") or "present", ("present", "absent")),
+            "force": bool(params.get("force")),
+            "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
+            "netns": netns, "netns_path": v.netns_path("netns", netns)}
+
+
+def definition_view(definition):
+    """The managed fields of a stored definition, as ``--diff`` shows them."""
+    if not definition:
+        return {"state": "absent"}
+    view = {key: value for key, value in definition.items() if key not in ("id", "created", "netns")}
+    view["state"] = "present"
+    return view
+
+
+def describe_endpoints(leases):
+    return ", ".join(f"{lease.get('container') or lease['owner']} ({ip})" for ip, lease in sorted(leases.items()))
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def restore_definition(name, definition):
+    """The undo of writing ``name``'s definition: the previous one back, or none."""
+    if definition is None:
+        return Step(f"remove network definition '{name}'", "store_delete_network", {"name": name})
+    return Step(f"restore network definition '{name}'", "store_put_network", {"definition": definition})
+
+
+def check_leases_fit(spec, leases):
+    """Refuse new addressing that would strand an address already leased."""
+    for ip, lease in sorted(leases.items()):
+        address = ipaddress.ip_address(ip)
+        if address not in spec.ipam.subnet or address == spec.ipam.gateway \
+                or address in spec.ipam.aux_addresses.values():
+            raise UnderlayError(
+                f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
+                f" {lease.get('container') or lease['owner']} and would no longer be valid", "subnet",
+                str(spec.ipam.subnet))
+
+
+def plan_detach(result, spec, table):
+    """On removal: refuse while endpoints are attached, or (``force``) detach them all and
+    release the leases."""
+    endpoints = table["leases"]
+    if endpoints and not spec.force:
+        raise UnderlayError(
+            f"network '{spec.name}' has endpoints attached: {describe_endpoints(endpoints)};"
+            " detach them first or set force: true", "name", spec.name)
+    for ip, lease in sorted(endpoints.items()):
+        if lease.get("ifname") and "netns_path" in lease:
+            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
+                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
+    if endpoints or table.get("last_reserved"):
+        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
+                   undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": table}),
+                   network=spec.name)
+
+
+def network_view(definition, leases, options):
+    """``docker network inspect`` of ``definition``; ``options`` renders its Options map."""
+    return inspect(definition, leases, options(definition)) if definition else {}
+
+
+def predicted_view(spec, current, planned, options):
+    """The return value in check mode: from the definition the plan would store."""
+    if spec.state == "absent":
+        return {}
+    definition = current.definition
+    for step in planned.steps:
+        if step.op == "store_put_network":
+            definition = step.args["definition"]
+    return network_view(definition, current.leases["leases"], options)
