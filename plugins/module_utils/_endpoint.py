@@ -250,7 +250,8 @@ def _plan_item(result, current, pool, released):
     else:
         address = str(pool.allocate(owner, **details))
     mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
-    pool.leases[address]["mac_address"] = mac
+    # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
+    pool.leases[address] = dict(details, owner=owner, mac_address=mac)
     cidr = f"{address}/{prefix}"
     where = {"in_netns": target.netns_path}
     want_default = item.default_route

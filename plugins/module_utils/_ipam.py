@@ -23,7 +23,8 @@ class Pool:
     def __init__(self, network, ipam, leases, last_reserved=None, extra_reserved=()):
         self.network = network
         self.ipam = ipam
-        self.leases = dict(leases)            # "10.0.0.5" -> {"owner": ..., ...}
+        # "10.0.0.5" -> {"owner": ..., ...}; copied, so callers can compare before and after
+        self.leases = {ip: dict(lease) for ip, lease in leases.items()}
         self.by_owner = {lease["owner"]: ip for ip, lease in self.leases.items()}
         self.last_reserved = last_reserved
         self.reserved = {int(ipam.gateway)} | {int(a) for a in ipam.aux_addresses.values()}

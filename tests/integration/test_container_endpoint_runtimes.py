@@ -11,6 +11,7 @@ used or changed. No registry is reachable: the image is busybox-static, imported
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -137,6 +138,11 @@ def test_docker_and_podman_containers_on_one_macvlan_network(runtimes, namespace
         docker_ep["ipv4_address"], docker_ep["mac_address"])
     done = ping_from("docker", runtimes.names["docker"], "10.8.0.3")
     assert done.returncode == 0, done.stdout + done.stderr
+    new_path = f"/proc/{pid_of('docker', runtimes.names['docker'])}/ns/net"
+    assert again["endpoint"]["netns"] == new_path
+    with open(os.path.join(state_dir, "leases", "mv.json"), encoding="utf-8") as handle:
+        leases = json.load(handle)["leases"]
+    assert leases["10.8.0.2"]["netns_path"] == new_path, "the lease follows the restarted container"
 
     # a stopped container is refused by name, and nothing changes
     lib.sh("docker", "stop", "-t", "0", runtimes.names["docker"])

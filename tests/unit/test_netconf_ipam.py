@@ -122,3 +122,10 @@ def test_allocation_walk_is_constant_per_address():
     for i in range(1500):
         p.allocate(f"c{i}")
     assert len(probes) <= 1500 + 2
+
+
+def test_pool_does_not_alias_the_callers_table():
+    table = {"10.0.0.2": {"owner": "c1", "mac_address": "02:42:0a:00:00:02"}}
+    p = pool(leases=table)
+    p.leases["10.0.0.2"]["mac_address"] = "02:00:00:00:00:01"
+    assert table["10.0.0.2"]["mac_address"] == "02:42:0a:00:00:02"
