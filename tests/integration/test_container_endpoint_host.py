@@ -240,3 +240,13 @@ def test_32_concurrent_attach_runs(lab):
     for container, address in zip(containers, addresses):
         shown = lib.sh("ip", "-br", "addr", "show", "eth0", ns=container).stdout
         assert address in shown
+
+
+def test_internal_network_gives_no_default_route(lab):
+    lib.run_tasks([{"underlay.network.bridge_network": ep(lab, name="int", bridge_name="brint",
+                                                          subnet="10.7.0.0/24", internal=True)}])
+    c1 = lab.namespaces.new("c")
+    r = lib.run_module("container_endpoint", ep(lab, network="int", container_netns=c1))
+    assert r["changed"] is True and not any(a.startswith("route default") for a in r["actions"]), r.get("msg")
+    assert lib.sh("ip", "route", "show", "default", ns=c1).stdout.strip() == ""
+    assert ping(c1, "10.7.0.1"), "the gateway itself is still reachable on an internal network"
