@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A physical network made of network namespaces, with hosts reachable over real SSH.
+
+    underlay_fabric.py up     --workdir DIR --spec SPEC.yml   builds it, writes DIR/inventory.yml
+    underlay_fabric.py matrix --workdir DIR --expect FILE.yml pings, prints the matrix, checks it
+    underlay_fabric.py down   --workdir DIR                   removes everything it made
+
+The spec (YAML):
+    prefix: lab-                       # namespace names are PREFIX + name
+    trunk: ens33                       # each host's uplink, cabled to the switch
+    router:                            # the gateways; 'untagged' needs no 802.1Q
+      vlans: {100: 10.0.0.1/24, 200: 192.168.3.1/24}
+      untagged: [10.99.0.1/16]
+    hosts: [host1, host2]
+    containers: [h1-web, h2-web]        # plain namespaces, targets of container_netns
+
+Each host is a namespace with its own /etc and /var/lib (overlays over the machine's, kept
+in DIR/hosts/NAME), entered by SSH through a ProxyCommand that runs `sshd -i` inside the
+namespace: a real SSH connection without touching any interface or route of the machine
+itself. The overlay upper directories must not live on an overlay filesystem (in the VM
+lane, put DIR under /run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+
+import yaml
+
+SSHD = "/usr/sbin/sshd"
+PROXY = """#!/bin/sh
+# ProxyCommand: an SSH session with namespace host $1 (own /etc and /var/lib under {hosts}/$1)
+set -eu
+ns="$1"
+root="{hosts}/${{ns#{prefix}}}"
+exec ip netns exec "$ns" unshare --mount --propagation private -- sh -euc '
+mount -t overlay underlay-etc -o "lowerdir=/etc,upperdir=$1/etc,workdir=$1/etc.work" /etc
+mount -t overlay underlay-var -o "lowerdir=/var/lib,upperdir=$1/var,workdir=$1/var.work" /var/lib
+exec {sshd} -i -f "$2"' sh "$root" "{config}"
+"""
+SSHD_CONFIG = """HostKey {workdir}/ssh_host_ed25519_key
+AuthorizedKeysFile {workdir}/id_ed25519.pub
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+Subsystem sftp internal-sftp
+"""
+
+
+def run(*argv, check=True, capture=False):
+    """Run a command given as an argument vector (never through a shell)."""
+    return subprocess.run(argv, check=check, text=True,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.PIPE if capture else None)
+
+
+def ns_run(ns, *argv, check=True, capture=False):
+    return run("ip", "netns", "exec", ns, *argv, check=check, capture=capture)
+
+
+class Fabric:
+    def __init__(self, workdir):
+        self.workdir = os.path.abspath(workdir)
+        self.state_path = os.path.join(self.workdir, "fabric.json")
+
+    # ------------------------------------------------------------------ state
+    def _load(self):
+        with open(self.state_path, encoding="utf-8") as stream:
+            return json.load(stream)
+
+    def _save(self, state):
+        tmp = self.state_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as stream:
+            json.dump(state, stream, indent=2)
+        os.replace(tmp, self.state_path)
+
+    # ------------------------------------------------------------------ up
+    def up(self, spec):
+        os.makedirs(self.workdir, exist_ok=True)
+        prefix = spec.get("prefix", "lab-")
+        trunk = spec.get("trunk", "eth0")
+        hosts = list(spec.get("hosts", []))
+        containers = list(spec.get("containers", []))
+        router = spec.get("router") or {}
+        names = [prefix + "switch", prefix + "router"] + [prefix + h for h in hosts] + [prefix + c for c in containers]
+        for name in names:
+            if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
+                raise SystemExit(f"fabric: bad namespace name {name!r}")
+        state = {"prefix": prefix, "trunk": trunk, "hosts": hosts, "containers": containers, "namespaces": []}
+        self._save(state)
+        try:
+            for name in names:
+                run("ip", "netns", "add", name)
+                state["namespaces"].append(name)
+                self._save(state)
+                run("ip", "-n", name, "link", "set", "lo", "up")
+            switch, router_ns = prefix + "switch", prefix + "router"
+            run("ip", "-n", switch, "link", "add", "sw0", "up", "type", "bridge")
+            self._cable(switch, "r0", router_ns, "trunk0")
+            for vid, address in sorted((router.get("vlans") or {}).items()):
+                run("ip", "-n", router_ns, "link", "add", "link", "trunk0", "name", f"trunk0.{vid}",
+                    "type", "vlan", "id", str(int(vid)))
+                run("ip", "-n", router_ns, "addr", "add", address, "dev", f"trunk0.{vid}")
+                run("ip", "-n", router_ns, "link", "set", f"trunk0.{vid}", "up")
+            for address in router.get("untagged") or []:
+                run("ip", "-n", router_ns, "addr", "add", address, "dev", "trunk0")
+            ns_run(router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            for position, host in enumerate(hosts):
+                self._cable(switch, f"p{position}", prefix + host, trunk)
+                self._host_root(host)
+            self._ssh(state)
+        except BaseException:
+            self.down()
+            raise
+        return state
+
+    @staticmethod
+    def _cable(switch, port, ns, ifname):
+        run("ip", "-n", switch, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
+        run("ip", "-n", switch, "link", "set", port, "master", "sw0", "up")
+        run("ip", "-n", ns, "link", "set", ifname, "up")
+        for key in ("accept_dad", "dad_transmits"):
+            ns_run(ns, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.{key}=0", check=False)
+
+    def _host_root(self, host):
+        root = os.path.join(self.workdir, "hosts", host)
+        for sub in ("etc", "etc.work", "var", "var.work"):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        os.makedirs(os.path.join(root, "etc", "sysconfig", "network-scripts"), exist_ok=True)
+
+    def _ssh(self, state):
+        key = os.path.join(self.workdir, "id_ed25519")
+        hostkey = os.path.join(self.workdir, "ssh_host_ed25519_key")
+        for path in (key, hostkey):
+            if not os.path.exists(path):
+                run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path)
+        config = os.path.join(self.workdir, "sshd_config")
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(SSHD_CONFIG.format(workdir=self.workdir))
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        proxy = os.path.join(self.workdir, "proxy")
+        with open(proxy, "w", encoding="utf-8") as stream:
+            stream.write(PROXY.format(hosts=os.path.join(self.workdir, "hosts"), prefix=state["prefix"],
+                                      sshd=SSHD, config=config))
+        os.chmod(proxy, stat.S_IRWXU)
+        inventory = {"all": {
+            "hosts": {host: {"ansible_host": state["prefix"] + host} for host in state["hosts"]},
+            "vars": {
+                "ansible_connection": "ssh",
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": key,
+                "ansible_ssh_common_args": (f"-o ProxyCommand='{proxy} %h' -o StrictHostKeyChecking=no "
+                                            "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"),
+                "ansible_python_interpreter": sys.executable,
+            }}}
+        with open(os.path.join(self.workdir, "inventory.yml"), "w", encoding="utf-8") as stream:
+            yaml.safe_dump(inventory, stream, default_flow_style=False, sort_keys=False)
+
+    # ------------------------------------------------------------------ down
+    def down(self):
+        if not os.path.exists(self.state_path):
+            return
+        state = self._load()
+        for name in reversed(state.get("namespaces", [])):
+            run("ip", "netns", "del", name, check=False, capture=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ matrix
+    def address_of(self, ns):
+        """The first global IPv4 address of a namespace (its endpoint's address)."""
+        out = run("ip", "-n", ns, "-j", "-4", "addr", "show", "scope", "global", capture=True).stdout
+        for link in json.loads(out or "[]"):
+            for info in link.get("addr_info", []):
+                return info["local"]
+        return None
+
+    def probe(self, source, target):
+        """'direct' (TTL 64: same segment), 'routed' (TTL below 64) or 'blocked'."""
+        done = ns_run(source, "ping", "-n", "-c", "1", "-W", "2", target, check=False, capture=True)
+        match = re.search(r"ttl=(\d+)", done.stdout)
+        if done.returncode != 0 or not match:
+            return "blocked"
+        return "direct" if int(match.group(1)) == 64 else "routed"
+
+    def matrix(self, expectations):
+        """Ping each (from, to) pair in parallel; returns rows and the number of mismatches."""
+        state = self._load()
+        prefix = state["prefix"]
+
+        def resolve(name):
+            if re.match(r"^[0-9.]+$", str(name)):
+                return str(name)
+            return self.address_of(prefix + name)
+
+        rows = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            futures = []
+            for item in expectations:
+                target = resolve(item["to"])
+                futures.append((item, target, pool.submit(self.probe, prefix + item["from"], target)
+                                if target else None))
+            for item, target, future in futures:
+                seen = future.result() if future else "no address"
+                rows.append({"from": item["from"], "to": item["to"], "address": target,
+                             "expect": item["expect"], "seen": seen, "why": item.get("why", "")})
+        return rows, sum(1 for row in rows if row["seen"] != row["expect"])
+
+
+def print_matrix(rows):
+    width = max(len(f"{r['from']} -> {r['to']} ({r['address']})") for r in rows) + 2
+    print(f"{'probe':<{width}}{'expected':<10}{'seen':<10}why")
+    for r in rows:
+        mark = "" if r["seen"] == r["expect"] else "   <-- MISMATCH"
+        print(f"{r['from'] + ' -> ' + str(r['to']) + ' (' + str(r['address']) + ')':<{width}}"
+              f"{r['expect']:<10}{r['seen']:<10}{r['why']}{mark}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("command", choices=["up", "down", "matrix"])
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--spec")
+    parser.add_argument("--expect")
+    args = parser.parse_args(argv)
+    fabric = Fabric(args.workdir)
+    if args.command == "up":
+        with open(args.spec, encoding="utf-8") as stream:
+            fabric.up(yaml.safe_load(stream))
+        print(os.path.join(fabric.workdir, "inventory.yml"))
+        return 0
+    if args.command == "down":
+        fabric.down()
+        return 0
+    with open(args.expect, encoding="utf-8") as stream:
+        rows, mismatches = fabric.matrix(yaml.safe_load(stream))
+    print_matrix(rows)
+    print(f"reachability: {len(rows) - mismatches} as expected, {mismatches} not")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
