@@ -84,7 +84,7 @@ def segment_name(segment):
     if segment == NATIVE:
         return "the untagged (native) VLAN"
     if isinstance(segment, tuple):
-        return f"bridge {segment[2]} of {segment[1]}"
+        return f"{segment[1]}'s bridge network {segment[2]}"
     return f"VLAN {segment}"
 
 
