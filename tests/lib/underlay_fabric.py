@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A physical network made of network namespaces, with hosts reachable over real SSH.
 
-    underlay_fabric.py up     --workdir DIR --spec SPEC.yml   builds it, writes DIR/inventory.yml
-    underlay_fabric.py matrix --workdir DIR --expect FILE.yml pings, prints the matrix, checks it
-    underlay_fabric.py down   --workdir DIR                   removes everything it made
+    python underlay_fabric.py up     --workdir DIR --spec SPEC.yml   builds it, writes DIR/inventory.yml
+    python underlay_fabric.py matrix --workdir DIR --expect FILE.yml pings, prints the matrix, checks it
+    python underlay_fabric.py down   --workdir DIR                   removes everything it made
 
 The spec (YAML):
     prefix: lab-                       # namespace names are PREFIX + name
