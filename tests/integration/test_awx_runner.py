@@ -12,13 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 import yaml
 
 import underlay_testlib as lib
-from underlay_fabric import Fabric
 
 ansible_runner = pytest.importorskip("ansible_runner", reason="ansible-runner is installed by scripts/setup")
 
@@ -41,13 +39,7 @@ def awx_job(tmp_path):
     """A fabric of two namespace hosts and an AWX-style private data directory for them."""
     if os.geteuid() != 0:
         pytest.fail("this lane needs root (network namespaces); run it through scripts/test")
-    prefix = f"{lib.PREFIX}{uuid.uuid4().hex[:6]}-"
-    fabric = Fabric(str(tmp_path / "fabric"))
-    spec = {"prefix": prefix, "trunk": "ens33", "router": {"untagged": ["10.77.0.1/16"]},
-            "hosts": ["host1", "host2"], "containers": ["c1", "c2", "c3"]}
-    try:
-        state = fabric.up(spec)
-        lib.CREATED.update(state["namespaces"])
+    with lib.SshFabric(tmp_path / "fabric", ["host1", "host2"], ["c1", "c2", "c3"]) as fabric:
         private = tmp_path / "job"
         (private / "project").mkdir(parents=True)
         (private / "inventory").mkdir()
@@ -55,14 +47,13 @@ def awx_job(tmp_path):
         # An AWX project uses the collection's playbook by its FQCN.
         (private / "project" / "site.yml").write_text(
             "---\n- name: The fleet\n  ansible.builtin.import_playbook: underlay.network.site\n")
-        with open(fabric.workdir + "/inventory.yml", encoding="utf-8") as stream:
-            inventory = yaml.safe_load(stream)
+        inventory = fabric.inventory()
         for host, variables in HOST_VARS.items():
             inventory["all"]["hosts"][host].update(variables)
         inventory["all"]["vars"]["underlay_endpoints"] = [
-            {"host": "host1", "container_netns": prefix + "c1", "network": "lan"},
-            {"host": "host2", "container_netns": prefix + "c2", "network": "lan", "ipv4_address": "10.77.2.50"},
-            {"host": "host1", "container_netns": prefix + "c3", "network": "isolated"},
+            {"host": "host1", "container_netns": fabric.ns("c1"), "network": "lan"},
+            {"host": "host2", "container_netns": fabric.ns("c2"), "network": "lan", "ipv4_address": "10.77.2.50"},
+            {"host": "host1", "container_netns": fabric.ns("c3"), "network": "isolated"},
         ]
         (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
         env = lib.ansible_env()
@@ -70,9 +61,7 @@ def awx_job(tmp_path):
             key: env[key] for key in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "PATH",
                                       "ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TEMP")}))
         (private / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": 900, "idle_timeout": 600}))
-        yield {"dir": str(private), "fabric": fabric, "prefix": prefix, "state": state}
-    finally:
-        fabric.down()
+        yield {"dir": str(private), "fabric": fabric}
 
 
 def run_job(job, job_type="run", limit=None, extravars=None):
@@ -84,24 +73,17 @@ def run_job(job, job_type="run", limit=None, extravars=None):
     return result, stdout
 
 
-def world(job):
-    """Kernel state of every lab namespace, plus every file the hosts wrote."""
-    state = job["state"]
-    return ({ns: lib.kernel_snapshot(ns) for ns in state["namespaces"] if not ns.endswith("switch")},
-            lib.tree_snapshot(os.path.join(job["fabric"].workdir, "hosts")))
-
-
 def test_site_yml_through_ansible_runner_check_limit_run_and_rerun(awx_job):
-    before = world(awx_job)
+    before = awx_job["fabric"].world()
     result, stdout = run_job(awx_job, job_type="check")
     assert result.status == "successful", stdout
     assert result.stats["changed"].get("host1") and result.stats["changed"].get("host2"), stdout
-    assert world(awx_job) == before, "a check-mode job changed the hosts"
+    assert awx_job["fabric"].world() == before, "a check-mode job changed the hosts"
 
     result, stdout = run_job(awx_job, limit="host1")
     assert result.status == "successful", stdout
     assert set(result.stats["changed"]) == {"host1"}, result.stats
-    host2 = awx_job["prefix"] + "host2"
+    host2 = awx_job["fabric"].ns("host2")
     assert [link["ifname"] for link in json.loads(lib.sh("ip", "-j", "link", ns=host2).stdout)] == ["lo", "ens33"]
 
     result, stdout = run_job(awx_job)
@@ -112,25 +94,25 @@ def test_site_yml_through_ansible_runner_check_limit_run_and_rerun(awx_job):
     assert result.status == "successful", stdout
     assert not result.stats["changed"], f"the second job changed something: {result.stats}"
 
-    c2 = awx_job["prefix"] + "c2"
+    c2 = awx_job["fabric"].ns("c2")
     assert "10.77.2.50/16" in lib.sh("ip", "-br", "addr", ns=c2).stdout
     ifcfg = os.path.join(awx_job["fabric"].workdir, "hosts", "host1", "etc", "sysconfig", "network-scripts",
                          "ifcfg-ens33")
     with open(ifcfg, encoding="utf-8") as stream:
         text = stream.read()
     assert "DEVICE=ens33\n" in text and "HWADDR=" in text and "ONBOOT=yes\n" in text, text
-    lib.sh("ping", "-c", "1", "-W", "2", "10.77.2.50", ns=awx_job["prefix"] + "c1")
+    lib.sh("ping", "-c", "1", "-W", "2", "10.77.2.50", ns=awx_job["fabric"].ns("c1"))
 
 
 def test_a_bad_plan_fails_the_job_before_any_host_changes(awx_job):
-    before = world(awx_job)
+    before = awx_job["fabric"].world()
     bad = {"underlay_endpoints": [{"host": "host1", "container_netns": "x", "network": "nowhere"},
                                   {"host": "host1", "container_netns": "y"}]}
     result, stdout = run_job(awx_job, extravars=bad)
     assert result.status == "failed", stdout
     assert "host1: underlay_endpoints[1]: missing required arguments: network" in stdout, stdout
     assert not result.stats["changed"], result.stats
-    assert world(awx_job) == before
+    assert awx_job["fabric"].world() == before
 
 
 def test_the_execution_environment_definition_builds_a_context(tmp_path):

@@ -107,6 +107,8 @@ class Fabric:
                 state["namespaces"].append(name)
                 self._save(state)
                 run("ip", "-n", name, "link", "set", "lo", "up")
+                # no duplicate address detection: links are final at once (namespace-local sysctls)
+                ns_run(name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
             switch, router_ns = prefix + "switch", prefix + "router"
             run("ip", "-n", switch, "link", "add", "sw0", "up", "type", "bridge")
             self._cable(switch, "r0", router_ns, "trunk0")
@@ -132,8 +134,6 @@ class Fabric:
         run("ip", "-n", switch, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
         run("ip", "-n", switch, "link", "set", port, "master", "sw0", "up")
         run("ip", "-n", ns, "link", "set", ifname, "up")
-        for key in ("accept_dad", "dad_transmits"):
-            ns_run(ns, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.{key}=0", check=False)
 
     def _host_root(self, host):
         root = os.path.join(self.workdir, "hosts", host)

@@ -268,3 +268,46 @@ def nft_ruleset(ns):
 
 def sysctl(ns, key):
     return sh("sysctl", "-n", key, ns=ns).stdout.strip()
+
+
+class SshFabric:
+    """A namespace fabric (tests/lib/underlay_fabric.py) with test-unique names: hosts on an
+    untagged segment (this kernel has no 802.1Q) reached over SSH, removed on exit."""
+
+    def __init__(self, workdir, hosts, containers=(), untagged=("10.77.0.1/16",)):
+        from underlay_fabric import Fabric  # pylint: disable=import-outside-toplevel
+        self.prefix = f"{PREFIX}{uuid.uuid4().hex[:6]}-"
+        self.fabric = Fabric(str(workdir))
+        self.spec = {"prefix": self.prefix, "trunk": "ens33", "router": {"untagged": list(untagged)},
+                     "hosts": list(hosts), "containers": list(containers)}
+        self.state = None
+
+    def __enter__(self):
+        try:
+            self.state = self.fabric.up(self.spec)
+        finally:
+            CREATED.update(name for name in os.listdir("/run/netns") if name.startswith(self.prefix))
+        return self
+
+    def __exit__(self, *exc):
+        self.fabric.down()
+
+    @property
+    def workdir(self):
+        return self.fabric.workdir
+
+    def ns(self, name):
+        return self.prefix + name
+
+    def inventory(self):
+        """The fabric's connection inventory as a dict (add variables, then write it out)."""
+        import yaml  # pylint: disable=import-outside-toplevel
+        with open(os.path.join(self.workdir, "inventory.yml"), encoding="utf-8") as stream:
+            return yaml.safe_load(stream)
+
+    def world(self):
+        """Kernel state of every namespace but the switch, plus every file the hosts wrote
+        (their /etc and /var/lib overlays; the overlays' own work directories left out)."""
+        files = {(host, part): tree_snapshot(os.path.join(self.workdir, "hosts", host, part))
+                 for host in self.state["hosts"] for part in ("etc", "var")}
+        return ({ns: kernel_snapshot(ns) for ns in self.state["namespaces"] if not ns.endswith("switch")}, files)
