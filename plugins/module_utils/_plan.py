@@ -30,11 +30,18 @@ class Step:
 
 @dataclass
 class Plan:
-    """What to do (``steps``) and how the managed fields look before and after."""
+    """What to do (``steps``) and how the managed fields look before and after.
 
-    before: Dict[str, Any]
-    after: Dict[str, Any]
+    ``before``/``after`` are usually dicts of the managed fields; a module managing a file
+    gives its text instead, with ``before_header``/``after_header`` naming it (Ansible's
+    ``--diff`` output then shows a unified diff of the text).
+    """
+
+    before: Any
+    after: Any
     steps: List[Step] = field(default_factory=list)
+    before_header: Optional[str] = None
+    after_header: Optional[str] = None
 
     @property
     def changed(self):

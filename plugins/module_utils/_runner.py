@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
 from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
 from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
@@ -33,11 +34,17 @@ def open_workspace(spec):
                      Nftables(spec.netns_path))
 
 
+def open_files(spec):  # pylint: disable=unused-argument
+    """The file system (persistent_interface): snapshots of files, atomic writes."""
+    return FileSystem()
+
+
 @dataclass(frozen=True)
 class Resource:
     """How one module maps onto the pipeline.
 
-    ``key`` names the module's main return value (or computes it from the spec);
+    ``key`` names the module's main return value (or computes it from the spec); when it
+    is ``None`` the value is a dict whose items are returned at the top level;
     ``build_spec(params)`` validates;
     ``read(adapter, spec)`` snapshots the kernel; ``plan(spec, current)`` decides;
     ``report(spec, current)`` renders the return value from a fresh read;
@@ -68,7 +75,14 @@ def run(resource, params, check_mode=False, diff=False):
             apply_steps(adapter, planned.steps)
             value = resource.report(spec, resource.read(adapter, spec))
     key = resource.key(spec) if callable(resource.key) else resource.key
-    result = {"changed": planned.changed, "actions": planned.actions, key: value}
+    result = {"changed": planned.changed, "actions": planned.actions}
+    if key is None:
+        result.update(value)
+    else:
+        result[key] = value
     if diff:
         result["diff"] = {"before": planned.before, "after": planned.after}
+        for header in ("before_header", "after_header"):
+            if getattr(planned, header) is not None:
+                result["diff"][header] = getattr(planned, header)
     return result
