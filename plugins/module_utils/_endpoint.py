@@ -154,8 +154,20 @@ class EndpointsCurrent:
 
 def read(ws, spec):
     items, pools, tables, stale = [], {}, {}, {}
+    definitions = {}  # each network's definition is read once per run, not once per item
+    # containers (targets, and owners of leases) are asked about in one runtime call per batch
+    inspections = _targets.Inspections()
+    names = [item.target for item in spec.endpoints if item.target_kind == "container"]
+    for network in {item.network for item in spec.endpoints}:
+        table = ws.store.leases(network)
+        names += [lease["owner"].split(":", 1)[1] for lease in table["leases"].values()
+                  if str(lease.get("owner", "")).startswith("container:")]
+    if names:
+        inspections.prefetch(names)
     for item in spec.endpoints:
-        definition = ws.store.network(item.network)
+        if item.network not in definitions:
+            definitions[item.network] = ws.store.network(item.network)
+        definition = definitions[item.network]
         if definition is None:
             raise UnderlayError(f"network '{item.network}' does not exist (state_dir {spec.state_dir})",
                                 "network", item.network)
@@ -163,9 +175,9 @@ def read(ws, spec):
             tables[item.network] = ws.store.leases(item.network)
             pools[item.network] = pool_for(ws.store, item.network)
             stale[item.network] = sorted(lease["owner"] for lease in tables[item.network]["leases"].values()
-                                         if not _targets.owner_alive(lease["owner"]))
+                                         if not _targets.owner_alive(lease["owner"], inspections))
         try:
-            target = _targets.resolve(item.target_kind, item.target, item.runtime)
+            target = _targets.resolve(item.target_kind, item.target, item.runtime, inspections)
         except UnderlayError:
             if item.state == "present":
                 raise

@@ -7,19 +7,31 @@ It reads kernel state into plain snapshots and carries out plan steps, turning n
 errors into ``UnderlayError`` messages a user can act on. A namespace is entered with
 setns(2) only for as long as it takes to open the netlink socket (the socket stays bound
 to that namespace), which is far cheaper than a helper process per namespace.
+
+Reads and the frequent steps go through ``_rtnl`` (a raw rtnetlink socket, a few
+microseconds of Python per request); the rare ones (creating VLANs, networks' own macvlan
+and bridge links) through pyroute2, opened only when first needed. Packet sockets (the
+gratuitous ARP) take the kernel an RCU grace period to close, so they are closed by a
+pool of threads, many at once, instead of one after another.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import errno
+import importlib.util
 import ipaddress
 import os
+import resource
 import socket
+import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from ansible_collections.underlay.network.plugins.module_utils import _rtnl
 from ansible_collections.underlay.network.plugins.module_utils._errors import (
     MissingLibraryError,
     UnderlayError,
@@ -29,15 +41,39 @@ from ansible_collections.underlay.network.plugins.module_utils._validation impor
     address_sort_key,
 )
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError as exc:  # reported by the module shell through missing_required_lib
-    IPRoute = None
-    NetlinkError = None
-    PYROUTE2_IMPORT_ERROR = exc
-else:
-    PYROUTE2_IMPORT_ERROR = None
+# pyroute2 is imported on first use (the rare steps; importing it costs a module run about
+# 0.1 s); that it is installed is checked when an adapter opens, and reported by the module
+# shell through missing_required_lib.
+NetlinkError = _rtnl.RtnlError  # what every kernel request raises (pyroute2's errors are turned into it)
+
+
+_PYROUTE2_FOUND = []
+
+
+def _pyroute2_missing():
+    """The ImportError to report when pyroute2 is not installed (None when it is; looked up once)."""
+    if not _PYROUTE2_FOUND:
+        _PYROUTE2_FOUND.append(importlib.util.find_spec("pyroute2") is not None)
+    return None if _PYROUTE2_FOUND[0] else ImportError("No module named 'pyroute2'")
+
+
+class _PyRoute2:
+    """pyroute2's IPRoute, its NetlinkError turned into ``NetlinkError`` (``_rtnl.RtnlError``)."""
+
+    def __init__(self):
+        from pyroute2 import IPRoute  # pylint: disable=import-outside-toplevel
+        self._ipr = IPRoute()
+
+    def close(self):
+        self._ipr.close()
+
+    def link(self, *args, **kwargs):
+        from pyroute2.netlink.exceptions import NetlinkError as PyRoute2Error  # pylint: disable=import-outside-toplevel
+        try:
+            return self._ipr.link(*args, **kwargs)
+        except PyRoute2Error as err:
+            raise NetlinkError(err.code, os.strerror(err.code) if err.code else str(err)) from None
+
 
 CLONE_NEWNET = 0x40000000
 IFF_UP = 0x1
@@ -45,6 +81,8 @@ _PROTOCOL_NAMES = {number: name for name, number in VLAN_PROTOCOLS.items()}
 MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 _MACVLAN_MODE_NAMES = {number: name for name, number in MACVLAN_MODES.items()}
 MAIN_TABLE = 254
+MAX_CLOSING_PACKET_SOCKETS = 256
+_CLOSER_THREADS = 64
 _ERRNO_TEXT = {
     errno.EPERM: "operation not permitted (CAP_NET_ADMIN is needed)",
     errno.ENODEV: "no such device",
@@ -56,6 +94,15 @@ _ERRNO_TEXT = {
     errno.EADDRNOTAVAIL: "the address is not assigned",
     errno.ENOSPC: "no space left for this object",
 }
+
+
+def _max_open_namespaces():
+    """How many other namespaces' sockets a run keeps open at once: half of what the open-file
+    limit leaves after the packet sockets being closed, between 64 and 4096."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(64, min(4096, (soft - MAX_CLOSING_PACKET_SOCKETS - 64) // 2))
 
 
 @dataclass(frozen=True)
@@ -78,8 +125,13 @@ class LinkSnapshot:
     addresses: Tuple[str, ...] = field(default_factory=tuple)
 
 
+_LIBC = []
+
+
 def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
 
 
 def _setns(fd):
@@ -94,20 +146,31 @@ class NetlinkAdapter:
     def __init__(self, netns_path=None, netns_label=None):
         self.netns_path = netns_path
         self.netns_label = netns_label or netns_path
-        self._ipr = None
-        self._others = {}
+        self._rt = None
+        self._pyroute2 = None
+        self._others = collections.OrderedDict()
+        self._root = None          # the adapter that opened this one (owns the closer pool)
+        self._closer = None
+        self._closing = collections.deque()
+        self._max_others = None
 
     # -- opening -------------------------------------------------------------------
     def __enter__(self):
-        if IPRoute is None:
-            raise MissingLibraryError("pyroute2", PYROUTE2_IMPORT_ERROR)
+        missing = _pyroute2_missing()
+        if missing is not None:
+            raise MissingLibraryError("pyroute2", missing)
         if self.netns_path is None:
-            self._ipr = IPRoute()
+            self._rt = _rtnl.Rtnl(NetlinkError)
             return self
         if not os.path.exists(self.netns_path):
             raise UnderlayError(
                 f"network namespace '{self.netns_label}' does not exist ({self.netns_path});"
                 " it is never created implicitly", "netns", self.netns_label)
+        self._rt = self._open_inside(lambda: _rtnl.Rtnl(NetlinkError))
+        return self
+
+    def _open_inside(self, factory):
+        """``factory()`` called inside this adapter's namespace (a socket made there stays bound to it)."""
         own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         try:
             try:
@@ -123,22 +186,37 @@ class NetlinkAdapter:
                         f"cannot enter {self.netns_path}: {err.strerror} (is it a network namespace?)",
                         "netns", self.netns_label) from None
                 try:
-                    self._ipr = IPRoute()
+                    return factory()
                 finally:
                     _setns(own)
             finally:
                 os.close(target)
         finally:
             os.close(own)
-        return self
+
+    @property
+    def _ipr(self):
+        """pyroute2's IPRoute in this namespace, opened on first use (the rare steps)."""
+        if self._pyroute2 is None:
+            self._pyroute2 = _PyRoute2() if self.netns_path is None else self._open_inside(_PyRoute2)
+        return self._pyroute2
 
     def __exit__(self, *exc_info):
-        for other in self._others.values():
-            other.__exit__(None, None, None)
-        self._others = {}
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
+        try:
+            for other in self._others.values():
+                other.__exit__(None, None, None)
+            self._others = collections.OrderedDict()
+            if self._rt is not None:
+                self._rt.close()
+                self._rt = None
+            if self._pyroute2 is not None:
+                self._pyroute2.close()
+                self._pyroute2 = None
+        finally:
+            if self._closer is not None:
+                self._closer.shutdown(wait=True)
+                self._closer = None
+                self._closing.clear()
         return False
 
     @property
@@ -149,7 +227,7 @@ class NetlinkAdapter:
     def link(self, name):
         """The snapshot of interface ``name``, or None when there is none."""
         try:
-            msg = self._ipr.link("get", ifname=name)[0]
+            msg = self._rt.link(name=name)
         except NetlinkError as err:
             if err.code == errno.ENODEV:
                 return None
@@ -158,39 +236,45 @@ class NetlinkAdapter:
 
     def link_by_index(self, index):
         try:
-            return self._snapshot(self._ipr.link("get", index=index)[0])
+            return self._snapshot(self._rt.link(index=index))
         except NetlinkError as err:
             if err.code == errno.ENODEV:
                 return None
             raise self._error(f"read interface #{index}", err) from None
 
     def _snapshot(self, msg):
-        info = msg.get("IFLA_LINKINFO")
-        kind = info.get("IFLA_INFO_KIND") if info else None
-        data = info.get("IFLA_INFO_DATA") if info else None
+        """A ``LinkSnapshot`` of a raw link message (``(ifinfo, attrs)`` from ``_rtnl``)."""
+        (_family, _type, index, flags, _change), nla = msg
+        info = _rtnl.attrs(nla[_rtnl.IFLA_LINKINFO]) if _rtnl.IFLA_LINKINFO in nla else None
+        kind = _rtnl.text(info.get(_rtnl.IFLA_INFO_KIND)) if info else None
+        data = _rtnl.attrs(info[_rtnl.IFLA_INFO_DATA]) if info and _rtnl.IFLA_INFO_DATA in info else None
         vlan_id = protocol = mode = None
         if kind == "vlan" and data:
-            vlan_id = data.get("IFLA_VLAN_ID")
-            protocol = _protocol_name(data.get("IFLA_VLAN_PROTOCOL"))
+            if _rtnl.IFLA_VLAN_ID in data:
+                vlan_id = struct.unpack_from("=H", data[_rtnl.IFLA_VLAN_ID])[0]
+            raw = data.get(_rtnl.IFLA_VLAN_PROTOCOL)
+            protocol = _protocol_name(struct.unpack_from(">H", raw)[0] if raw else None)
         if kind == "macvlan" and data:
-            mode = _MACVLAN_MODE_NAMES.get(data.get("IFLA_MACVLAN_MODE"), str(data.get("IFLA_MACVLAN_MODE")))
-        master = msg.get("IFLA_MASTER")
+            value = _rtnl.u32(data.get(_rtnl.IFLA_MACVLAN_MODE))
+            mode = _MACVLAN_MODE_NAMES.get(value, str(value))
+        master = _rtnl.u32(nla.get(_rtnl.IFLA_MASTER))
         isolated = None
-        if info and info.get("IFLA_INFO_SLAVE_KIND") == "bridge":
-            slave = info.get("IFLA_INFO_SLAVE_DATA")
-            isolated = bool(slave.get("IFLA_BRPORT_ISOLATED")) if slave else None
-        parent_index = msg.get("IFLA_LINK")
+        if info and _rtnl.text(info.get(_rtnl.IFLA_INFO_SLAVE_KIND)) == "bridge":
+            slave = info.get(_rtnl.IFLA_INFO_SLAVE_DATA)
+            if slave:
+                flag = _rtnl.attrs(slave).get(_rtnl.IFLA_BRPORT_ISOLATED)
+                isolated = bool(flag[0]) if flag else False
+        parent_index = _rtnl.u32(nla.get(_rtnl.IFLA_LINK))
         parent = None
-        if kind in ("vlan", "macvlan") and parent_index and msg.get("IFLA_LINK_NETNSID") is None:
-            parent_msg = self._ipr.link("get", index=parent_index)[0]
-            parent = parent_msg.get("IFLA_IFNAME")
+        if kind in ("vlan", "macvlan") and parent_index and _rtnl.IFLA_LINK_NETNSID not in nla:
+            parent = _rtnl.text(self._rt.link(index=parent_index)[1].get(_rtnl.IFLA_IFNAME))
         return LinkSnapshot(
-            name=msg.get("IFLA_IFNAME"),
-            index=msg["index"],
+            name=_rtnl.text(nla.get(_rtnl.IFLA_IFNAME)),
+            index=index,
             kind=kind,
-            mtu=msg.get("IFLA_MTU"),
-            mac_address=(msg.get("IFLA_ADDRESS") or None),
-            admin_state="up" if msg["flags"] & IFF_UP else "down",
+            mtu=_rtnl.u32(nla.get(_rtnl.IFLA_MTU)),
+            mac_address=_rtnl.mac_text(nla.get(_rtnl.IFLA_ADDRESS)),
+            admin_state="up" if flags & IFF_UP else "down",
             parent=parent,
             parent_index=parent_index,
             vlan_id=vlan_id,
@@ -198,18 +282,23 @@ class NetlinkAdapter:
             mode=mode,
             master=master,
             isolated=isolated,
-            addresses=self._addresses(msg["index"]),
+            addresses=self._addresses(index),
         )
 
     def _addresses(self, index):
         found = set()
-        for msg in self._ipr.get_addr(index=index):
-            if msg.get("index") != index:
+        for (_family, prefixlen, _flags, _scope, owner), nla in self._rt.addresses(index=index):
+            if owner != index:
                 continue
-            address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+            address = nla.get(_rtnl.IFA_LOCAL) or nla.get(_rtnl.IFA_ADDRESS)
             if address:
-                found.add(f"{ipaddress.ip_address(address)}/{msg['prefixlen']}")
+                found.add(f"{ipaddress.ip_address(address)}/{prefixlen}")
         return tuple(sorted(found, key=address_sort_key))
+
+    def _main_routes(self, family):
+        """``(rtmsg, attrs)`` of the main table's routes of ``family``."""
+        return [(header, nla) for header, nla in self._rt.routes(family)
+                if (_rtnl.u32(nla.get(_rtnl.RTA_TABLE)) or header[4]) == MAIN_TABLE]
 
     def routes(self, name):
         """Destinations (CIDR) of the main-table routes through interface ``name``."""
@@ -218,15 +307,13 @@ class NetlinkAdapter:
             return ()
         found = set()
         for family in (2, 10):  # AF_INET, AF_INET6
-            for msg in self._ipr.get_routes(family=family, oif=link.index, table=MAIN_TABLE):
-                if msg.get("RTA_OIF") != link.index or msg.get("RTA_TABLE", MAIN_TABLE) != MAIN_TABLE:
+            for header, nla in self._main_routes(family):
+                if _rtnl.u32(nla.get(_rtnl.RTA_OIF)) != link.index or nla.get(_rtnl.RTA_GATEWAY):
                     continue
-                if msg.get("RTA_GATEWAY"):
-                    continue
-                dst = msg.get("RTA_DST")
+                dst = nla.get(_rtnl.RTA_DST)
                 if dst is None:
                     continue
-                net = ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False)
+                net = ipaddress.ip_network(f"{ipaddress.ip_address(dst)}/{header[1]}", strict=False)
                 if net.version == 6 and net.network_address.is_link_local:
                     continue
                 found.add(str(net))
@@ -237,7 +324,8 @@ class NetlinkAdapter:
         link = self.link(bridge)
         if link is None:
             return ()
-        return tuple(self._snapshot(msg) for msg in self._ipr.get_links() if msg.get("IFLA_MASTER") == link.index)
+        return tuple(self._snapshot(msg) for msg in self._rt.links()
+                     if _rtnl.u32(msg[1].get(_rtnl.IFLA_MASTER)) == link.index)
 
     def sysctl(self, key):
         """A sysctl of this namespace (``net.ipv4.ip_forward``), read inside it."""
@@ -277,12 +365,32 @@ class NetlinkAdapter:
 
     # -- acting --------------------------------------------------------------------
     def other(self, netns_path):
-        """An adapter for another namespace, opened once per run."""
+        """An adapter for another namespace (kept open for the run; past _max_open_namespaces()
+        the least recently used one is closed, and opened again should it be needed)."""
         if netns_path == self.netns_path:
             return self
-        if netns_path not in self._others:
-            self._others[netns_path] = NetlinkAdapter(netns_path).__enter__()
-        return self._others[netns_path]
+        adapter = self._others.get(netns_path)
+        if adapter is not None:
+            self._others.move_to_end(netns_path)
+            return adapter
+        adapter = NetlinkAdapter(netns_path).__enter__()
+        adapter._root = self._root or self
+        self._others[netns_path] = adapter
+        if self._max_others is None:
+            self._max_others = _max_open_namespaces()
+        while len(self._others) > self._max_others:
+            self._others.popitem(last=False)[1].__exit__(None, None, None)
+        return adapter
+
+    def _close_later(self, sock):
+        """Close a packet socket in the closer pool (its close waits for an RCU grace period;
+        many closing at once share one), keeping at most MAX_CLOSING_PACKET_SOCKETS open."""
+        root = self._root or self
+        if root._closer is None:
+            root._closer = ThreadPoolExecutor(max_workers=_CLOSER_THREADS, thread_name_prefix="underlay-close")
+        root._closing.append(root._closer.submit(sock.close))
+        while len(root._closing) > MAX_CLOSING_PACKET_SOCKETS:
+            root._closing.popleft().result()
 
     def apply(self, step):
         """Carry out one plan step (``step.op`` names an ``op_*`` method; ``in_netns`` in its
@@ -296,22 +404,23 @@ class NetlinkAdapter:
             raise adapter._error(step.action, err) from None
 
     def link_names(self):
-        return {msg.get("IFLA_IFNAME") for msg in self._ipr.get_links()}
+        return {_rtnl.text(nla.get(_rtnl.IFLA_IFNAME)) for _header, nla in self._rt.links()}
 
     def gateway_routes(self):
         """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0)."""
         found = {}
-        for msg in self._ipr.get_routes(family=2, table=MAIN_TABLE):
-            gateway = msg.get("RTA_GATEWAY")
-            if not gateway or msg.get("RTA_TABLE", MAIN_TABLE) != MAIN_TABLE:
+        for header, nla in self._main_routes(socket.AF_INET):
+            gateway = nla.get(_rtnl.RTA_GATEWAY)
+            if not gateway:
                 continue
-            dst = "default" if msg["dst_len"] == 0 else f"{msg.get('RTA_DST')}/{msg['dst_len']}"
-            found[dst] = gateway
+            dst_len = header[1]
+            dst = "default" if dst_len == 0 else f"{ipaddress.ip_address(nla.get(_rtnl.RTA_DST))}/{dst_len}"
+            found[dst] = str(ipaddress.ip_address(gateway))
         return found
 
     def _index(self, name):
         try:
-            return self._ipr.link("get", ifname=name)[0]["index"]
+            return self._rt.index(name)
         except NetlinkError as err:
             if err.code == errno.ENODEV:
                 raise UnderlayError(f"interface '{name}' does not exist in {self.where}") from None
@@ -338,10 +447,15 @@ class NetlinkAdapter:
 
     def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address):
         """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move)."""
+        parent_index = self._index(parent)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
-            self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
-                           macvlan_mode=MACVLAN_MODES[mode], address=mac_address, net_ns_fd=fd)
+            self._rt.newlink(
+                _rtnl.attr_str(_rtnl.IFLA_IFNAME, name), _rtnl.attr_u32(_rtnl.IFLA_LINK, parent_index),
+                _rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)), _rtnl.attr_u32(_rtnl.IFLA_NET_NS_FD, fd),
+                _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "macvlan"),
+                             _rtnl.nested(_rtnl.IFLA_INFO_DATA,
+                                          _rtnl.attr_u32(_rtnl.IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))))
         finally:
             os.close(fd)
 
@@ -349,15 +463,24 @@ class NetlinkAdapter:
         """A veth pair: ``host_name`` here, a port of ``bridge``; its peer ``name`` in ``target_netns``."""
         fd = os.open(target_netns, os.O_RDONLY)
         try:
-            self._ipr.link("add", ifname=host_name, kind="veth",
-                           peer={"ifname": name, "net_ns_fd": fd, "address": mac_address})
+            peer = (_rtnl.IFINFO.pack(0, 0, 0, 0, 0) + _rtnl.attr_str(_rtnl.IFLA_IFNAME, name)
+                    + _rtnl.attr_u32(_rtnl.IFLA_NET_NS_FD, fd) + _rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
+            self._rt.newlink(
+                _rtnl.attr_str(_rtnl.IFLA_IFNAME, host_name),
+                _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "veth"),
+                             _rtnl.nested(_rtnl.IFLA_INFO_DATA, _rtnl.nested(_rtnl.VETH_INFO_PEER, peer))))
         finally:
             os.close(fd)
         index = self._index(host_name)
-        self._ipr.link("set", index=index, master=self._index(bridge))
+        self._rt.setlink(index, _rtnl.attr_u32(_rtnl.IFLA_MASTER, self._index(bridge)))
         if isolated:
-            self._ipr.brport("set", index=index, isolated=1)
-        self._ipr.link("set", index=index, state="up")
+            self._set_isolated(index, True)
+        self._rt.setlink(index, up=True)
+
+    def _set_isolated(self, index, isolated):
+        self._rt.setlink(index, _rtnl.nested(_rtnl.IFLA_PROTINFO,
+                                             _rtnl.attr(_rtnl.IFLA_BRPORT_ISOLATED, bytes([1 if isolated else 0]))),
+                         family=_rtnl.AF_BRIDGE)
 
     def op_gratuitous_arp(self, name, address, mac_address):
         """Announce ``address`` at ``mac_address`` on ``name`` (an ARP request for itself, sent to
@@ -369,22 +492,24 @@ class NetlinkAdapter:
                  + b"\x00\x01\x08\x00\x06\x04\x00\x01"      # Ethernet/IPv4, request
                  + mac + ip + b"\x00" * 6 + ip)                  # sender = target = itself
         with self._inside():
-            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
-                try:
-                    sock.bind((name, 0))
-                    sock.send(frame)
-                except OSError as err:
-                    if err.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENOBUFS):
-                        raise UnderlayError(f"gratuitous ARP on '{name}' failed: {err.strerror}") from None
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sock.bind((name, 0))
+            sock.send(frame)
+        except OSError as err:
+            if err.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENOBUFS):
+                raise UnderlayError(f"gratuitous ARP on '{name}' failed: {err.strerror}") from None
+        finally:
+            self._close_later(sock)
 
     def op_link_set_mac(self, name, mac_address):
-        self._ipr.link("set", index=self._index(name), address=mac_address)
+        self._rt.setlink(self._index(name), _rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
 
     def op_route_add_via(self, dst, gateway):
-        self._ipr.route("add", **_via(dst, gateway))
+        self._rt.route(True, **_via(dst, gateway))
 
     def op_route_del_via(self, dst, gateway):
-        self._ipr.route("del", **_via(dst, gateway))
+        self._rt.route(False, **_via(dst, gateway))
 
     def op_link_add_bridge(self, name, mtu=None):
         args = {"ifname": name, "kind": "bridge"}
@@ -393,7 +518,7 @@ class NetlinkAdapter:
         self._ipr.link("add", **args)
 
     def op_port_set_isolated(self, name, isolated):
-        self._ipr.brport("set", index=self._index(name), isolated=1 if isolated else 0)
+        self._set_isolated(self._index(name), isolated)
 
     def op_link_set_macvlan_mode(self, name, mode, netns_path=None):
         if netns_path is not None and netns_path != self.netns_path:
@@ -412,35 +537,31 @@ class NetlinkAdapter:
 
     def op_route_add(self, name, dst):
         net = ipaddress.ip_network(dst)
-        self._ipr.route("add", dst=str(net.network_address), dst_len=net.prefixlen, oif=self._index(name),
-                        scope=253)  # RT_SCOPE_LINK
+        self._rt.route(True, net.network_address.packed, net.prefixlen, oif=self._index(name),
+                       scope=_rtnl.RT_SCOPE_LINK, family=_family(net))
 
     def op_route_del(self, name, dst):
         net = ipaddress.ip_network(dst)
-        self._ipr.route("del", dst=str(net.network_address), dst_len=net.prefixlen, oif=self._index(name),
-                        scope=253)
+        self._rt.route(False, net.network_address.packed, net.prefixlen, oif=self._index(name),
+                       scope=_rtnl.RT_SCOPE_LINK, family=_family(net))
 
     def op_link_set(self, name, mtu=None, admin_state=None):
-        args = {"index": self._index(name)}
-        if mtu is not None:
-            args["mtu"] = mtu
-        if admin_state is not None:
-            args["state"] = admin_state
-        self._ipr.link("set", **args)
+        parts = [_rtnl.attr_u32(_rtnl.IFLA_MTU, mtu)] if mtu is not None else []
+        self._rt.setlink(self._index(name), *parts, up=None if admin_state is None else admin_state == "up")
 
     def op_link_rename(self, name, new_name):
-        self._ipr.link("set", index=self._index(name), ifname=new_name)
+        self._rt.setlink(self._index(name), _rtnl.attr_str(_rtnl.IFLA_IFNAME, new_name))
 
     def op_link_del(self, name):
-        self._ipr.link("del", index=self._index(name))
+        self._rt.dellink(self._index(name))
 
     def op_addr_add(self, name, address):
         iface = ipaddress.ip_interface(address)
-        self._ipr.addr("add", index=self._index(name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self._rt.address(True, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface))
 
     def op_addr_del(self, name, address):
         iface = ipaddress.ip_interface(address)
-        self._ipr.addr("del", index=self._index(name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self._rt.address(False, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface))
 
     # -- errors --------------------------------------------------------------------
     def _error(self, action, err):
@@ -451,7 +572,16 @@ class NetlinkAdapter:
 def _via(dst, gateway):
     """Route arguments for ``dst`` (a CIDR or ``default``) through ``gateway``."""
     net = ipaddress.ip_network("0.0.0.0/0" if dst == "default" else dst)
-    return {"dst": str(net.network_address), "dst_len": net.prefixlen, "gateway": gateway}
+    return {"packed_dst": net.network_address.packed, "dst_len": net.prefixlen,
+            "gateway": ipaddress.ip_address(gateway).packed, "family": _family(net)}
+
+
+def _family(value):
+    return socket.AF_INET if value.version == 4 else socket.AF_INET6
+
+
+def _mac_bytes(mac_address):
+    return bytes.fromhex(mac_address.replace(":", "").replace("-", ""))
 
 
 def _protocol_name(value):

@@ -37,8 +37,45 @@ def describe(kind, value):
     return {"container": f"container:{value}", "pid": f"pid:{value}", "container_netns": f"netns:{value}"}[kind]
 
 
-def resolve(kind, value, runtime="auto"):
-    """The namespace of a ``container``, ``pid`` or ``container_netns`` target (must exist now)."""
+class Inspections:
+    """The runtimes' ``inspect`` answers for one run, asked in batches: one CLI call per runtime
+    for every container of a batch instead of one call per container (tens of ms each).
+
+    Only containers that one batch answer names unambiguously (by name, or by ID prefix) are
+    kept; anything else is asked one by one as before, so messages stay the CLI's own.
+    """
+
+    def __init__(self):
+        self._data = {}
+
+    def prefetch(self, names):
+        """Ask every installed runtime about ``names`` at once."""
+        for tool in RUNTIMES:
+            wanted = sorted({name for name in names if isinstance(name, str) and name} - {
+                name for (known_tool, name) in self._data if known_tool == tool})
+            if not wanted or not shutil.which(tool):
+                continue
+            proc = subprocess.run([tool, "inspect", "--type", "container", *wanted], capture_output=True, text=True,
+                                  check=False)
+            try:
+                found = json.loads(proc.stdout or "[]")
+            except ValueError:
+                continue
+            if not isinstance(found, list):
+                continue
+            for name in wanted:
+                matches = [data for data in found if isinstance(data, dict) and (
+                    (data.get("Name") or "").lstrip("/") == name.lstrip("/") or (data.get("Id") or "").startswith(name))]
+                if len(matches) == 1:
+                    self._data[(tool, name)] = matches[0]
+
+    def get(self, tool, name):
+        return self._data.get((tool, name))
+
+
+def resolve(kind, value, runtime="auto", inspections=None):
+    """The namespace of a ``container``, ``pid`` or ``container_netns`` target (must exist now);
+    ``inspections`` (an ``Inspections``) answers for containers asked in a batch before."""
     if kind == "pid":
         pid = v.integer("pid", value, 1, 2 ** 22)
         path = f"/proc/{pid}/ns/net"
@@ -50,10 +87,10 @@ def resolve(kind, value, runtime="auto"):
         if not os.path.exists(path):
             raise UnderlayError(f"network namespace '{value}' does not exist ({path})", "container_netns", value)
         return Target(owner=f"netns:{value}", label=f"namespace {value}", netns_path=path)
-    return _container(value, runtime)
+    return _container(value, runtime, inspections)
 
 
-def _container(name, runtime):
+def _container(name, runtime, inspections=None):
     if not isinstance(name, str) or not name:
         raise UnderlayError("must be a container name or ID", "container", name)
     candidates = RUNTIMES if runtime == "auto" else (runtime,)
@@ -63,17 +100,19 @@ def _container(name, runtime):
         raise UnderlayError(f"{what} installed on this host", "runtime", runtime)
     reasons = []
     for tool in installed:
-        proc = subprocess.run([tool, "inspect", "--type", "container", name], capture_output=True, text=True,
-                              check=False)
-        if proc.returncode != 0:
-            said = ((proc.stderr or proc.stdout).strip().splitlines() or ["no answer"])[-1]
-            if "Cannot connect" in said or "daemon running" in said:
-                if runtime != "auto":
-                    raise UnderlayError(f"{tool} is not usable on this host: {said}", "runtime", runtime)
-                said = "its daemon is not running"
-            reasons.append(f"{tool}: {said}")
-            continue
-        data = json.loads(proc.stdout)[0]
+        data = inspections.get(tool, name) if inspections is not None else None
+        if data is None:
+            proc = subprocess.run([tool, "inspect", "--type", "container", name], capture_output=True, text=True,
+                                  check=False)
+            if proc.returncode != 0:
+                said = ((proc.stderr or proc.stdout).strip().splitlines() or ["no answer"])[-1]
+                if "Cannot connect" in said or "daemon running" in said:
+                    if runtime != "auto":
+                        raise UnderlayError(f"{tool} is not usable on this host: {said}", "runtime", runtime)
+                    said = "its daemon is not running"
+                reasons.append(f"{tool}: {said}")
+                continue
+            data = json.loads(proc.stdout)[0]
         state = data.get("State") or {}
         canonical = (data.get("Name") or name).lstrip("/")
         if not state.get("Running") or not state.get("Pid"):
@@ -84,7 +123,7 @@ def _container(name, runtime):
     raise UnderlayError(f"no container named '{name}' ({'; '.join(reasons)})", "container", name)
 
 
-def owner_alive(owner):
+def owner_alive(owner, inspections=None):
     """Whether the owner of a lease still exists (leases of vanished owners are released)."""
     kind, value = owner.split(":", 1) if ":" in owner else (owner, "")
     if kind == "pid":
@@ -93,6 +132,8 @@ def owner_alive(owner):
         return os.path.exists(v.netns_path("container_netns", value))
     if kind == "container":
         for tool in RUNTIMES:
+            if inspections is not None and inspections.get(tool, value) is not None:
+                return True
             if shutil.which(tool):
                 proc = subprocess.run([tool, "inspect", "--type", "container", "--format", "{{.Id}}", value],
                                       capture_output=True, text=True, check=False)

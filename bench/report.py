@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn bench.py's raw samples into the side-by-side table (medians, ratios to the CNI loop),
+the targets of the issue with the measured numbers, and the plot of time per endpoint.
+
+    python report.py results.json [--markdown FILE] [--plot FILE.png] [--readme README.md]
+
+--readme replaces the part of that file between the results markers with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+LABELS = {
+    "e2e": "collection, ansible-playbook (1 batched task)",
+    "engine": "collection, engine alone",
+    "cni": "CNI plugin loop",
+    "ip": "`ip` command loop",
+    "docker": "`docker network connect` loop",
+    "e2e-docker": "collection, ansible-playbook (container: NAME)",
+    "site": "site.yml (roles, batched endpoints)",
+    "command": "same number of `command` tasks",
+}
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def medians(samples):
+    groups = {}
+    for s in samples:
+        groups.setdefault((s["driver"], s["n"], s["peer"], s["phase"]), []).append(s["seconds"])
+    return {key: (statistics.median(v) if v and all(x is not None for x in v) else None)
+            for key, v in groups.items()}
+
+
+def ms(value):
+    return "n/a" if value is None else (f"{value * 1000:.0f}" if value >= 1 else f"{value * 1000:.1f}")
+
+
+def ratio(value, base):
+    return "n/a" if value is None or not base else f"{value / base:.2f}×"
+
+
+def per_ep(value, n):
+    return "n/a" if value is None else f"{value * 1000 / n:.2f}"
+
+
+def size_tables(data, med):
+    lines = []
+    drivers = sorted({s["driver"] for s in data["samples"] if s["peer"] in ("e2e", "engine", "cni", "ip")},
+                     key=lambda d: (d != "macvlan", d))
+    for driver in drivers:
+        peers = [p for p in ("e2e", "engine", "cni", "ip") if any(k[0] == driver and k[2] == p for k in med)]
+        sizes = sorted({k[1] for k in med if k[0] == driver and k[2] in peers})
+        lines += [f"#### {driver} network", "",
+                  "| N | peer | attach ms | ms/endpoint | × CNI | no-op re-run ms | × CNI | no-op / attach |"
+                  " detach ms | × CNI |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for n in sizes:
+            base = {phase: med.get((driver, n, "cni", phase)) for phase in ("attach", "noop", "detach")}
+            for peer in peers:
+                get = {phase: med.get((driver, n, peer, phase)) for phase in ("attach", "noop", "detach")}
+                noop_share = "n/a" if get["noop"] is None or not get["attach"] else f"{get['noop'] / get['attach']:.2f}"
+                lines.append(f"| {n} | {LABELS[peer]} | {ms(get['attach'])} | {per_ep(get['attach'], n)} |"
+                             f" {ratio(get['attach'], base['attach'])} | {ms(get['noop'])} |"
+                             f" {ratio(get['noop'], base['noop'])} | {noop_share} | {ms(get['detach'])} |"
+                             f" {ratio(get['detach'], base['detach'])} |")
+        lines.append("")
+    return lines
+
+
+def docker_table(med):
+    keys = sorted({(k[0], k[1]) for k in med if k[2] in ("docker", "e2e-docker")})
+    if not keys:
+        return []
+    lines = ["#### Real Docker containers (private dockerd)", "",
+             "| network | N | peer | attach ms | ms/container | × docker | no-op ms | detach ms | × docker |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for driver, n in keys:
+        base = {phase: med.get((driver, n, "docker", phase)) for phase in ("attach", "detach")}
+        for peer in ("docker", "e2e-docker"):
+            get = {phase: med.get((driver, n, peer, phase)) for phase in ("attach", "noop", "detach")}
+            lines.append(f"| {driver} | {n} | {LABELS[peer]} | {ms(get['attach'])} | {per_ep(get['attach'], n)} |"
+                         f" {ratio(get['attach'], base['attach'])} | {ms(get['noop'])} | {ms(get['detach'])} |"
+                         f" {ratio(get['detach'], base['detach'])} |")
+    return lines + [""]
+
+
+def fleet_table(med):
+    keys = sorted({k[1] for k in med if k[0] == "fleet"})
+    if not keys:
+        return []
+    lines = ["#### Fleet: site.yml against namespace hosts over SSH", "",
+             "| hosts | run | first run s | no-op re-run s | × command play (first) | × command play (re-run) |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for n in keys:
+        base = {phase: med.get(("fleet", n, "command", phase)) for phase in ("attach", "noop")}
+        for peer in ("site", "command"):
+            get = {phase: med.get(("fleet", n, peer, phase)) for phase in ("attach", "noop")}
+            lines.append(f"| {n} | {LABELS[peer]} | {secs(get['attach'])} | {secs(get['noop'])} |"
+                         f" {ratio(get['attach'], base['attach'])} | {ratio(get['noop'], base['noop'])} |")
+    return lines + [""]
+
+
+def secs(value):
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def targets(med):
+    """The issue's targets with the measured numbers (macvlan and bridge alike)."""
+    rows = []
+
+    def check(what, value, limit, shown):
+        if value is None:
+            rows.append(f"| {what} | not measured | ≤ {limit} | — |")
+        else:
+            rows.append(f"| {what} | {shown} | ≤ {limit} | {'met' if value <= limit else '**not met**'} |")
+
+    drivers = sorted({k[0] for k in med if k[2] == "engine"}, key=lambda d: (d != "macvlan", d))
+    for driver in drivers:
+        for n in (200, 1000):
+            value = med.get((driver, n, "engine", "attach"))
+            check(f"{driver}: engine, ms per endpoint at N={n}", value and value * 1000 / n, 2.5,
+                  per_ep(value, n) + " ms")
+        for n, limit in ((200, 1.0), (1000, 0.5)):
+            value, base = med.get((driver, n, "e2e", "attach")), med.get((driver, n, "cni", "attach"))
+            share = value / base if value is not None and base else None
+            check(f"{driver}: ansible-playbook attach vs CNI loop at N={n}", share, limit,
+                  ratio(value, base) + f" ({ms(value)} vs {ms(base)} ms)")
+        for peer in ("e2e", "engine"):
+            value, base = med.get((driver, 200, peer, "noop")), med.get((driver, 200, peer, "attach"))
+            share = value / base if value is not None and base else None
+            check(f"{driver}: {peer} no-op re-run vs its attach at N=200", share, 0.3,
+                  "n/a" if share is None else f"{share:.2f}× ({ms(value)} vs {ms(base)} ms)")
+        for peer in ("e2e", "engine"):
+            big, small = med.get((driver, 1000, peer, "attach")), med.get((driver, 100, peer, "attach"))
+            share = (big / 1000) / (small / 100) if big is not None and small else None
+            check(f"{driver}: {peer} ms/endpoint at N=1000 vs N=100", share, 1.2,
+                  "n/a" if share is None else f"{share:.2f}× ({per_ep(big, 1000)} vs {per_ep(small, 100)} ms)")
+    if not rows:
+        return []
+    return ["#### Targets (issue 7)", "", "| target | measured | limit | |", "|---|---|---:|---|"] + rows + [""]
+
+
+def machine(data):
+    m = data["machine"]
+    loads = sorted({s["load"] for s in data["samples"] if s.get("load") is not None})
+    load_text = f"{loads[0]:.2f}–{loads[-1]:.2f}" if loads else "n/a"
+    return [f"Measured {data['started']} on Linux {m['kernel']}, {m['cpus']} CPUs ({m['cpu']}), "
+            f"{m['memory_gib']} GiB; Python {m['python']}, ansible-core {m['ansible_core']}, pyroute2 {m['pyroute2']}, "
+            f"{m['iproute2']}, containernetworking-plugins {m['cni_plugins']}, {m['docker']}. "
+            f"Medians of {data['reps']} repetitions; 1-minute load average before each repetition: {load_text} "
+            f"(at start {data['load_start'][0]:.2f}, at end {data['load_end'][0]:.2f}).", ""]
+
+
+def markdown(data):
+    med = medians(data["samples"])
+    lines = machine(data) + targets(med) + size_tables(data, med) + docker_table(med) + fleet_table(med)
+    lines += [f"- {note}" for note in data.get("notes", [])]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def plot(data, path):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    med = medians(data["samples"])
+    drivers = sorted({k[0] for k in med if k[2] in ("e2e", "engine", "cni", "ip")}, key=lambda d: (d != "macvlan", d))
+    fig, axes = plt.subplots(1, len(drivers), figsize=(6.5 * len(drivers), 4.8), squeeze=False)
+    styles = {"e2e": ("tab:blue", "o-"), "engine": ("tab:green", "s-"), "cni": ("tab:red", "^-"),
+              "ip": ("tab:gray", "v--"), "docker": ("tab:purple", "D"), "e2e-docker": ("tab:cyan", "P")}
+    for axis, driver in zip(axes[0], drivers):
+        for peer, (color, style) in styles.items():
+            points = sorted((k[1], v * 1000 / k[1]) for k, v in med.items()
+                            if k[0] == driver and k[2] == peer and k[3] == "attach" and v is not None)
+            if points:
+                axis.plot([p[0] for p in points], [p[1] for p in points], style, color=color, label=LABELS[peer])
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("endpoints attached in one run (N)")
+        axis.set_ylabel("ms per endpoint (median)")
+        axis.set_title(f"attach to one {driver} network")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    fig.suptitle(f"Linux {data['machine']['kernel']}, {data['machine']['cpus']} CPUs — {data['started']}",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results")
+    parser.add_argument("--markdown")
+    parser.add_argument("--plot")
+    parser.add_argument("--readme")
+    args = parser.parse_args(argv)
+    with open(args.results, encoding="utf-8") as handle:
+        data = json.load(handle)
+    text = markdown(data)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    if args.readme and os.path.exists(args.readme):
+        with open(args.readme, encoding="utf-8") as handle:
+            readme = handle.read()
+        if START in readme and END in readme:
+            head, rest = readme.split(START, 1)
+            readme = head + START + "\n" + text + END + rest.split(END, 1)[1]
+            with open(args.readme, "w", encoding="utf-8") as handle:
+                handle.write(readme)
+    if args.plot:
+        plot(data, args.plot)
+    if not (args.markdown or args.plot or args.readme):
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

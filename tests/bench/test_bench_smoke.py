@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bench at small N (the bench lane): every peer that can run here really does its work.
+
+bench/bench.py checks each peer itself (after attach every namespace has its address on
+eth0, after detach none has); these tests run it at N = 5 with one repetition and assert
+that each peer and phase was measured and that nothing was left behind. Nothing is timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(REPO, "bench", "bench.py")
+REPORT = os.path.join(REPO, "bench", "report.py")
+
+
+def _bench(tmp_path, *args):
+    if os.geteuid() != 0:
+        pytest.fail("the bench lane needs root (network namespaces); run it through scripts/test")
+    before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, BENCH, "--reps", "1", "--out", str(out), *args], capture_output=True,
+                          text=True, check=False, cwd=REPO)
+    after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    left = sorted(name for name in after - before if name.startswith("ulb"))
+    assert not left, f"the bench left namespaces behind: {left}"
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(out, encoding="utf-8") as handle:
+        return json.load(handle), done.stdout
+
+
+def measured(data):
+    return {(s["driver"], s["peer"], s["phase"]) for s in data["samples"] if s["seconds"] is not None}
+
+
+def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
+    if not os.path.exists("/usr/lib/cni/macvlan"):
+        pytest.fail("/usr/lib/cni missing: scripts/setup installs containernetworking-plugins")
+    data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "")[0]
+    want = {(driver, peer, phase) for driver in ("macvlan", "bridge") for peer in ("e2e", "engine", "cni", "ip")
+            for phase in ("attach", "noop", "detach")}
+    assert want <= measured(data), sorted(want - measured(data))
+    assert data["machine"]["kernel"] and data["machine"]["cpus"]
+    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
+                            text=True, check=True).stdout
+    assert "| 5 | CNI plugin loop |" in report and "#### bridge network" in report
+
+
+def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
+    if not (shutil.which("dockerd") and shutil.which("docker") and os.path.exists("/bin/busybox")):
+        pytest.skip("dockerd, docker or busybox-static missing: no Docker peer on this machine")
+    data = _bench(tmp_path, "--sizes", "", "--drivers", "macvlan", "--docker", "3", "--fleet", "")[0]
+    assert {("macvlan", "docker", "attach"), ("macvlan", "docker", "detach"), ("macvlan", "e2e-docker", "attach"),
+            ("macvlan", "e2e-docker", "noop"), ("macvlan", "e2e-docker", "detach")} <= measured(data)
+
+
+def test_fleet_site_yml_and_its_command_baseline(tmp_path):
+    if not os.path.exists(os.path.join(REPO, "playbooks", "site.yml")):
+        pytest.skip("playbooks/site.yml missing")
+    data = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "2")[0]
+    assert {("fleet", peer, phase) for peer in ("site", "command") for phase in ("attach", "noop")} <= measured(data)
+    assert not data["notes"], data["notes"]
