@@ -64,6 +64,20 @@ def plain(value):
     return value
 
 
+def _item_problems(items, name, options, role, host_of):
+    """Check each item of the list variable ``name`` against the role's suboptions."""
+    problems = []
+    for index, item in enumerate(items):
+        where = f"{name}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(host_of(item), where, item, f"{item!r} is not a dictionary"))
+            continue
+        outcome = ArgumentSpecValidator(options).validate(item)
+        problems.extend(Problem(host_of(item), where, item, f"{message} (role {role})")
+                        for message in outcome.error_messages)
+    return problems
+
+
 class ActionModule(ActionBase):
     """Validate the plan of the inventory's hosts; fail naming every problem found."""
 
@@ -115,39 +129,23 @@ class ActionModule(ActionBase):
         for role, names in ROLE_VARIABLES.items():
             options = role_options(role)
             for name in names:
-                value = variables[name]
                 spec = options[name]
-                if spec.get("type") == "list" and spec.get("elements") == "dict" and isinstance(value, list):
-                    for index, item in enumerate(value):
-                        where = f"{name}[{index}]"
-                        if not isinstance(item, dict):
-                            problems.append(Problem(host, where, item, f"{item!r} is not a dictionary"))
-                            continue
-                        outcome = ArgumentSpecValidator(spec["options"]).validate(item)
-                        problems.extend(Problem(host, where, item, f"{message} (role {role})")
-                                        for message in outcome.error_messages)
+                if spec.get("type") == "list" and spec.get("elements") == "dict" and isinstance(variables[name], list):
+                    problems.extend(_item_problems(variables[name], name, spec["options"], role, lambda item: host))
                     continue
-                outcome = ArgumentSpecValidator({name: spec}).validate({name: value})
-                problems.extend(Problem(host, name, value, f"{message} (role {role})")
+                outcome = ArgumentSpecValidator({name: spec}).validate({name: variables[name]})
+                problems.extend(Problem(host, name, variables[name], f"{message} (role {role})")
                                 for message in outcome.error_messages)
         return problems
 
     @staticmethod
     def _endpoint_problems(endpoints):
-        spec = role_options("endpoints")["underlay_endpoints"]
         if not isinstance(endpoints, list):
             return [Problem("fleet", "underlay_endpoints", endpoints, "must be a list of dictionaries")]
-        problems = []
-        for index, item in enumerate(endpoints):
-            host = str(item.get("host")) if isinstance(item, dict) and item.get("host") else "fleet"
-            where = f"underlay_endpoints[{index}]"
-            if not isinstance(item, dict):
-                problems.append(Problem(host, where, item, f"{item!r} is not a dictionary"))
-                continue
-            outcome = ArgumentSpecValidator(spec["options"]).validate(item)
-            problems.extend(Problem(host, where, item, f"{message} (role endpoints)")
-                            for message in outcome.error_messages)
-        return problems
+        spec = role_options("endpoints")["underlay_endpoints"]
+        return _item_problems(endpoints, "underlay_endpoints", spec["options"], "endpoints",
+                              lambda item: str(item.get("host")) if isinstance(item, dict) and item.get("host")
+                              else "fleet")
 
     @staticmethod
     def _report(result, problems, summary):

@@ -20,6 +20,7 @@ import os
 import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._files import fsync_directory
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644
@@ -96,14 +97,14 @@ class StateDir:
             except OSError:
                 pass
             raise
-        _fsync_dir(directory)
+        fsync_directory(directory)
 
     def _delete(self, kind, name):
         try:
             os.unlink(self._file(kind, name))
         except FileNotFoundError:
             return
-        _fsync_dir(os.path.join(self.path, kind))
+        fsync_directory(os.path.join(self.path, kind))
 
     # -- networks ------------------------------------------------------------------
     def network(self, name):
@@ -139,16 +140,3 @@ class StateDir:
 
     def delete_leases(self, network):
         self._delete("leases", network)
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as err:
-        if err.errno == errno.ENOENT:
-            return
-        raise
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
