@@ -13,7 +13,6 @@ A file that does not parse is never overwritten: the run stops and names it.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
