@@ -185,10 +185,11 @@ def read(ws, spec):
         current = ItemCurrent(spec=item, target=target, definition=definition)
         if target is not None:
             inside = ws.kernel.other(target.netns_path)
-            current.names = frozenset(inside.link_names())
             lease = pools[item.network].leases.get(pools[item.network].lease_of(target.owner) or "", {})
             name = item.ifname or lease.get("ifname")
             current.link = inside.link(name) if name else None
+            if name is None:  # the names are needed only to pick the first free ethN
+                current.names = frozenset(inside.link_names())
             current.gateway_routes = inside.gateway_routes()
         items.append(current)
     return EndpointsCurrent(items=items, pools=pools, tables=tables, stale=stale)

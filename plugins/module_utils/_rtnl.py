@@ -58,7 +58,8 @@ RTMSG = struct.Struct("=BBBBBBBBI")   # family, dst_len, src_len, tos, table, pr
 _ATTR = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
 _I32 = struct.Struct("=i")
-_BUFFER = 1 << 18
+_BUFFER_SIZE = 1 << 20
+_BUFFER = []  # one receive buffer for every socket of the process (allocated once)
 
 
 class RtnlError(OSError):
@@ -130,7 +131,9 @@ class Rtnl:
             self.sock.close()
             raise
         self.seq = 0
-        self._buffer = bytearray(_BUFFER)
+        if not _BUFFER:
+            _BUFFER.append(bytearray(_BUFFER_SIZE))
+        self._buffer = _BUFFER[0]
 
     def close(self):
         self.sock.close()
