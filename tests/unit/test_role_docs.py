@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every role's meta/argument_specs.yml renders with ansible-doc and documents each option."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, ".cache", "collections")
+
+
+@pytest.mark.parametrize("role", ["trunk_host", "networks", "endpoints"])
+def test_ansible_doc_renders_each_role(role):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    done = subprocess.run([ansible_doc, "-t", "role", "--json", f"underlay.network.{role}"], capture_output=True,
+                          text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)[f"underlay.network.{role}"]["entry_points"]["main"]
+
+    def undocumented(options, prefix=""):
+        for name, spec in options.items():
+            if not spec.get("description"):
+                yield prefix + name
+            yield from undocumented(spec.get("options") or {}, f"{prefix}{name}.")
+
+    assert list(undocumented(doc["options"])) == []
+    assert {"underlay_netns", "underlay_state_dir"} <= set(doc["options"])
