@@ -150,6 +150,7 @@ class NetlinkAdapter:
         self._pyroute2 = None
         self._others = collections.OrderedDict()
         self._root = None          # the adapter that opened this one (owns the closer pool)
+        self._indexes = {}         # (netns_path, name) -> ifindex learnt while applying steps
         self._closer = None
         self._closing = collections.deque()
         self._max_others = None
@@ -398,10 +399,20 @@ class NetlinkAdapter:
         args = dict(step.args)
         target = args.pop("in_netns", self.netns_path)
         adapter = self.other(target)
+        # interface indexes are remembered from step to step; a removal (which may take other
+        # links with it: a veth's peer, a parent's children) or a failure forgets them all
+        forget = step.op.startswith("link_del")
         try:
             getattr(adapter, "op_" + step.op)(**args)
         except NetlinkError as err:
+            forget = True
             raise adapter._error(step.action, err) from None
+        except BaseException:
+            forget = True
+            raise
+        finally:
+            if forget:
+                (self._root or self)._indexes.clear()
 
     def link_names(self):
         return {_rtnl.text(nla.get(_rtnl.IFLA_IFNAME)) for _header, nla in self._rt.links()}
@@ -419,12 +430,18 @@ class NetlinkAdapter:
         return found
 
     def _index(self, name):
+        indexes = (self._root or self)._indexes
+        index = indexes.get((self.netns_path, name))
+        if index is not None:
+            return index
         try:
-            return self._rt.index(name)
+            index = self._rt.index(name)
         except NetlinkError as err:
             if err.code == errno.ENODEV:
                 raise UnderlayError(f"interface '{name}' does not exist in {self.where}") from None
             raise
+        indexes[(self.netns_path, name)] = index
+        return index
 
     def op_link_add_vlan(self, name, parent, vlan_id, protocol, mtu=None):
         args = {"ifname": name, "kind": "vlan", "link": self._index(parent),
@@ -550,7 +567,11 @@ class NetlinkAdapter:
         self._rt.setlink(self._index(name), *parts, up=None if admin_state is None else admin_state == "up")
 
     def op_link_rename(self, name, new_name):
-        self._rt.setlink(self._index(name), _rtnl.attr_str(_rtnl.IFLA_IFNAME, new_name))
+        index = self._index(name)
+        self._rt.setlink(index, _rtnl.attr_str(_rtnl.IFLA_IFNAME, new_name))
+        indexes = (self._root or self)._indexes
+        indexes.pop((self.netns_path, name), None)
+        indexes[(self.netns_path, new_name)] = index
 
     def op_link_del(self, name):
         self._rt.dellink(self._index(name))
