@@ -140,6 +140,39 @@ def _setns(fd):
         raise OSError(err, os.strerror(err))
 
 
+@contextlib.contextmanager
+def _entered(fd):
+    """Run the body with this thread in the network namespace ``fd`` (then back)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        _setns(fd)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
+
+
+def _ipv6_off(name):
+    """``net.ipv6.conf.<name>.disable_ipv6 = 1`` in the namespace the thread is in.
+
+    Endpoints are IPv4-only, so, as Docker (26 and later) does on IPv4-only networks, their
+    interfaces get no IPv6 at all: no link-local address, no router solicitations, no SLAAC
+    address from a router on the VLAN, and no multicast (DAD, MLD) flooded to every other
+    endpoint of the network each time one comes up. Done while the link is still down.
+    A kernel without IPv6 has nothing to turn off."""
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w", encoding="ascii") as handle:
+            handle.write("1")
+    except FileNotFoundError:
+        if os.path.isdir("/proc/sys/net/ipv6"):
+            raise UnderlayError(f"cannot turn IPv6 off on '{name}': it has no IPv6 settings") from None
+    except OSError as err:
+        raise UnderlayError(f"cannot turn IPv6 off on '{name}' (net.ipv6.conf.{name}.disable_ipv6): "
+                            f"{err.strerror}") from None
+
+
 class NetlinkAdapter:
     """Kernel access within one network namespace (``netns_path`` None: our own)."""
 
@@ -345,17 +378,12 @@ class NetlinkAdapter:
         if self.netns_path is None:
             yield
             return
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         target = os.open(self.netns_path, os.O_RDONLY)
         try:
-            _setns(target)
-            try:
+            with _entered(target):
                 yield
-            finally:
-                _setns(own)
         finally:
             os.close(target)
-            os.close(own)
 
     def link_in(self, netns_path, name):
         """Snapshot of ``name`` in another namespace (None if it or the namespace is gone)."""
@@ -463,7 +491,8 @@ class NetlinkAdapter:
                        macvlan_mode=MACVLAN_MODES[mode])
 
     def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address):
-        """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move)."""
+        """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move), with
+        IPv6 off (see ``_ipv6_off``). Left down: a later step sets it up."""
         parent_index = self._index(parent)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
@@ -473,11 +502,16 @@ class NetlinkAdapter:
                 _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "macvlan"),
                              _rtnl.nested(_rtnl.IFLA_INFO_DATA,
                                           _rtnl.attr_u32(_rtnl.IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))))
+            with self._undo_on_failure((self._root or self).other(target_netns), name):
+                with _entered(fd):
+                    _ipv6_off(name)
         finally:
             os.close(fd)
 
     def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated):
-        """A veth pair: ``host_name`` here, a port of ``bridge``; its peer ``name`` in ``target_netns``."""
+        """A veth pair: ``host_name`` here, a port of ``bridge`` (isolated when icc is off); its
+        peer ``name`` in ``target_netns``, left down. IPv6 is off on both ends (see ``_ipv6_off``)."""
+        bridge_index = self._index(bridge)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
             peer = (_rtnl.IFINFO.pack(0, 0, 0, 0, 0) + _rtnl.attr_str(_rtnl.IFLA_IFNAME, name)
@@ -486,13 +520,33 @@ class NetlinkAdapter:
                 _rtnl.attr_str(_rtnl.IFLA_IFNAME, host_name),
                 _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "veth"),
                              _rtnl.nested(_rtnl.IFLA_INFO_DATA, _rtnl.nested(_rtnl.VETH_INFO_PEER, peer))))
+            with self._undo_on_failure(self, host_name):  # removing one end removes both
+                with _entered(fd):
+                    _ipv6_off(name)
+                with self._inside():
+                    _ipv6_off(host_name)
+                index = self._index(host_name)
+                self._rt.setlink(index, _rtnl.attr_u32(_rtnl.IFLA_MASTER, bridge_index))
+                if isolated:
+                    self._set_isolated(index, True)
+                self._rt.setlink(index, up=True)
         finally:
             os.close(fd)
-        index = self._index(host_name)
-        self._rt.setlink(index, _rtnl.attr_u32(_rtnl.IFLA_MASTER, self._index(bridge)))
-        if isolated:
-            self._set_isolated(index, True)
-        self._rt.setlink(index, up=True)
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self, adapter, name):
+        """A step made of several requests removes the link it made if a later request fails
+        (the transaction undoes only the steps that completed)."""
+        try:
+            yield
+        except BaseException:
+            try:
+                adapter._rt.dellink(adapter._index(name))
+            except (NetlinkError, UnderlayError):
+                pass
+            finally:
+                (self._root or self)._indexes.clear()
+            raise
 
     def _set_isolated(self, index, isolated):
         self._rt.setlink(index, _rtnl.nested(_rtnl.IFLA_PROTINFO,

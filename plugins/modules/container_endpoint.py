@@ -18,6 +18,10 @@ description:
     pair whose host end is a port of the bridge (isolated when the network has C(icc=false)).
     The interface is created inside the container's namespace under a scratch name and then
     renamed, so a half-made endpoint never appears under its final name.
+  - Endpoints are IPv4-only. As Docker (26 and later) does on IPv4-only networks, IPv6 is
+    turned off (C(net.ipv6.conf.IFNAME.disable_ipv6=1)) on the new interface, and on a bridge
+    port's host end, before it comes up; it gets no link-local or SLAAC address and sends no
+    router solicitations, DAD or MLD onto the network. Endpoints made before this are not changed.
   - The address comes from the network's IPAM (or O(ipv4_address)); leases are keyed by
     network and container identity (container name, namespace name or C(pid:N)), so a
     re-attached container gets the same address and MAC. Leases of containers, namespaces

@@ -115,6 +115,23 @@ def test_gratuitous_arp_updates_neighbours_and_endpoint_id_is_reported(lab):
     assert len(entry["EndpointID"]) == 64 and entry["MacAddress"] == "02:42:0a:09:00:02"
 
 
+def test_endpoints_are_ipv4_only_no_ipv6_on_either_end(lab):
+    """As Docker does on IPv4-only networks: the container's interface (and a bridge port's
+    host end) has IPv6 off before it comes up, so it has no link-local address and sends no
+    router solicitations, DAD or MLD onto the network."""
+    c1 = lab.namespaces.new("c")
+    r = lib.run_tasks([{MODULE: ep(lab, network="mv", container_netns=c1)},
+                       {MODULE: ep(lab, network="br", container_netns=c1)}])
+    assert [x["changed"] for x in r] == [True, True], [x.get("msg") for x in r]
+    ports = json.loads(lib.sh("ip", "-j", "link", "show", "master", "br0", ns=lab.host).stdout)
+    assert len(ports) == 1
+    for ns, name in ((c1, "eth0"), (c1, "eth1"), (lab.host, ports[0]["ifname"])):
+        assert lib.sh("sysctl", "-n", f"net.ipv6.conf.{name}.disable_ipv6", ns=ns).stdout.strip() == "1", (ns, name)
+        assert lib.sh("ip", "-6", "addr", "show", "dev", name, ns=ns).stdout == "", (ns, name)
+    assert ping(c1, "10.6.0.1"), "IPv4 is unaffected"
+    assert lib.run_tasks([{MODULE: ep(lab, network="mv", container_netns=c1)}])[0]["changed"] is False
+
+
 def test_wrong_address_mac_and_route_are_corrected_in_place(lab):
     c1 = lab.namespaces.new("c")
     first = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1))
