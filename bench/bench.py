@@ -23,6 +23,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -39,10 +40,11 @@ PREFIX = "ulb"
 CNI_PATH = "/usr/lib/cni"
 PHASES = ("attach", "noop", "detach")
 # per peer: its subnet (each peer its own, so nothing overlaps while worlds are reused)
-SUBNETS = {"e2e": "10.201", "engine": "10.202", "cni": "10.203", "ip": "10.204", "docker": "10.205"}
+SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.203", "ip": "10.204", "docker": "10.205"}
 PEER_LABELS = {
     "e2e": "collection: ansible-playbook, one batched task",
     "engine": "collection: engine alone (runner in-process)",
+    "floor": "floor: the same kernel requests, raw, in-process",
     "cni": "CNI plugin loop (host-local IPAM)",
     "ip": "plain ip command loop",
     "docker": "docker network connect loop",
@@ -334,7 +336,124 @@ class IpLoop(Peer):
         self.host_exec("".join(f"ip -n {ns} link del eth0\n" for ns in self.targets()))
 
 
-PEERS = {"e2e": Playbook, "engine": Engine, "cni": Cni, "ip": IpLoop}
+class Floor(Peer):
+    """The kernel work of the collection's endpoints and nothing else: one in-process loop of
+    the same rtnetlink writes the engine makes (no reading, planning, leases or rollback).
+    The link is made directly in the namespace under a scratch name, IPv6 is turned off on it
+    (and on a bridge port's host end), it is renamed eth0, then address, up, default route and
+    the gratuitous ARP. What the engine costs above this is the collection's own overhead."""
+
+    name = "floor"
+
+    def prepare(self):
+        from ansible_collections.underlay.network.plugins.module_utils import _netlink, _rtnl
+        self.rtnl, self.entered = _rtnl, _netlink._entered  # pylint: disable=protected-access
+        if self.driver == "bridge":
+            sh("ip", "-n", self.world.host, "link", "add", "ulbfl0", "type", "bridge", check=False)
+            sh("ip", "-n", self.world.host, "addr", "replace", f"{self.gateway}/16", "dev", "ulbfl0")
+            sh("ip", "-n", self.world.host, "link", "set", "ulbfl0", "up")
+
+    def _address(self, i):
+        value = i + 2
+        return bytes([int(x) for x in self.net.split(".")] + [value // 256, value % 256])
+
+    def _in(self, ns, body):
+        """``body()`` with this thread in namespace ``ns`` (setns there and back)."""
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            with self.entered(fd):
+                return body()
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _ipv6_off(name):
+        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w", encoding="ascii") as handle:
+            handle.write("1")
+
+    def attach(self):
+        rt = self.rtnl
+        host = self._in(self.world.host, rt.Rtnl)
+        closer = concurrent.futures.ThreadPoolExecutor(max_workers=32)
+        gateway = bytes([int(x) for x in self.gateway.split(".")])
+        try:
+            parent = host.index("veth0" if self.driver == "macvlan" else "ulbfl0")
+            for i, ns in enumerate(self.targets()):
+                address = self._address(i)
+                mac = b"\x02\x42" + address
+                fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+                try:
+                    if self.driver == "macvlan":
+                        host.newlink(rt.attr_str(rt.IFLA_IFNAME, "ulbscratch"), rt.attr_u32(rt.IFLA_LINK, parent),
+                                     rt.attr(rt.IFLA_ADDRESS, mac), rt.attr_u32(rt.IFLA_NET_NS_FD, fd),
+                                     rt.nested(rt.IFLA_LINKINFO, rt.attr_str(rt.IFLA_INFO_KIND, "macvlan"),
+                                               rt.nested(rt.IFLA_INFO_DATA, rt.attr_u32(rt.IFLA_MACVLAN_MODE, 4))))
+                    else:
+                        port = f"ulbf{i}"
+                        peer = (rt.IFINFO.pack(0, 0, 0, 0, 0) + rt.attr_str(rt.IFLA_IFNAME, "ulbscratch")
+                                + rt.attr_u32(rt.IFLA_NET_NS_FD, fd) + rt.attr(rt.IFLA_ADDRESS, mac))
+                        host.newlink(rt.attr_str(rt.IFLA_IFNAME, port),
+                                     rt.nested(rt.IFLA_LINKINFO, rt.attr_str(rt.IFLA_INFO_KIND, "veth"),
+                                               rt.nested(rt.IFLA_INFO_DATA, rt.nested(rt.VETH_INFO_PEER, peer))))
+                        self._in(self.world.host, lambda: self._ipv6_off(port))
+                        index = host.index(port)
+                        host.setlink(index, rt.attr_u32(rt.IFLA_MASTER, parent))
+                        host.setlink(index, up=True)
+
+                    def inside():
+                        self._ipv6_off("ulbscratch")
+                        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                        conn = rt.Rtnl()
+                        try:
+                            index = conn.index("ulbscratch")
+                            conn.setlink(index, rt.attr_str(rt.IFLA_IFNAME, "eth0"))
+                            conn.address(True, index, address, 16)
+                            conn.setlink(index, up=True)
+                            conn.route(True, bytes(4), 0, gateway=gateway)
+                        finally:
+                            conn.close()
+                        sock.bind(("eth0", 0))
+                        sock.send(b"\xff" * 6 + mac + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01"
+                                  + mac + address + bytes(6) + address)
+                        closer.submit(sock.close)
+                    with self.entered(fd):
+                        inside()
+                finally:
+                    os.close(fd)
+        finally:
+            closer.shutdown(wait=True)
+            host.close()
+
+    def noop(self):
+        """Confirm each endpoint: one request for eth0 and one for its addresses per namespace."""
+        rt = self.rtnl
+
+        def check(i):
+            conn = rt.Rtnl()
+            try:
+                index = conn.index("eth0")
+                found = [a for _h, a in conn.addresses(index, socket.AF_INET)]
+                if not any(a.get(rt.IFA_LOCAL) == self._address(i) for a in found):
+                    raise RuntimeError("floor: an address is missing")
+            finally:
+                conn.close()
+        for i, ns in enumerate(self.targets()):
+            self._in(ns, lambda: check(i))
+
+    def detach(self):
+        rt = self.rtnl
+
+        def remove():
+            conn = rt.Rtnl()
+            try:
+                conn.dellink(conn.index("eth0"))
+            finally:
+                conn.close()
+        for ns in self.targets():
+            self._in(ns, remove)
+
+
+PEERS = {"e2e": Playbook, "engine": Engine, "floor": Floor, "cni": Cni, "ip": IpLoop}
 
 
 # -- Docker (real containers, a private dockerd inside the host namespace) --------------------
@@ -534,7 +653,7 @@ def cleanup_driver(world, driver):
     """Remove what the bridge peers left in the host namespace (their bridges), so the next
     repetition starts from the same state."""
     if driver == "bridge":
-        for bridge in ("ulbe2e", "ulbeng", "ulbcni0", "ulbip0"):
+        for bridge in ("ulbe2e", "ulbeng", "ulbfl0", "ulbcni0", "ulbip0"):
             sh("ip", "-n", world.host, "link", "del", bridge, check=False)
 
 
@@ -594,7 +713,7 @@ def main(argv=None):
     parser.add_argument("--sizes", default="10,100,200,1000", help="N values, comma-separated")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--drivers", default="macvlan,bridge")
-    parser.add_argument("--peers", default="e2e,engine,cni,ip")
+    parser.add_argument("--peers", default="e2e,engine,floor,cni,ip")
     parser.add_argument("--docker", type=int, default=20, help="containers for docker network connect (0: skip)")
     parser.add_argument("--fleet", default="5,10,20", help="host counts for the fleet bench (empty: skip)")
     parser.add_argument("--fleet-reps", type=int, default=0, help="repetitions of the fleet bench (0: --reps)")

@@ -46,13 +46,14 @@ def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
     if not os.path.exists("/usr/lib/cni/macvlan"):
         pytest.fail("/usr/lib/cni missing: scripts/setup installs containernetworking-plugins")
     data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "")[0]
-    want = {(driver, peer, phase) for driver in ("macvlan", "bridge") for peer in ("e2e", "engine", "cni", "ip")
+    want = {(driver, peer, phase) for driver in ("macvlan", "bridge") for peer in ("e2e", "engine", "floor", "cni", "ip")
             for phase in ("attach", "noop", "detach")}
     assert want <= measured(data), sorted(want - measured(data))
     assert data["machine"]["kernel"] and data["machine"]["cpus"]
     report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
                             text=True, check=True).stdout
     assert "| 5 | CNI plugin loop |" in report and "#### bridge network" in report
+    assert "| 5 | floor: the engine's kernel writes, raw |" in report
 
 
 def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
