@@ -10,7 +10,7 @@ computed in full, and check mode simply stops before applying it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
 from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
@@ -49,7 +49,9 @@ class Resource:
     ``read(adapter, spec)`` snapshots the kernel; ``plan(spec, current)`` decides;
     ``report(spec, current)`` renders the return value from a fresh read;
     ``predict(spec, current, plan)`` renders it from a plan that was not applied;
-    ``open(spec)`` gives the context the steps are applied to.
+    ``open(spec)`` gives the context the steps are applied to;
+    ``reread(adapter, spec, current)``, when given, reads back after applying only what
+    ``report`` uses (else ``read`` runs again).
     """
 
     key: str
@@ -59,6 +61,7 @@ class Resource:
     report: Callable
     predict: Callable
     open: Callable = open_kernel
+    reread: Optional[Callable] = None
 
 
 def run(resource, params, check_mode=False, diff=False):
@@ -73,7 +76,8 @@ def run(resource, params, check_mode=False, diff=False):
             value = resource.predict(spec, current, planned)
         else:
             apply_steps(adapter, planned.steps)
-            value = resource.report(spec, resource.read(adapter, spec))
+            after = resource.reread(adapter, spec, current) if resource.reread else resource.read(adapter, spec)
+            value = resource.report(spec, after)
     key = resource.key(spec) if callable(resource.key) else resource.key
     result = {"changed": planned.changed, "actions": planned.actions}
     if key is None:

@@ -169,6 +169,7 @@ RESOURCE = Resource(
     report=_endpoint.report,
     predict=_endpoint.predict,
     open=open_workspace,
+    reread=_endpoint.reread,
 )
 
 
