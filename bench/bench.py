@@ -347,7 +347,11 @@ class Floor(Peer):
 
     def prepare(self):
         from ansible_collections.underlay.network.plugins.module_utils import _netlink, _rtnl
-        self.rtnl, self.entered = _rtnl, _netlink._entered  # pylint: disable=protected-access
+        # the engine's own helpers for entering a namespace, turning IPv6 off and the ARP frame
+        self.rtnl = _rtnl
+        self.entered = _netlink._entered  # pylint: disable=protected-access
+        self.ipv6_off = _netlink._ipv6_off  # pylint: disable=protected-access
+        self.garp_frame = _netlink.gratuitous_arp_frame
         if self.driver == "bridge":
             sh("ip", "-n", self.world.host, "link", "add", "ulbfl0", "type", "bridge", check=False)
             sh("ip", "-n", self.world.host, "addr", "replace", f"{self.gateway}/16", "dev", "ulbfl0")
@@ -365,11 +369,6 @@ class Floor(Peer):
                 return body()
         finally:
             os.close(fd)
-
-    @staticmethod
-    def _ipv6_off(name):
-        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w", encoding="ascii") as handle:
-            handle.write("1")
 
     def attach(self):
         rt = self.rtnl
@@ -395,13 +394,13 @@ class Floor(Peer):
                         host.newlink(rt.attr_str(rt.IFLA_IFNAME, port),
                                      rt.nested(rt.IFLA_LINKINFO, rt.attr_str(rt.IFLA_INFO_KIND, "veth"),
                                                rt.nested(rt.IFLA_INFO_DATA, rt.nested(rt.VETH_INFO_PEER, peer))))
-                        self._in(self.world.host, lambda: self._ipv6_off(port))
+                        self._in(self.world.host, lambda: self.ipv6_off(port))
                         index = host.index(port)
                         host.setlink(index, rt.attr_u32(rt.IFLA_MASTER, parent))
                         host.setlink(index, up=True)
 
                     def inside():
-                        self._ipv6_off("ulbscratch")
+                        self.ipv6_off("ulbscratch")
                         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
                         conn = rt.Rtnl()
                         try:
@@ -413,8 +412,7 @@ class Floor(Peer):
                         finally:
                             conn.close()
                         sock.bind(("eth0", 0))
-                        sock.send(b"\xff" * 6 + mac + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01"
-                                  + mac + address + bytes(6) + address)
+                        sock.send(self.garp_frame(mac, address))
                         closer.submit(sock.close)
                     with self.entered(fd):
                         inside()

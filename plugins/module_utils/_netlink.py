@@ -173,6 +173,13 @@ def _ipv6_off(name):
                             f"{err.strerror}") from None
 
 
+def gratuitous_arp_frame(mac, ip):
+    """An ARP request from ``mac``/``ip`` (bytes) for itself, to broadcast."""
+    return (b"\xff" * 6 + mac + b"\x08\x06"              # Ethernet: broadcast, ARP
+            + b"\x00\x01\x08\x00\x06\x04\x00\x01"      # Ethernet/IPv4, request
+            + mac + ip + b"\x00" * 6 + ip)                  # sender = target = itself
+
+
 class NetlinkAdapter:
     """Kernel access within one network namespace (``netns_path`` None: our own)."""
 
@@ -557,11 +564,8 @@ class NetlinkAdapter:
         """Announce ``address`` at ``mac_address`` on ``name`` (an ARP request for itself, sent to
         broadcast), so neighbours update stale entries at once, as Docker does after attach.
         A link without carrier cannot send: that is not worth undoing the endpoint for."""
-        mac = bytes.fromhex(mac_address.replace(":", ""))
-        ip = ipaddress.IPv4Address(address).packed
-        frame = (b"\xff" * 6 + mac + b"\x08\x06"              # Ethernet: broadcast, ARP
-                 + b"\x00\x01\x08\x00\x06\x04\x00\x01"      # Ethernet/IPv4, request
-                 + mac + ip + b"\x00" * 6 + ip)                  # sender = target = itself
+        frame = gratuitous_arp_frame(bytes.fromhex(mac_address.replace(":", "")),
+                                     ipaddress.IPv4Address(address).packed)
         with self._inside():
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         try:
