@@ -19,7 +19,7 @@ description:
     implies (masquerade, internal) missing, or one of its rules it no longer implies (the rules
     are read only when a network implies some); an endpoint whose interface or namespace is
     gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
-    or which lacks a route its lease lists."
+    or whose routes differ from the ones its lease lists."
   - Never changes anything.
 author:
   - underlay.network developers (@underlay-network)
