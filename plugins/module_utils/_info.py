@@ -45,7 +45,7 @@ def read(ws, spec):
             raise UnderlayError(f"no network named {', '.join(repr(n) for n in missing)} in {spec.state_dir}",
                                 "name", missing[0])
         stored = {n: stored[n] for n in spec.names}
-    rules = _collection_rules(ws.nft, stored.values())
+    rules = collection_rules(ws.nft, stored.values())
     views = []
     for name, definition in sorted(stored.items()):
         leases = ws.store.leases(name)["leases"]
@@ -80,7 +80,7 @@ class NetworkKernel:
     endpoints: dict = field(default_factory=dict)  # leased address -> EndpointKernel
 
 
-def _collection_rules(nft, definitions):
+def collection_rules(nft, definitions):
     """The collection's nftables rules, read once and only when a network implies rules
     (``nft`` is needed only then); the error's text when they cannot be read."""
     if not any(_implied_rules(definition) for definition in definitions):

@@ -13,9 +13,11 @@ import pytest
 from fake_adapter import link
 
 from ansible_collections.underlay.network.plugins.module_utils import _nftables
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._info import (
     EndpointKernel,
     NetworkKernel,
+    collection_rules,
     drift,
     wanted_routes,
 )
@@ -144,3 +146,25 @@ def test_drift_changes_none_of_its_inputs():
     kept = copy.deepcopy((MACVLAN, leases, kernel))
     drift(MACVLAN, leases, kernel)
     assert (MACVLAN, leases, kernel) == kept
+
+
+class _Nft:
+    """Stands in for ``_nftables.Nftables``: counts reads, or fails like a host without nft."""
+
+    def __init__(self, error=None):
+        self.reads, self.error = 0, error
+
+    def rules(self):
+        self.reads += 1
+        if self.error:
+            raise UnderlayError(self.error)
+        return {MASQUERADE: {}}
+
+
+def test_nft_is_read_once_and_only_when_a_network_implies_rules():
+    nft = _Nft(error="'nft' is not installed")
+    plain = dict(BRIDGE, masquerade=False)
+    assert collection_rules(nft, [MACVLAN, plain]) is None and nft.reads == 0
+    assert collection_rules(nft, [MACVLAN, BRIDGE]) == "'nft' is not installed" and nft.reads == 1
+    nft = _Nft()
+    assert collection_rules(nft, [BRIDGE, dict(BRIDGE, name="other")]) == {MASQUERADE: {}} and nft.reads == 1
