@@ -111,8 +111,8 @@ def observe(kernel, definition, leases, rules):
     bridge = definition.get("bridge_name")
     if bridge:
         found["bridge"] = kernel.link(bridge)
-        if found["bridge"] is not None and found["bridge"].kind == "bridge":
-            found["ports"] = kernel.ports(bridge)
+        if not definition.get("icc", True) and found["bridge"] is not None and found["bridge"].kind == "bridge":
+            found["ports"] = kernel.ports(bridge)  # only their isolation is compared
         if definition.get("masquerade"):
             found["forwarding"] = kernel.sysctl(_bridge.FORWARDING)
         if _implied_rules(definition):
