@@ -41,11 +41,11 @@ def bridge_kernel(**changes):
     return NetworkKernel(**base)
 
 
-def macvlan_drift(lease=None, endpoint=ENDPOINT, routes=None, definition=MACVLAN):
+def macvlan_drift(lease=None, endpoint=ENDPOINT, routes=None):
     lease = dict(LEASE, **(lease or {}))
     kernel = NetworkKernel(parent=link("veth0"),
                            endpoints={"10.5.0.3": EndpointKernel(link=endpoint, gateway_routes=routes)})
-    return drift(definition, {"10.5.0.3": lease}, kernel)
+    return drift(MACVLAN, {"10.5.0.3": lease}, kernel)
 
 
 def test_a_bridge_as_defined_has_no_drift():
