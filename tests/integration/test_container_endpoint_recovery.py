@@ -117,7 +117,7 @@ def assert_converged(lab, name, containers, subnet_prefix):
 
 @pytest.fixture
 def batch_lab(lab):
-    lab.containers = [lab.namespaces.new("c") for _ in range(BATCH)]
+    lab.containers = [lab.namespaces.new("c") for _index in range(BATCH)]
     return lab
 
 
@@ -159,8 +159,8 @@ def test_killed_batch_converges_on_the_next_run(batch_lab):
             assert adopted, f"round {round_index}: {made} endpoints were made but the re-run reports no adoption"
         assert_converged(lab, name, lab.containers, prefix)
 
-        again = lib.run_module(MODULE, ep(lab, network=name, endpoints=[{"container_netns": c}
-                                                                           for c in lab.containers]))
+        items = [{"container_netns": c} for c in lab.containers]
+        again = lib.run_module(MODULE, ep(lab, network=name, endpoints=items))
         assert again["changed"] is False, again.get("actions", again.get("msg"))
         report.append(f"{driver} killed ({how} {when}): {made} addresses in the kernel at the kill, re-run converged")
     print("\n".join(report))
