@@ -231,39 +231,32 @@ RESOURCE = Resource(
 )
 
 
+# the per-endpoint options: the single form's (with its defaults) and each batch item's (without:
+# an item falls back to the top-level network, runtime and state)
+ROUTE_OPTIONS = dict(dst=dict(type="str", required=True), gateway=dict(type="str", required=True))
+ENDPOINT_OPTIONS = dict(
+    network=dict(type="str"),
+    container=dict(type="str"),
+    pid=dict(type="int"),
+    container_netns=dict(type="str"),
+    runtime=dict(type="str", choices=["auto", "docker", "podman"]),
+    ifname=dict(type="str"),
+    ipv4_address=dict(type="str"),
+    mac_address=dict(type="str"),
+    default_route=dict(type="bool"),
+    routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
+    state=dict(type="str", choices=["present", "absent"]),
+)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            network=dict(type="str"),
-            container=dict(type="str"),
-            pid=dict(type="int"),
-            container_netns=dict(type="str"),
-            runtime=dict(type="str", choices=["auto", "docker", "podman"], default="auto"),
-            ifname=dict(type="str"),
-            ipv4_address=dict(type="str"),
-            mac_address=dict(type="str"),
-            default_route=dict(type="bool"),
-            routes=dict(type="list", elements="dict", default=[], options=dict(
-                dst=dict(type="str", required=True),
-                gateway=dict(type="str", required=True),
-            )),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            endpoints=dict(type="list", elements="dict", options=dict(
-                network=dict(type="str"),
-                container=dict(type="str"),
-                pid=dict(type="int"),
-                container_netns=dict(type="str"),
-                runtime=dict(type="str", choices=["auto", "docker", "podman"]),
-                ifname=dict(type="str"),
-                ipv4_address=dict(type="str"),
-                mac_address=dict(type="str"),
-                default_route=dict(type="bool"),
-                routes=dict(type="list", elements="dict", options=dict(
-                    dst=dict(type="str", required=True),
-                    gateway=dict(type="str", required=True),
-                )),
-                state=dict(type="str", choices=["present", "absent"]),
-            )),
+            ENDPOINT_OPTIONS,
+            runtime=dict(ENDPOINT_OPTIONS["runtime"], default="auto"),
+            routes=dict(ENDPOINT_OPTIONS["routes"], default=[]),
+            state=dict(ENDPOINT_OPTIONS["state"], default="present"),
+            endpoints=dict(type="list", elements="dict", options=ENDPOINT_OPTIONS),
             netns=dict(type="str"),
             state_dir=dict(type="path", default="/var/lib/underlay-network"),
         ),
