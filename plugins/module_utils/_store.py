@@ -63,9 +63,10 @@ class StateDir:
         return self
 
     def __exit__(self, *exc_info):
-        for fd in (self._lock_fd, self._ancestor and self._ancestor[1]):
-            if fd is not None:
-                os.close(fd)  # releases the flock
+        if self._ancestor is not None:
+            os.close(self._ancestor[1])  # closing releases the flock
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
         self._lock_fd = self._ancestor = None
         return False
 
@@ -105,8 +106,7 @@ class StateDir:
             for directory in reversed(made):
                 os.chmod(directory, DIR_MODE)
                 fsync_directory(directory)
-            fd = os.open(made[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fd = self._locked(made[-1])
             os.rename(temporary, os.path.join(ancestor, missing[0]))
         except BaseException:
             if fd is not None:
@@ -139,14 +139,14 @@ class StateDir:
         """The JSON object in ``path`` (None when there is none), refused unless ``check``
         finds nothing wrong with it."""
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return None
         except OSError as err:
             raise UnderlayError(f"cannot read {path}: {err.strerror}", "state_dir", self.path) from None
         try:
-            data = json.loads(text)
+            data = json.loads(raw)
             problem = check(data) if isinstance(data, dict) else "not a JSON object"
         except ValueError as err:
             problem = str(err)

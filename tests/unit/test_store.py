@@ -171,7 +171,7 @@ DEFINITION_DAMAGE = [
 ]
 
 
-@pytest.mark.parametrize("damage, problem", DEFINITION_DAMAGE)
+@pytest.mark.parametrize("damage, problem", DEFINITION_DAMAGE, ids=[problem for _, problem in DEFINITION_DAMAGE])
 def test_malformed_definition_is_refused_naming_the_file_and_kept(tmp_path, damage, problem):
     (tmp_path / "networks").mkdir()
     corrupt = tmp_path / "networks" / "n1.json"
@@ -197,6 +197,7 @@ def test_bridge_definition_needs_its_bridge_name(tmp_path):
 
 @pytest.mark.parametrize("text, problem", [
     ("{not json", "Expecting property name"),
+    (b'{"leases": {}, "x": "\xff"}', "'utf-8' codec can't decode byte 0xff"),
     ("[1, 2]", "not a JSON object"),
     ('{"leases": 5}', "no 'leases' table"),
     ('{"leases": {"mv": {"owner": "c1"}}}', "lease key 'mv' is not an IP address"),
@@ -211,11 +212,12 @@ def test_bridge_definition_needs_its_bridge_name(tmp_path):
 def test_corrupt_lease_file_is_refused_and_kept(tmp_path, text, problem):
     (tmp_path / "leases").mkdir()
     corrupt = tmp_path / "leases" / "n1.json"
-    corrupt.write_text(text)
+    data = text if isinstance(text, bytes) else text.encode()
+    corrupt.write_bytes(data)
     with StateDir(str(tmp_path)) as store:
         with pytest.raises(UnderlayError) as err:
             store.leases("n1")
     assert err.value.field == "state_dir"
     assert str(err.value).startswith(f"state_dir: {corrupt} is corrupt ({problem}")
     assert "refusing to use or overwrite it" in str(err.value)
-    assert corrupt.read_text() == text
+    assert corrupt.read_bytes() == data
