@@ -41,16 +41,18 @@ def kernel_address(container):
     return next(info["local"] for info in link["addr_info"] if info["family"] == "inet")
 
 
-# what each driver shares besides the subnet: the parent (each macvlan network with a
-# host-access interface, so the kernel is changed between its read and its write), or the bridge
-OVERLAPPING = {"macvlan_network": lambda i: {"parent": "veth0", "host_access": {"ifname": f"shim{i}",
-                                                                                 "address": "10.40.0.250"}},
-               "bridge_network": lambda i: {"bridge_name": "brov"}}
+def shared(module, index):
+    """What the index-th run shares with the others besides an overlapping subnet: the
+    parent (with a host-access interface each, so the kernel is changed between the run's
+    read and its write), or the bridge itself."""
+    if module == "macvlan_network":
+        return {"parent": "veth0", "host_access": {"ifname": f"shim{index}", "address": "10.40.0.250"}}
+    return {"bridge_name": "brov"}
 
 
-@pytest.mark.parametrize("module", sorted(OVERLAPPING))
+@pytest.mark.parametrize("module", ["bridge_network", "macvlan_network"])
 def test_overlapping_creations_on_a_fresh_state_dir_store_exactly_one(lab, module):
-    runs = [dict(OVERLAPPING[module](i), name=f"ov{i}", subnet=f"10.40.0.0/{16 + i % 8}", netns=lab.host,
+    runs = [dict(shared(module, i), name=f"ov{i}", subnet=f"10.40.0.0/{16 + i % 8}", netns=lab.host,
                  state_dir=lab.state_dir) for i in range(16)]
     results = in_parallel(module, runs)
 
@@ -76,7 +78,7 @@ def test_parallel_attaches_lease_every_address_once(lab):
     created = lib.run_module("macvlan_network", {"name": "mv", "parent": "veth0", "subnet": "10.41.0.0/24",
                                                  "netns": lab.host, "state_dir": lab.state_dir})
     assert created["changed"] is True, created.get("msg")
-    containers = [lab.namespaces.new("c") for _ in range(32)]
+    containers = [lab.namespaces.new("c") for _index in range(32)]
     results = in_parallel("container_endpoint", [
         {"network": "mv", "container_netns": container, "netns": lab.host, "state_dir": lab.state_dir}
         for container in containers])

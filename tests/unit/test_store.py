@@ -32,8 +32,9 @@ def lock_is_free(path):
     return subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, check=False).returncode == 0
 
 
-def corrupted(change, definition=MACVLAN):
-    data = copy.deepcopy(definition)
+def corrupted(change, definition=None):
+    """A copy of ``definition`` (MACVLAN when not given) damaged by ``change``."""
+    data = copy.deepcopy(definition or MACVLAN)
     change(data)
     return data
 
@@ -171,7 +172,7 @@ DEFINITION_DAMAGE = [
 ]
 
 
-@pytest.mark.parametrize("damage, problem", DEFINITION_DAMAGE, ids=[problem for _, problem in DEFINITION_DAMAGE])
+@pytest.mark.parametrize("damage, problem", DEFINITION_DAMAGE, ids=[case[1] for case in DEFINITION_DAMAGE])
 def test_malformed_definition_is_refused_naming_the_file_and_kept(tmp_path, damage, problem):
     (tmp_path / "networks").mkdir()
     corrupt = tmp_path / "networks" / "n1.json"
