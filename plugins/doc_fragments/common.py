@@ -29,6 +29,11 @@ options:
   state_dir:
     description:
       - Directory where network definitions and address leases are kept.
+      - Created (mode 0755, with any missing parent) by the first run that writes to it; never in check mode.
+      - Runs on one host are serialised from their first read to their last write by an C(flock) on this
+        directory, or on its nearest existing parent while it does not exist yet.
+      - A file in it that does not parse, or whose definition or lease table is malformed, is refused naming
+        it, and never overwritten.
     type: path
     default: /var/lib/underlay-network
 """

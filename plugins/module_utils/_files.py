@@ -69,31 +69,45 @@ class FileSystem:
 
     @staticmethod
     def op_write_file(path, content):
-        directory = os.path.dirname(path)
-        make_directory(directory)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content.encode("utf-8"))
-                handle.flush()
-                os.fchmod(handle.fileno(), FILE_MODE)
-                os.fsync(handle.fileno())
-            os.rename(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        fsync_directory(directory)
+            _write(path, content)
+        except OSError as err:
+            raise _unwritable(path, err) from None
 
     @staticmethod
     def op_remove_file(path):
         try:
             os.unlink(path)
+            fsync_directory(os.path.dirname(path))
         except FileNotFoundError:
             return
-        fsync_directory(os.path.dirname(path))
+        except OSError as err:
+            raise _unwritable(path, err) from None
+
+
+def _unwritable(path, err):
+    """A write that the file system refused (read-only, full, not permitted), naming ``dir``."""
+    return UnderlayError(f"cannot write {path}: {err.strerror}", "dir", os.path.dirname(path))
+
+
+def _write(path, content):
+    directory = os.path.dirname(path)
+    make_directory(directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8"))
+            handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fsync(handle.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_directory(directory)
 
 
 def _snapshot(path):

@@ -5,83 +5,163 @@
 
 Layout: ``networks/NAME.json`` (one definition each) and ``leases/NAME.json`` (the lease
 table of that network). Every write is atomic (temp file, fsync, rename, fsync of the
-directory). A run holds an exclusive ``flock`` on the state_dir directory itself from its
-first read to its last write, so concurrent runs on one host never hand out one address
-twice, and taking the lock creates no file (check mode leaves state_dir byte-identical).
-A file that does not parse is never overwritten: the run stops and names it.
+directory).
+
+A run holds an exclusive ``flock`` from its first read to its last write, so concurrent
+runs on one host never hand out one address twice nor store two overlapping networks.
+The lock is on the state_dir directory itself; while state_dir does not exist yet it is on
+its nearest existing ancestor, and the first write creates state_dir already locked (built
+under a temporary name, locked, renamed into place), so a run that finds the new directory
+waits for the one that made it. Taking a lock creates nothing: check mode leaves the file
+system byte-identical.
+
+Everything read is checked once, here: a file that does not parse, or whose definition or
+lease table is malformed, is refused naming it and never overwritten.
 """
 
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import json
 import os
+import shutil
 import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import fsync_directory
+from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644
+# the fields each driver's code reads from a stored definition, all strings
+DEFINITION_STRINGS = {"macvlan": ("name", "id", "parent", "mode"), "bridge": ("name", "id", "bridge_name")}
+IPAM_STRINGS = ("subnet", "gateway", "ip_range")
+# optional lease fields the engine reads as strings
+LEASE_STRINGS = ("container", "container_id", "ifname", "netns_path", "mac_address")
 
 
 class StateDir:
     def __init__(self, path):
         self.path = path
-        self._lock_fd = None
+        self._absolute = os.path.abspath(path)
+        self._lock_fd = None  # flock on state_dir itself
+        self._ancestor = None  # (path, fd): flock on the nearest ancestor while state_dir is missing
 
     # -- locking -------------------------------------------------------------------
     def __enter__(self):
-        if os.path.isdir(self.path):
-            self._lock()
-        elif os.path.exists(self.path):
-            raise UnderlayError(f"'{self.path}' exists and is not a directory", "state_dir", self.path)
+        while True:
+            held = self._nearest_directory()
+            fd = self._locked(held)
+            if self._nearest_directory() == held:
+                break
+            os.close(fd)  # a directory on the way appeared while we waited: lock that one
+        if held == self._absolute:
+            self._lock_fd = fd
+        else:
+            self._ancestor = (held, fd)
         return self
 
     def __exit__(self, *exc_info):
+        if self._ancestor is not None:
+            os.close(self._ancestor[1])  # closing releases the flock
         if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
-            self._lock_fd = None
+            os.close(self._lock_fd)
+        self._lock_fd = self._ancestor = None
         return False
 
-    def _lock(self):
-        if self._lock_fd is None:
-            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._lock_fd = fd
-
-    def _ensure(self, *parts):
-        """Create state_dir (and a sub-directory) on first write; take the lock if new."""
-        os.makedirs(self.path, mode=DIR_MODE, exist_ok=True)
-        self._lock()
-        path = os.path.join(self.path, *parts)
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    def _nearest_directory(self):
+        """state_dir itself when it is a directory, else its nearest existing ancestor."""
+        path = self._absolute
+        while not os.path.isdir(path):
+            if os.path.lexists(path):
+                raise UnderlayError(f"'{path}' exists and is not a directory", "state_dir", self.path)
+            path = os.path.dirname(path)
         return path
+
+    def _locked(self, path):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as err:
+            raise UnderlayError(f"cannot open {path}: {err.strerror}", "state_dir", self.path) from None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def _create(self):
+        """Create state_dir (and its missing parents) already locked, under the ancestor's lock.
+
+        The missing directories are built under a temporary name in the ancestor, the
+        innermost (state_dir) is locked, and one rename puts them all in place: whoever
+        sees any of them sees state_dir, and waits for its lock.
+        """
+        ancestor, ancestor_fd = self._ancestor
+        missing = os.path.relpath(self._absolute, ancestor).split(os.sep)
+        temporary = tempfile.mkdtemp(prefix=f".{missing[0]}.", suffix=".tmp", dir=ancestor)
+        fd = None
+        try:
+            made = [temporary]
+            for part in missing[1:]:
+                made.append(os.path.join(made[-1], part))
+                os.mkdir(made[-1])
+            for directory in reversed(made):
+                os.chmod(directory, DIR_MODE)
+                fsync_directory(directory)
+            fd = self._locked(made[-1])
+            os.rename(temporary, os.path.join(ancestor, missing[0]))
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        fsync_directory(ancestor)
+        self._lock_fd, self._ancestor = fd, None
+        os.close(ancestor_fd)
+
+    def _ensure(self, kind):
+        """The ``kind`` sub-directory, created (with state_dir) on first write."""
+        if self._lock_fd is None:
+            self._create()
+        path = os.path.join(self.path, kind)
+        if not os.path.isdir(path):
+            os.mkdir(path)
+            os.chmod(path, DIR_MODE)
+            fsync_directory(self.path)
+        return path
+
+    def _unwritable(self, what, err):
+        return UnderlayError(f"cannot write {what}: {err.strerror}", "state_dir", self.path)
 
     # -- files ---------------------------------------------------------------------
     def _file(self, kind, name):
         return os.path.join(self.path, kind, f"{name}.json")
 
-    def _read(self, path):
+    def _read(self, path, check):
+        """The JSON object in ``path`` (None when there is none), refused unless ``check``
+        finds nothing wrong with it."""
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return None
+        except OSError as err:
+            raise UnderlayError(f"cannot read {path}: {err.strerror}", "state_dir", self.path) from None
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
+            data = json.loads(raw)
+            problem = check(data) if isinstance(data, dict) else "not a JSON object"
         except ValueError as err:
-            raise UnderlayError(
-                f"{path} is corrupt ({err}); refusing to use or overwrite it: repair or remove it",
-                "state_dir", self.path) from None
+            problem = str(err)
+        if problem:
+            raise UnderlayError(f"{path} is corrupt ({problem}); refusing to use or overwrite it: repair or remove it",
+                                "state_dir", self.path)
         return data
 
     def _write(self, kind, name, data):
-        directory = self._ensure(kind)
         target = self._file(kind, name)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        try:
+            directory = self._ensure(kind)
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        except OSError as err:
+            raise self._unwritable(target, err) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=1, sort_keys=True)
@@ -90,24 +170,29 @@ class StateDir:
                 os.fsync(handle.fileno())
             os.chmod(tmp, FILE_MODE)
             os.rename(tmp, target)
-        except BaseException:
+            fsync_directory(directory)
+        except BaseException as err:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if isinstance(err, OSError):
+                raise self._unwritable(target, err) from None
             raise
-        fsync_directory(directory)
 
     def _delete(self, kind, name):
+        target = self._file(kind, name)
         try:
-            os.unlink(self._file(kind, name))
+            os.unlink(target)
+            fsync_directory(os.path.dirname(target))
         except FileNotFoundError:
             return
-        fsync_directory(os.path.join(self.path, kind))
+        except OSError as err:
+            raise self._unwritable(target, err) from None
 
     # -- networks ------------------------------------------------------------------
     def network(self, name):
-        return self._read(self._file("networks", name))
+        return self._read(self._file("networks", name), lambda data: definition_problem(name, data))
 
     def networks(self):
         directory = os.path.join(self.path, "networks")
@@ -115,6 +200,8 @@ class StateDir:
             names = sorted(entry[:-5] for entry in os.listdir(directory) if entry.endswith(".json"))
         except FileNotFoundError:
             return {}
+        except OSError as err:
+            raise UnderlayError(f"cannot read {directory}: {err.strerror}", "state_dir", self.path) from None
         return {name: self.network(name) for name in names}
 
     def put_network(self, definition):
@@ -126,12 +213,9 @@ class StateDir:
     # -- leases --------------------------------------------------------------------
     def leases(self, network):
         """``{"leases": {ip: lease}, "last_reserved": ip|None}`` of ``network``."""
-        data = self._read(self._file("leases", network))
+        data = self._read(self._file("leases", network), lease_table_problem)
         if data is None:
             return {"leases": {}, "last_reserved": None}
-        if not isinstance(data.get("leases"), dict):
-            raise UnderlayError(f"{self._file('leases', network)} is corrupt (no 'leases' table); refusing to"
-                                " use or overwrite it: repair or remove it", "state_dir", self.path)
         return {"leases": data["leases"], "last_reserved": data.get("last_reserved")}
 
     def put_leases(self, network, table):
@@ -145,3 +229,56 @@ class StateDir:
             os.rmdir(os.path.join(self.path, "leases"))
         except OSError:
             pass  # not empty, or not there
+
+
+def definition_problem(name, definition):
+    """What is wrong with the stored definition of network ``name`` (None when nothing)."""
+    driver = definition.get("driver")
+    if driver not in DEFINITION_STRINGS:
+        return f"driver {driver!r} is neither macvlan nor bridge"
+    for field in DEFINITION_STRINGS[driver]:
+        if not isinstance(definition.get(field), str):
+            return f"'{field}' is missing or not a string"
+    if definition["name"] != name:
+        return f"it defines network '{definition['name']}'"
+    ipam = definition.get("ipam")
+    if not isinstance(ipam, dict) or not all(isinstance(ipam.get(field), str) for field in IPAM_STRINGS):
+        return "'ipam' is not an object with subnet, gateway and ip_range"
+    if not isinstance(ipam.get("aux_addresses") or {}, dict):
+        return "'ipam.aux_addresses' is not an object"
+    try:
+        build_ipam(ipam)
+    except UnderlayError as err:
+        return f"ipam.{err}"
+    access = definition.get("host_access")
+    if access is not None and not (isinstance(access, dict)
+                                   and all(isinstance(access.get(key), str) for key in ("ifname", "address"))):
+        return "'host_access' is not an object with ifname and address"
+    return None
+
+
+def lease_table_problem(data):
+    """What is wrong with a stored lease table (None when nothing)."""
+    leases = data.get("leases")
+    if not isinstance(leases, dict):
+        return "no 'leases' table"
+    for ip, lease in leases.items():
+        if not is_address(ip):
+            return f"lease key {ip!r} is not an IP address"
+        if not isinstance(lease, dict) or not isinstance(lease.get("owner"), str):
+            return f"the lease of {ip} is not an object with a string 'owner'"
+        for field in LEASE_STRINGS:
+            if field in lease and not isinstance(lease[field], str):
+                return f"'{field}' of the lease of {ip} is not a string"
+    last = data.get("last_reserved")
+    if last is not None and not is_address(last):
+        return f"last_reserved {last!r} is not an IP address"
+    return None
+
+
+def is_address(value):
+    """Whether ``value`` is an IP address written as the engine writes one."""
+    try:
+        return str(ipaddress.ip_address(value)) == value
+    except ValueError:
+        return False
