@@ -11,7 +11,6 @@ turns on IPv4 forwarding in its namespace when it masquerades.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
@@ -20,6 +19,7 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
     check_leases_fit,
+    check_overlap,
     common_spec,
     definition_view,
     network_view,
@@ -151,11 +151,7 @@ def plan(spec, current):
 
 
 def _check_conflicts(spec, current):
-    others = [(name, ipaddress.ip_network(d["ipam"]["subnet"])) for name, d in sorted(current.others.items())]
-    clash = _netconf.overlapping(spec.ipam.subnet, others)
-    if clash:
-        raise UnderlayError(f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'",
-                            "subnet", str(spec.ipam.subnet))
+    check_overlap(spec, current.others)
     for name, other in sorted(current.others.items()):
         if other.get("bridge_name") == spec.bridge_name:
             raise UnderlayError(f"'{spec.bridge_name}' is the bridge of network '{name}'", "bridge_name",

@@ -21,11 +21,13 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
     check_leases_fit,
+    check_overlap,
     common_spec,
     definition_view,
     describe_endpoints,
     network_view,
     now,
+    owner_label,
     plan_detach,
     predicted_view,
     restore_definition,
@@ -35,6 +37,7 @@ from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 MODES = ("bridge", "private", "vepa", "passthru")
 DRIVER = "macvlan"
 _VLAN_PARENT = re.compile(r"^(?P<base>.+)\.(?P<vid>[0-9]{1,4})$")
+LOOPBACK_INDEX = 1  # the kernel gives every namespace's loopback this index
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,18 @@ def build_spec(params):
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _netconf.build_ipam(params)
-    return MacvlanSpec(parent=parent, mode=v.choice("mode", params.get("mode") or "bridge", MODES), ipam=ipam,
-                       internal=bool(params.get("internal")),
-                       host_access=_host_access(params.get("host_access"), ipam, parent), **common)
+    mode = v.choice("mode", params.get("mode") or "bridge", MODES)
+    return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
+                       host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
 
 
-def _host_access(value, ipam, parent):
+def _host_access(value, ipam, parent, mode):
     if not value:
         return None
+    if mode != "bridge":
+        raise UnderlayError(
+            f"needs mode bridge, not {mode}: the kernel passes traffic between macvlans of one parent"
+            " (the host's and its containers') only in bridge mode", "host_access", value)
     ifname = v.interface_name("host_access.ifname", value.get("ifname"))
     if ifname == parent:
         raise UnderlayError(f"'{ifname}' is the parent itself", "host_access.ifname", ifname)
@@ -136,8 +143,10 @@ def plan(spec, current):
     if spec.state == "absent":
         return _plan_absent(spec, current, before)
 
-    _check_overlap(spec, current)
+    check_overlap(spec, current.others, spec.parent)
     check_leases_fit(spec, _endpoints(current))
+    _check_parent(spec, current)
+    _check_host_access_free(spec, current)
     owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
     desired = {
         "name": spec.name,
@@ -169,16 +178,23 @@ def plan(spec, current):
     return result
 
 
-def _check_overlap(spec, current):
-    same_parent = []
-    for name, other in sorted(current.others.items()):
-        if other.get("driver") == DRIVER and other.get("parent") == spec.parent:
-            same_parent.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
-    clash = _netconf.overlapping(spec.ipam.subnet, same_parent)
-    if clash:
-        raise UnderlayError(
-            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}' on parent '{spec.parent}'",
-            "subnet", str(spec.ipam.subnet))
+def _check_parent(spec, current):
+    """A macvlan on the loopback is refused by the kernel (EINVAL), so is a VLAN on it."""
+    for candidate in (current.parent, current.vlan_base):
+        if candidate is not None and candidate.index == LOOPBACK_INDEX:
+            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry a macvlan"
+                                " network", "parent", spec.parent)
+
+
+def _check_host_access_free(spec, current):
+    access = spec.host_access
+    if not access:
+        return
+    address = access["address"].split("/", 1)[0]
+    lease = _endpoints(current).get(address)
+    if lease is not None:
+        raise UnderlayError(f"{address} is leased to the endpoint {owner_label(lease)} of network '{spec.name}'",
+                            "host_access.address", address)
 
 
 def _plan_parent(result, spec, current):
@@ -201,9 +217,15 @@ def _plan_mode(result, spec, current):
     definition = current.definition
     if not definition or definition.get("mode") == spec.mode:
         return
-    for ip, lease in sorted(_endpoints(current).items()):
+    endpoints = _endpoints(current)
+    if "passthru" in (definition.get("mode"), spec.mode) and endpoints:
+        raise UnderlayError(
+            f"cannot change network '{spec.name}' from mode {definition.get('mode')} to {spec.mode} while endpoints"
+            f" are attached: {describe_endpoints(endpoints)}; the kernel cannot switch a macvlan to or from"
+            " passthru in place: detach them first", "mode", spec.mode)
+    for ip, lease in sorted(endpoints.items()):
         if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"set macvlan mode of {lease.get('container') or lease['owner']} ({ip}) to {spec.mode}",
+            result.add(f"set macvlan mode of {owner_label(lease)} ({ip}) to {spec.mode}",
                        "link_set_macvlan_mode",
                        undo=Step("restore its macvlan mode", "link_set_macvlan_mode",
                                  {"name": lease["ifname"], "mode": definition.get("mode"),

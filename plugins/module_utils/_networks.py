@@ -36,8 +36,12 @@ def definition_view(definition):
     return view
 
 
+def owner_label(lease):
+    return lease.get("container") or lease["owner"]
+
+
 def describe_endpoints(leases):
-    return ", ".join(f"{lease.get('container') or lease['owner']} ({ip})" for ip, lease in sorted(leases.items()))
+    return ", ".join(f"{owner_label(lease)} ({ip})" for ip, lease in sorted(leases.items()))
 
 
 def now():
@@ -52,15 +56,32 @@ def restore_definition(name, definition):
 
 
 def check_leases_fit(spec, leases):
-    """Refuse new addressing that would strand an address already leased."""
+    """Refuse new addressing that would strand an address already leased, blaming the
+    option that would exclude it (subnet, gateway or an auxiliary address)."""
     for ip, lease in sorted(leases.items()):
-        address = ipaddress.ip_address(ip)
-        if address not in spec.ipam.subnet or address == spec.ipam.gateway \
-                or address in spec.ipam.aux_addresses.values():
+        conflict = _netconf.address_conflict(spec.ipam, ipaddress.ip_address(ip))
+        if conflict:
+            field, value, role = conflict
             raise UnderlayError(
-                f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
-                f" {lease.get('container') or lease['owner']} and would no longer be valid", "subnet",
-                str(spec.ipam.subnet))
+                f"cannot change the addressing of network '{spec.name}': {ip} is leased to {owner_label(lease)}"
+                f" and would be {role}", field, value)
+
+
+def check_overlap(spec, others, parent=None):
+    """Refuse a subnet that overlaps another network's, naming it. The one exception, whichever
+    network came first: macvlan networks on different parents (``parent`` is None for a bridge
+    network), which are separate segments."""
+    candidates = []
+    for name, other in sorted(others.items()):
+        if parent is not None and other.get("driver") == "macvlan" and other.get("parent") != parent:
+            continue
+        candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
+    clash = _netconf.overlapping(spec.ipam.subnet, candidates)
+    if clash:
+        where = others[clash[0]].get("parent")
+        raise UnderlayError(
+            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
+            + (f" on parent '{where}'" if where else ""), "subnet", str(spec.ipam.subnet))
 
 
 def plan_detach(result, spec, table):
@@ -73,7 +94,7 @@ def plan_detach(result, spec, table):
             " detach them first or set force: true", "name", spec.name)
     for ip, lease in sorted(endpoints.items()):
         if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
+            result.add(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'",
                        "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
     if endpoints or table.get("last_reserved"):
         result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",

@@ -89,6 +89,8 @@ def test_new_bridge_name_renames_in_place():
     ({}, {"bridge": link("bridge2")}, {}, "bridge_name: 'bridge2' already exists as a veth link, not a bridge"),
     ({}, {}, {"n1": {"ipam": {"subnet": "172.30.0.0/16"}}},
      "subnet: 172.30.0.0/24 overlaps the subnet 172.30.0.0/16 of network 'n1'"),
+    ({}, {}, {"mv": {"driver": "macvlan", "parent": "eth0", "ipam": {"subnet": "172.30.0.128/25"}}},
+     "subnet: 172.30.0.0/24 overlaps the subnet 172.30.0.128/25 of network 'mv' on parent 'eth0'"),
     ({"icc": "maybe"}, {}, {}, "icc: 'maybe' is not a boolean"),
     ({"gateway": "172.30.0.0"}, {}, {}, "gateway: 172.30.0.0 is the network address"),
 ])
