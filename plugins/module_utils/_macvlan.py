@@ -30,6 +30,7 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     owner_label,
     plan_detach,
     predicted_view,
+    read_owners,
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
@@ -65,6 +66,8 @@ class MacvlanCurrent:
     shim: object = None          # LinkSnapshot of the desired host_access ifname
     shim_routes: tuple = ()
     old_shim: object = None      # LinkSnapshot of a stored shim that is no longer wanted
+    old_shim_routes: tuple = ()
+    owners: dict = None          # on removal: lease owner -> _targets.owner_state answer
 
 
 def build_spec(params):
@@ -124,10 +127,13 @@ def read(ws, spec):
         shim = kernel.link(spec.host_access["ifname"])
         shim_routes = kernel.routes(spec.host_access["ifname"]) if shim else ()
     old = (definition or {}).get("host_access")
+    old_shim_routes = ()
     if old and (not spec.host_access or old["ifname"] != spec.host_access["ifname"]):
         old_shim = kernel.link(old["ifname"])
+        old_shim_routes = kernel.routes(old["ifname"]) if old_shim else ()
     return MacvlanCurrent(definition=definition, others=others, leases=leases, parent=parent,
-                          vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim)
+                          vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim,
+                          old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases))
 
 
 def _endpoints(current):
@@ -175,6 +181,8 @@ def plan(spec, current):
     if definition_view(definition) != result.after:
         result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
                    undo=restore_definition(spec.name, definition), definition=desired)
+    if current.old_shim is not None:  # no undo: last
+        result.add(f"remove host access interface '{current.old_shim.name}'", "link_del", name=current.old_shim.name)
     return result
 
 
@@ -234,8 +242,13 @@ def _plan_mode(result, spec, current):
 
 
 def _plan_shim(result, spec, current):
-    if current.old_shim is not None:
-        result.add(f"remove host access interface '{current.old_shim.name}'", "link_del", name=current.old_shim.name)
+    """The host access interface; a replaced one gives up its routes first (undoably), so the
+    new one can take them, and is removed after everything else."""
+    old = current.old_shim
+    for dst in sorted(current.old_shim_routes if old is not None else ()):
+        result.add(f"remove route {dst} via '{old.name}'", "route_del",
+                   undo=Step(f"restore route {dst}", "route_add", {"name": old.name, "dst": dst}),
+                   name=old.name, dst=dst)
     access = spec.host_access
     if not access:
         return
@@ -282,11 +295,15 @@ def _plan_shim(result, spec, current):
 
 
 def _plan_absent(spec, current, before):
+    """Everything undoable first; the link deletions, which have no undo, last."""
     result = Plan(before=before, after={"state": "absent"})
     definition = current.definition
     if definition is None:
         return result
-    plan_detach(result, spec, current.leases)
+    detach = plan_detach(result, spec, current.leases, current.owners or {})
+    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
+               undo=restore_definition(spec.name, definition), name=spec.name)
+    result.steps.extend(detach)
     access = definition.get("host_access")
     if access and current.old_shim is not None:
         result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
@@ -295,8 +312,6 @@ def _plan_absent(spec, current, before):
     if definition.get("owned_parent") and current.parent is not None and current.parent.kind == "vlan":
         if not users:
             result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
-    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=restore_definition(spec.name, definition), name=spec.name)
     return result
 
 

@@ -165,16 +165,49 @@ def test_overlap_is_one_rule_with_bridge_networks(other, clash):
     assert str(err.value) == clash
 
 
-def test_absent_with_endpoints_needs_force():
+def absent_current(owner_state, old_shim=None, **extra):
+    return current(stored(**extra), LEASES, parent=link("eth0.100", kind="vlan"), old_shim=old_shim,
+                   owners={"container:web": owner_state})
+
+
+def test_absent_with_live_endpoints_needs_force_and_deletes_links_last():
     with pytest.raises(UnderlayError) as err:
-        _macvlan.plan(spec(state="absent"), current(stored(), LEASES, parent=link("eth0.100", kind="vlan")))
+        _macvlan.plan(spec(state="absent"), absent_current(("alive", None)))
     assert str(err.value) == ("name: network 'vlan100' has endpoints attached: web (10.0.0.5);"
                               " detach them first or set force: true")
+    access = {"ifname": "shim", "address": "10.0.0.9"}
     planned = _macvlan.plan(spec(state="absent", force=True),
-                            current(stored(), LEASES, parent=link("eth0.100", kind="vlan")))
-    assert [s.op for s in planned.steps] == ["link_del_in_netns", "store_delete_leases", "link_del",
-                                             "store_delete_network"]
-    assert planned.steps[2].args == {"name": "eth0.100"}
+                            absent_current(("alive", None), link("shim", kind="macvlan"), host_access=access))
+    assert [s.op for s in planned.steps] == ["store_delete_leases", "store_delete_network", "link_del_in_netns",
+                                             "link_del", "link_del"]
+    assert [s.args for s in planned.steps[3:]] == [{"name": "shim"}, {"name": "eth0.100"}]
+    assert all(s.undo is not None for s in planned.steps[:2])
+
+
+def test_absent_releases_leases_whose_owner_is_gone():
+    planned = _macvlan.plan(spec(state="absent"), absent_current(("gone", None)))
+    assert [s.op for s in planned.steps] == ["store_delete_leases", "store_delete_network", "link_del"]
+    assert planned.actions[0] == "release the leases of network 'vlan100' (owners gone: web (10.0.0.5))"
+
+
+def test_absent_with_an_owner_that_cannot_be_asked_needs_force_and_says_why():
+    with pytest.raises(UnderlayError) as err:
+        _macvlan.plan(spec(state="absent"), absent_current(("unknown", "podman could not be asked: no storage")))
+    assert str(err.value) == ("name: network 'vlan100' has endpoints attached: web (10.0.0.5; cannot tell whether"
+                              " it still exists: podman could not be asked: no storage); detach them first or set"
+                              " force: true")
+
+
+def test_replaced_host_access_gives_up_its_route_first_and_is_removed_last():
+    parent = link("eth0.100", kind="vlan")
+    old = stored(host_access={"ifname": "shim", "address": "10.0.0.9"})
+    planned = _macvlan.plan(spec(host_access={"ifname": "shim2", "address": "10.0.0.9"}),
+                            current(old, parent=parent, old_shim=link("shim", kind="macvlan", parent="eth0.100"),
+                                    old_shim_routes=("10.0.0.0/25",)))
+    assert [s.op for s in planned.steps] == ["route_del", "link_add_macvlan", "addr_add", "link_set", "route_add",
+                                             "store_put_network", "link_del"]
+    assert planned.steps[0].undo.args == {"name": "shim", "dst": "10.0.0.0/25"}
+    assert planned.steps[-1].args == {"name": "shim"} and planned.steps[-1].undo is None
 
 
 def test_owned_parent_kept_while_another_network_uses_it():
