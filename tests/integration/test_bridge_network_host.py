@@ -11,6 +11,9 @@ Endpoints are attached by hand with veth pairs (container_endpoint does this lat
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -129,6 +132,50 @@ def test_absent_refuses_with_endpoints_then_force_removes_exactly_its_own(lab):
     assert "underlay.network:bridge2:" not in rules and "underlay.network:other:masquerade" in rules
     lib.run_tasks([{MODULE: {"name": "other", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}}])
     assert "underlay_network" not in lib.nft_ruleset(lab.host)
+
+
+def test_absent_releases_the_leases_of_endpoints_whose_namespace_is_gone(lab):
+    """Docker: after ``docker rm -f apache``, ``docker network rm bridge2`` works without force."""
+    lib.run_tasks([{MODULE: net(lab)}])
+    container, address = attach(lab)
+    lib.sh("ip", "netns", "del", container)
+    absent = {"name": "bridge2", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}
+    r = lib.run_tasks([{MODULE: absent}, {MODULE: absent}])
+    assert [x["changed"] for x in r] == [True, False], r[0].get("msg")
+    assert f"release the leases of network 'bridge2' (owners gone: {container} ({address}))" in r[0]["actions"]
+    assert lib.sh("ip", "link", "show", "bridge2", ns=lab.host, check=False).returncode != 0
+    assert "underlay_network" not in lib.nft_ruleset(lab.host)
+
+
+def run_without_nft(tmp_path, args):
+    """The module as Ansible runs it, with a PATH that has neither nft nor nsenter (so not even
+    a namespace's empty table can be listed)."""
+    bin_dir = tmp_path / "bin-without-nft"
+    bin_dir.mkdir(exist_ok=True)
+    env = dict(lib.ansible_env(), PATH=str(bin_dir))
+    payload = tmp_path / "args.json"
+    payload.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "ansible_collections.underlay.network.plugins.modules.bridge_network",
+                           str(payload)], capture_output=True, text=True, env=env, check=False)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_without_nft_a_bridge_without_rules_works_and_rules_are_one_message(lab, tmp_path):
+    plain = net(lab, masquerade=False)
+    results = [run_without_nft(tmp_path, plain), run_without_nft(tmp_path, plain)]
+    assert [r.get("changed") for r in results] == [True, False], results
+    before = snapshot(lab)
+    for option in ({"masquerade": True}, {"internal": True}):
+        refused = run_without_nft(tmp_path, net(lab, **option))
+        field = next(iter(option))
+        assert refused["failed"] is True and refused["msg"] == (
+            f"{field}: needs the 'nft' command, which is not installed on the managed host (package nftables)")
+    assert snapshot(lab) == before
+    removed = run_without_nft(tmp_path, {"name": "bridge2", "state": "absent", "netns": lab.host,
+                                         "state_dir": lab.state_dir})
+    assert removed["changed"] is True, removed
+    assert not os.listdir(os.path.join(lab.state_dir, "networks"))
 
 
 @pytest.mark.parametrize("change, message", [
