@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _targets, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._leases import pool_for
+from ansible_collections.underlay.network.plugins.module_utils._lease_journal import PendingProbe, ahead_table, settle
+from ansible_collections.underlay.network.plugins.module_utils._leases import pool_from
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
 TARGET_KEYS = ("container", "pid", "container_netns")
@@ -62,6 +64,7 @@ class ItemCurrent:
     link: object = None
     names: frozenset = frozenset()
     gateway_routes: dict = field(default_factory=dict)
+    leftover: Optional[str] = None   # scratch-named link an interrupted run left in the namespace
 
 
 def mac_address(field_name, value):
@@ -93,6 +96,7 @@ def _item(params, defaults, index):
     network = merged.get("network")
     if not network:
         raise UnderlayError("is required", f"{where}network", None)
+    _netconf.network_name(network, f"{where}network")
     ifname = merged.get("ifname")
     if ifname is not None:
         v.interface_name(f"{where}ifname", ifname)
@@ -147,60 +151,107 @@ def build_spec(params):
 @dataclass
 class EndpointsCurrent:
     items: list
-    pools: dict       # network -> Pool (in memory; the plan decides leases on these)
-    tables: dict      # network -> lease table as stored (for undo and "changed?")
-    stale: dict       # network -> owners whose container/namespace/process is gone
+    definitions: dict   # network -> stored definition
+    tables: dict        # network -> lease table as stored (for undo and "changed?")
+    probes: dict        # network -> {ip: PendingProbe} of leases an interrupted run left pending
+    owners: dict        # network -> {owner: (state, reason)} of every lease's owner (_targets.owner_state)
+    own_namespace: tuple = ()  # identities of the host's namespaces (endpoints never go there)
+
+
+def owner_mark(network, owner):
+    """The ifalias an endpoint carries, so a later run knows the link is ours and whose."""
+    mark = f"underlay-network {network} {owner}"
+    if len(mark.encode()) < 256:
+        return mark
+    return f"underlay-network {network} sha256:{hashlib.sha256(owner.encode()).hexdigest()}"
 
 
 def read(ws, spec):
-    items, pools, tables, stale = [], {}, {}, {}
-    definitions = {}  # each network's definition is read once per run, not once per item
+    definitions, tables, probes, owners = {}, {}, {}, {}
     # containers (targets, and owners of leases) are asked about in one runtime call per batch
     inspections = _targets.Inspections()
     names = [item.target for item in spec.endpoints if item.target_kind == "container"]
-    for network in {item.network for item in spec.endpoints}:
-        table = ws.store.leases(network)
-        names += [lease["owner"].split(":", 1)[1] for lease in table["leases"].values()
-                  if str(lease.get("owner", "")).startswith("container:")]
-    if names:
-        inspections.prefetch(names)
     for item in spec.endpoints:
-        if item.network not in definitions:
-            definitions[item.network] = ws.store.network(item.network)
-        definition = definitions[item.network]
-        if definition is None:
+        if item.network in definitions:
+            continue
+        definitions[item.network] = ws.store.network(item.network)
+        if definitions[item.network] is None:
             raise UnderlayError(f"network '{item.network}' does not exist (state_dir {spec.state_dir})",
                                 "network", item.network)
-        if item.network not in pools:
-            tables[item.network] = ws.store.leases(item.network)
-            pools[item.network] = pool_for(ws.store, item.network)
-            stale[item.network] = sorted(lease["owner"] for lease in tables[item.network]["leases"].values()
-                                         if not _targets.owner_alive(lease["owner"], inspections))
-        try:
-            target = _targets.resolve(item.target_kind, item.target, item.runtime, inspections)
-        except UnderlayError:
-            if item.state == "present":
-                raise
-            target = None  # gone already: only its lease is left to release
-        current = ItemCurrent(spec=item, target=target, definition=definition)
+        tables[item.network] = ws.store.leases(item.network)
+        names += [lease["owner"].split(":", 1)[1] for lease in tables[item.network]["leases"].values()
+                  if lease["owner"].startswith("container:")]
+    if names:
+        inspections.prefetch(names)
+    for network, table in tables.items():
+        owners[network] = {lease["owner"]: _targets.owner_state(lease["owner"], inspections)
+                           for lease in table["leases"].values()}
+        probes[network] = {ip: _probe(ws.kernel, network, lease)
+                           for ip, lease in table["leases"].items() if lease.get("pending")}
+    own = _targets.host_namespaces(spec.netns_path)
+    items = []
+    for item in spec.endpoints:
+        target = _resolve(item, inspections)
+        current = ItemCurrent(spec=item, target=target, definition=definitions[item.network])
         if target is not None:
-            inside = ws.kernel.other(target.netns_path)
-            lease = pools[item.network].leases.get(pools[item.network].lease_of(target.owner) or "", {})
-            name = item.ifname or lease.get("ifname")
-            current.link = inside.link(name) if name else None
-            if name is None:  # the names are needed only to pick the first free ethN
-                current.names = frozenset(inside.link_names())
-            current.gateway_routes = inside.gateway_routes()
+            _targets.refuse_host_namespace(item.target_kind, item.target, target, own)
+            _read_item(ws.kernel.other(target.netns_path), current, tables[item.network])
         items.append(current)
-    return EndpointsCurrent(items=items, pools=pools, tables=tables, stale=stale)
+    return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners)
+
+
+def _resolve(item, inspections):
+    """The item's target, or None when it is to be detached and provably gone already."""
+    try:
+        return _targets.resolve(item.target_kind, item.target, item.runtime, inspections)
+    except UnderlayError:
+        if item.state == "present":
+            raise
+    state, reason = _targets.owner_state(_owner(item, None), inspections)
+    if state == "unknown":
+        raise UnderlayError(f"cannot tell whether {item.describe} still exists ({reason}); its lease is kept",
+                            item.target_kind, item.target)
+    return None  # gone (or stopped): only its lease is left to release
+
+
+def _read_item(inside, current, table):
+    item, owner = current.spec, current.target.owner
+    lease = next((lease for lease in table["leases"].values() if lease["owner"] == owner), {})
+    name = item.ifname or lease.get("ifname")
+    scratch = scratch_name(owner, item.network)
+    if name is None:
+        # no lease: pick the first free ethN, and recognise an endpoint of ours left without one
+        aliases = inside.link_aliases()
+        current.names = frozenset(aliases)
+        mark = owner_mark(item.network, owner)
+        marked = sorted(n for n, alias in aliases.items() if alias == mark and n != scratch)
+        current.link = inside.link(marked[0]) if marked else None
+        current.leftover = scratch if scratch in aliases else None
+    else:
+        current.link = inside.link(name)
+        if current.link is None and not lease.get("pending"):  # a pending lease's leftover: see _probe
+            current.leftover = scratch if inside.link(scratch) is not None else None
+    current.gateway_routes = inside.gateway_routes()
+
+
+def _probe(kernel, network, lease):
+    """What the kernel holds for a lease an interrupted run left pending."""
+    path = lease.get("netns_path")
+    if not path or not os.path.exists(path):
+        return PendingProbe()
+    inside = kernel.other(path)
+    scratch = scratch_name(lease["owner"], network)
+    link = inside.link(lease["ifname"]) if lease.get("ifname") else None
+    return PendingProbe(link=link, ours=link is not None and link.alias == owner_mark(network, lease["owner"]),
+                        leftover=scratch if inside.link(scratch) is not None else None)
 
 
 def reread(ws, spec, current):
     """After applying: the lease tables as stored now, for the targets already resolved.
     ``report`` renders endpoints from the leases alone, so the kernel and the container
     runtime are not asked again."""
-    return EndpointsCurrent(items=current.items, tables={}, stale={},
-                            pools={network: pool_for(ws.store, network) for network in current.pools})
+    return EndpointsCurrent(items=current.items, definitions=current.definitions, probes={}, owners={},
+                            tables={network: ws.store.leases(network) for network in current.tables})
 
 
 def _owner(item, target):
@@ -211,29 +262,65 @@ def _owner(item, target):
     return _targets.describe(item.target_kind, item.target)
 
 
+@dataclass
+class _Network:
+    """One network while planning: its pool over the settled leases, and the MACs in use."""
+
+    settled: object
+    pool: object
+    macs: dict
+
+
 def plan(spec, current):
     result = Plan(before={"endpoints": []}, after={"endpoints": []})
-    released = {network: [] for network in current.pools}
-    for network, owners in current.stale.items():
-        for owner in owners:
-            address = current.pools[network].release(owner)
-            if address:
-                released[network].append(f"{address} of {owner}, which no longer exists")
+    networks = {}
+    for network, table in current.tables.items():
+        settled = settle(table["leases"], current.probes[network], current.owners[network],
+                         frozenset(_owner(item.spec, item.target) for item in current.items))
+        pool = pool_from(network, current.definitions[network],
+                         {"leases": settled.leases, "last_reserved": table.get("last_reserved")})
+        networks[network] = _Network(settled, pool, {lease.get("mac_address"): lease["owner"]
+                                                     for lease in settled.leases.values()})
+        for owner, reason in settled.doubts:
+            result.warnings.append(f"network '{network}': kept the lease of {owner}: cannot tell whether it still"
+                                   f" exists ({reason})")
+    kernel = Plan(before=None, after=None)
+    for network, state in networks.items():
+        for netns_path, name in state.settled.leftovers:
+            kernel.add(f"remove '{name}', left in {netns_path} by an interrupted run", "link_del", name=name,
+                       in_netns=netns_path)
+    taken = {}  # netns path -> interface names chosen so far in this batch
     for item in current.items:
-        before, after = _plan_item(result, item, current.pools[item.spec.network], released[item.spec.network])
+        before, after = _plan_item(kernel, item, networks[item.spec.network], taken)
         result.before["endpoints"].append(before)
         result.after["endpoints"].append(after)
-    for network, pool in current.pools.items():
-        table = {"leases": pool.leases, "last_reserved": pool.last_reserved}
-        if table["leases"] != current.tables[network]["leases"]:
-            action = f"save the leases of network '{network}'"
-            if released[network]:
-                action += " (releasing " + "; ".join(released[network]) + ")"
-            result.add(action, "store_put_leases",
-                       undo=Step("restore the leases", "store_put_leases",
-                                 {"network": network, "table": current.tables[network]}),
-                       network=network, table=table)
+    confirms = []
+    for network, state in networks.items():
+        stored = current.tables[network]
+        final = {"leases": state.pool.leases, "last_reserved": state.pool.last_reserved}
+        if stored["leases"] or stored.get("last_reserved"):
+            restore = Step("restore the leases", "store_put_leases", {"network": network, "table": stored})
+        else:  # there was no lease table yet
+            restore = Step("remove the leases", "store_delete_leases", {"network": network})
+        ahead = ahead_table(stored["leases"], state.settled.leases, final["leases"])
+        if ahead is not None:
+            result.add(f"record the new leases of network '{network}' as pending", "store_put_leases",
+                       undo=restore, network=network, table={"leases": ahead, "last_reserved": final["last_reserved"]})
+        if final["leases"] != stored["leases"]:
+            confirms.append(Step(_save_action(network, state.settled), "store_put_leases",
+                                 {"network": network, "table": final}, undo=restore))
+    result.steps.extend(kernel.steps)
+    result.steps.extend(confirms)
     return result
+
+
+def _save_action(network, settled):
+    action = f"save the leases of network '{network}'"
+    notes = [f"{label} " + "; ".join(entries) for label, entries in (
+        ("adopting what an interrupted run left:", settled.adopted),
+        ("dropping what an interrupted run did not make:", settled.dropped),
+        ("releasing", settled.released)) if entries]
+    return action + (" (" + "; ".join(notes) + ")" if notes else "")
 
 
 def _view(item, target, ifname, address, mac, gateway, prefix):
@@ -242,8 +329,9 @@ def _view(item, target, ifname, address, mac, gateway, prefix):
             "gateway": gateway, "netns": target.netns_path if target else None}
 
 
-def _plan_item(result, current, pool, released):
+def _plan_item(result, current, network, taken):
     item, target, definition = current.spec, current.target, current.definition
+    pool = network.pool
     owner = _owner(item, target)
     prefix = definition["ipam"]["subnet"].split("/")[1]
     gateway = definition["ipam"]["gateway"]
@@ -251,35 +339,45 @@ def _plan_item(result, current, pool, released):
     existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
     before = _view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix) \
         if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
+    if current.leftover:
+        result.add(f"remove '{current.leftover}', left in {target.label} by an interrupted run", "link_del",
+                   name=current.leftover, in_netns=target.netns_path)
     if item.state == "absent":
         if current.link is not None:
             result.add(f"remove '{current.link.name}' from {target.label}", "link_del",
                        name=current.link.name, in_netns=target.netns_path)
         if existing_ip:
             pool.release(owner)
-            released.append(f"{existing_ip} of {owner}")
+            network.settled.released.append(f"{existing_ip} of {owner}")
         return before, {"network": item.network, "container": item.describe, "state": "absent"}
 
-    ifname = item.ifname or existing.get("ifname") or (current.link.name if current.link else None) \
-        or _first_free(current.names)
-    details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
-               "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest()}
-    if target.container_id:
-        details["container_id"] = target.container_id
-    if item.ipv4_address is not None:
-        address = str(pool.claim(owner, ipaddress.ip_address(item.ipv4_address), **details))
-    else:
-        address = str(pool.allocate(owner, **details))
-    mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
-    # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
-    pool.leases[address] = dict(details, owner=owner, mac_address=mac)
-    cidr = f"{address}/{prefix}"
-    where = {"in_netns": target.netns_path}
+    link = current.link
+    names = taken.setdefault(target.netns_path, set())
+    ifname = item.ifname or existing.get("ifname") or (link.name if link else None) \
+        or _first_free(current.names | names)
+    if ifname in names:
+        raise UnderlayError(f"'{ifname}' in {target.label} is chosen twice in this batch (give one of them another"
+                            " ifname)", "ifname", ifname)
+    names.add(ifname)
     want_default = item.default_route
     if want_default is None:
         have = current.gateway_routes.get("default")
         want_default = not definition.get("internal") and (have is None or have == gateway)
-    link = current.link
+    details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
+               "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest(),
+               "routes": [list(route) for route in item.routes], "default_route": want_default}
+    if target.container_id:
+        details["container_id"] = target.container_id
+    address = _address(item, pool, owner, link, details)
+    mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
+    holder = network.macs.get(mac)
+    if holder is not None and holder != owner:
+        raise UnderlayError(f"{mac} is already used by {holder} on network '{item.network}'", "mac_address", mac)
+    network.macs[mac] = owner
+    # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
+    pool.leases[address] = dict(details, owner=owner, mac_address=mac)
+    cidr = f"{address}/{prefix}"
+    where = {"in_netns": target.netns_path}
     kind = "macvlan" if definition["driver"] == "macvlan" else "veth"
     if link is not None and link.kind != kind:
         raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
@@ -307,12 +405,16 @@ def _plan_item(result, current, pool, released):
         result.add(f"set '{ifname}' up in {target.label}", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name=ifname, admin_state="down")),
                    name=ifname, admin_state="up", **where)
-    routes = list(item.routes)
-    if want_default:
-        routes.insert(0, ("default", gateway))
+    routes = _wanted_routes(item.routes, want_default, gateway)
     if cidr not in have_addresses:
         result.add(f"announce {address} ({mac}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
                    name=ifname, address=address, mac_address=mac, **where)
+    dropped = _wanted_routes(existing.get("routes") or (), existing.get("default_route"), gateway)
+    for dst, via in dropped:
+        if (dst, via) not in routes and have_routes.get(dst) == via:
+            result.add(f"remove route {dst} via {via} in {target.label} (no longer wanted)", "route_del_via",
+                       undo=Step("restore it", "route_add_via", dict(where, dst=dst, gateway=via)),
+                       dst=dst, gateway=via, **where)
     for dst, via in routes:
         if have_routes.get(dst) == via:
             continue
@@ -324,6 +426,25 @@ def _plan_item(result, current, pool, released):
                    undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
                    dst=dst, gateway=via, **where)
     return before, _view(item, target, ifname, address, mac, gateway, prefix)
+
+
+def _wanted_routes(routes, default_route, gateway):
+    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
+    wanted = [("default", gateway)] if default_route else []
+    return wanted + [tuple(route) for route in routes]
+
+
+def _address(item, pool, owner, link, details):
+    """The endpoint's address: static, its lease, the one a marked link of ours already holds
+    (adopted, when free), or the next free one."""
+    if item.ipv4_address is not None:
+        return str(pool.claim(owner, ipaddress.ip_address(item.ipv4_address), **details))
+    if pool.lease_of(owner) is None and link is not None and link.alias == owner_mark(item.network, owner):
+        for cidr in _vlan.managed_addresses(link.addresses):
+            held = ipaddress.ip_interface(cidr).ip
+            if pool.why_unavailable(held, owner) is None:
+                return str(pool.claim(owner, held, **details))
+    return str(pool.allocate(owner, **details))
 
 
 def _plan_create(result, item, target, definition, ifname, mac, owner):
@@ -343,7 +464,7 @@ def _plan_create(result, item, target, definition, ifname, mac, owner):
                    bridge=definition["bridge_name"], isolated=not definition.get("icc", True))
     result.add(f"rename '{scratch}' to '{ifname}' in {target.label}", "link_rename",
                undo=Step("rename it back", "link_rename", dict(where, name=ifname, new_name=scratch)),
-               name=scratch, new_name=ifname, **where)
+               name=scratch, new_name=ifname, alias=owner_mark(item.network, owner), **where)
 
 
 def _first_free(names):
@@ -367,8 +488,10 @@ def result_key(spec):
 
 def report(spec, current):
     views = []
+    pools = {network: pool_from(network, current.definitions[network], table)
+             for network, table in current.tables.items()}
     for item in current.items:
-        pool = current.pools[item.spec.network]
+        pool = pools[item.spec.network]
         owner = _owner(item.spec, item.target)
         address = pool.lease_of(owner) if item.target is not None else None
         if address is None:

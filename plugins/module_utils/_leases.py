@@ -18,7 +18,11 @@ def pool_for(store, network):
     definition = store.network(network)
     if definition is None:
         raise UnderlayError(f"network '{network}' does not exist", "network", network)
-    table = store.leases(network)
+    return pool_from(network, definition, store.leases(network))
+
+
+def pool_from(network, definition, table):
+    """The allocation pool of ``definition`` over the lease ``table`` (pure; the table is copied)."""
     access = definition.get("host_access") or {}
     extra = [access["address"].split("/", 1)[0]] if access.get("address") else []
     return Pool(network, build_ipam(definition["ipam"]), table["leases"], table.get("last_reserved"),

@@ -35,11 +35,11 @@ class IpamConfig:
         }
 
 
-def network_name(value):
+def network_name(value, field_name="name"):
     if not isinstance(value, str) or not _NETWORK_NAME.match(value):
         raise UnderlayError(
             f"{value!r} is not a valid network name (1-64 characters of letters, digits, '_', '.', '-')",
-            "name", value)
+            field_name, value)
     return value
 
 

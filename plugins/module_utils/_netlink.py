@@ -123,6 +123,7 @@ class LinkSnapshot:
     master: Optional[int] = None  # index of the bridge this link is a port of
     isolated: Optional[bool] = None  # bridge port isolation (ports only)
     addresses: Tuple[str, ...] = field(default_factory=tuple)
+    alias: Optional[str] = None  # ifalias: container_endpoint marks its endpoints with their owner
 
 
 _LIBC = []
@@ -324,6 +325,7 @@ class NetlinkAdapter:
             master=master,
             isolated=isolated,
             addresses=self._addresses(index),
+            alias=_rtnl.text(nla[_rtnl.IFLA_IFALIAS]) if nla.get(_rtnl.IFLA_IFALIAS) else None,
         )
 
     def _addresses(self, index):
@@ -449,8 +451,10 @@ class NetlinkAdapter:
             if forget:
                 (self._root or self)._indexes.clear()
 
-    def link_names(self):
-        return {_rtnl.text(nla.get(_rtnl.IFLA_IFNAME)) for _header, nla in self._rt.links()}
+    def link_aliases(self):
+        """``{name: ifalias or None}`` of every link of this namespace (one dump)."""
+        return {_rtnl.text(nla.get(_rtnl.IFLA_IFNAME)): _rtnl.text(nla[_rtnl.IFLA_IFALIAS])
+                if nla.get(_rtnl.IFLA_IFALIAS) else None for _header, nla in self._rt.links()}
 
     def gateway_routes(self):
         """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0)."""
@@ -624,9 +628,13 @@ class NetlinkAdapter:
         parts = [_rtnl.attr_u32(_rtnl.IFLA_MTU, mtu)] if mtu is not None else []
         self._rt.setlink(self._index(name), *parts, up=None if admin_state is None else admin_state == "up")
 
-    def op_link_rename(self, name, new_name):
+    def op_link_rename(self, name, new_name, alias=None):
+        """Rename ``name``; with ``alias``, set its ifalias in the same request."""
         index = self._index(name)
-        self._rt.setlink(index, _rtnl.attr_str(_rtnl.IFLA_IFNAME, new_name))
+        parts = [_rtnl.attr_str(_rtnl.IFLA_IFNAME, new_name)]
+        if alias is not None:
+            parts.append(_rtnl.attr_str(_rtnl.IFLA_IFALIAS, alias))
+        self._rt.setlink(index, *parts)
         indexes = (self._root or self)._indexes
         indexes.pop((self.netns_path, name), None)
         indexes[(self.netns_path, new_name)] = index

@@ -32,7 +32,8 @@ class Step:
 class Plan:
     """What to do (``steps``) and how the managed fields look before and after.
 
-    ``before``/``after`` are usually dicts of the managed fields; a module managing a file
+    ``warnings`` are things the user should know that do not stop the run (Ansible shows
+    them). ``before``/``after`` are usually dicts of the managed fields; a module managing a file
     gives its text instead, with ``before_header``/``after_header`` naming it (Ansible's
     ``--diff`` output then shows a unified diff of the text).
     """
@@ -42,6 +43,7 @@ class Plan:
     steps: List[Step] = field(default_factory=list)
     before_header: Optional[str] = None
     after_header: Optional[str] = None
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def changed(self):

@@ -80,6 +80,8 @@ def run(resource, params, check_mode=False, diff=False):
             value = resource.report(spec, after)
     key = resource.key(spec) if callable(resource.key) else resource.key
     result = {"changed": planned.changed, "actions": planned.actions}
+    if planned.warnings:
+        result["warnings"] = list(planned.warnings)
     if key is None:
         result.update(value)
     else:

@@ -138,4 +138,10 @@ class StateDir:
         self._write("leases", network, {"leases": table["leases"], "last_reserved": table.get("last_reserved")})
 
     def delete_leases(self, network):
+        """Remove ``network``'s lease table, and the ``leases`` directory once it is empty
+        (undoing a network's first lease leaves state_dir as it was)."""
         self._delete("leases", network)
+        try:
+            os.rmdir(os.path.join(self.path, "leases"))
+        except OSError:
+            pass  # not empty, or not there

@@ -123,21 +123,63 @@ def _container(name, runtime, inspections=None):
     raise UnderlayError(f"no container named '{name}' ({'; '.join(reasons)})", "container", name)
 
 
-def owner_alive(owner, inspections=None):
-    """Whether the owner of a lease still exists (leases of vanished owners are released)."""
+_NO_SUCH = ("no such container", "no such object")
+
+
+def owner_state(owner, inspections=None):
+    """Whether the owner of a lease still exists: ``("alive", None)``, ``("gone", None)`` or
+    ``("unknown", reason)``.
+
+    Only a provable absence is "gone" (a lease is released only then): a namespace or
+    ``/proc/PID`` that does not exist, or a container that every installed runtime, having
+    answered, says it does not have. A runtime that is not installed, not running or not
+    answering proves nothing: the owner is "unknown" and its lease is kept.
+    """
     kind, value = owner.split(":", 1) if ":" in owner else (owner, "")
     if kind == "pid":
-        return os.path.exists(f"/proc/{value}/ns/net")
+        return ("alive", None) if os.path.exists(f"/proc/{value}/ns/net") else ("gone", None)
     if kind == "netns":
-        return os.path.exists(v.netns_path("container_netns", value))
-    if kind == "container":
-        for tool in RUNTIMES:
-            if inspections is not None and inspections.get(tool, value) is not None:
-                return True
-            if shutil.which(tool):
-                proc = subprocess.run([tool, "inspect", "--type", "container", "--format", "{{.Id}}", value],
-                                      capture_output=True, text=True, check=False)
-                if proc.returncode == 0:
-                    return True
-        return False
-    return True
+        return ("alive", None) if os.path.exists(v.netns_path("container_netns", value)) else ("gone", None)
+    if kind != "container":
+        return "unknown", f"'{owner}' is not an owner this collection makes"
+    doubts = []
+    for tool in RUNTIMES:
+        if inspections is not None and inspections.get(tool, value) is not None:
+            return "alive", None
+        if not shutil.which(tool):
+            continue
+        proc = subprocess.run([tool, "inspect", "--type", "container", "--format", "{{.Id}}", value],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return "alive", None
+        said = ((proc.stderr or proc.stdout).strip().splitlines() or ["no answer"])[-1]
+        if not any(marker in said.lower() for marker in _NO_SUCH):
+            doubts.append(f"{tool} could not be asked ({said})")
+    if doubts:
+        return "unknown", "; ".join(doubts)
+    if not any(shutil.which(tool) for tool in RUNTIMES):
+        return "unknown", "neither docker nor podman is installed to ask"
+    return "gone", None
+
+
+def _identity(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def host_namespaces(netns_path=None):
+    """Identities of the namespaces an endpoint must never go into: the one the module works
+    in (``netns``, else its own) and the host's initial one (PID 1's)."""
+    found = {_identity(netns_path or "/proc/self/ns/net"), _identity("/proc/1/ns/net")}
+    return frozenset(found - {None})
+
+
+def refuse_host_namespace(kind, value, target, host):
+    """Refuse a target whose namespace is one of ``host`` (a ``--network host`` container,
+    PID 1, a process of the host): an endpoint there would sit among the host's own links."""
+    if _identity(target.netns_path) in host:
+        raise UnderlayError(f"{target.label} shares the host's network namespace (a host-network container or"
+                            " process); an endpoint can only be attached to a namespace of its own", kind, value)

@@ -24,11 +24,24 @@ description:
     router solicitations, DAD or MLD onto the network. Endpoints made before this are not changed.
   - The address comes from the network's IPAM (or O(ipv4_address)); leases are keyed by
     network and container identity (container name, namespace name or C(pid:N)), so a
-    re-attached container gets the same address and MAC. Leases of containers, namespaces
-    or processes that no longer exist are released.
-  - An existing endpoint with a wrong address, MAC or route is corrected in place. Any
-    failure after the first change undoes the interface and the lease.
-  - The batch form O(endpoints) attaches or detaches many endpoints in one run.
+    re-attached container gets the same address and MAC. A lease is released only when its
+    owner is provably gone (a namespace or process that no longer exists, or a container that
+    every installed runtime, answering, says it does not have); when a runtime cannot be
+    asked (its daemon is down, its storage unreadable) the lease is kept and the run warns.
+  - New leases are stored, marked pending, before the kernel holds their addresses, and
+    confirmed after; every endpoint carries an owner mark (its interface alias,
+    C(underlay-network NETWORK OWNER)). A run that was killed half-way is settled by the next
+    run on that network, which adopts the endpoints it finds in the kernel, drops the leases
+    whose interfaces were never made and removes scratch-named leftovers, and says so in
+    RV(actions). No address is ever in the kernel without its lease.
+  - An existing endpoint with a wrong address, MAC or route is corrected in place; a route
+    dropped from O(routes) (or a default route no longer wanted) is removed. Any failure
+    after the first change undoes the interface and the lease.
+  - A target that shares the host's network namespace (a host-network container, PID 1, a
+    process of the host) is refused.
+  - The batch form O(endpoints) attaches or detaches many endpoints in one run; a namespace
+    that appears in several items (a container on two networks) gets a distinct interface
+    name for each.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
@@ -103,12 +116,57 @@ options:
     default: present
   endpoints:
     description:
-      - Batch form, one item per endpoint with the per-endpoint keys above (O(network),
-        O(container), O(pid), O(container_netns), O(runtime), O(ifname), O(ipv4_address),
-        O(mac_address), O(default_route), O(routes), O(state)); O(network), O(runtime) and
-        O(state) given at the top level are defaults for the items.
+      - Batch form, one item per endpoint with the per-endpoint keys above; O(network),
+        O(runtime) and O(state) given at the top level are defaults for the items. Items are
+        checked like the single form: an unknown or misspelt key is an error.
     type: list
     elements: dict
+    suboptions:
+      network:
+        description: As O(network).
+        type: str
+      container:
+        description: As O(container).
+        type: str
+      pid:
+        description: As O(pid).
+        type: int
+      container_netns:
+        description: As O(container_netns).
+        type: str
+      runtime:
+        description: As O(runtime) (default the top-level O(runtime)).
+        type: str
+        choices: [auto, docker, podman]
+      ifname:
+        description: As O(ifname).
+        type: str
+      ipv4_address:
+        description: As O(ipv4_address).
+        type: str
+      mac_address:
+        description: As O(mac_address).
+        type: str
+      default_route:
+        description: As O(default_route).
+        type: bool
+      routes:
+        description: As O(routes).
+        type: list
+        elements: dict
+        suboptions:
+          dst:
+            description: Destination network in CIDR notation, or V(default).
+            type: str
+            required: true
+          gateway:
+            description: Next hop.
+            type: str
+            required: true
+      state:
+        description: As O(state) (default the top-level O(state)).
+        type: str
+        choices: [present, absent]
 seealso:
   - module: underlay.network.macvlan_network
   - module: underlay.network.bridge_network
@@ -190,7 +248,22 @@ def main():
                 gateway=dict(type="str", required=True),
             )),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            endpoints=dict(type="list", elements="dict"),
+            endpoints=dict(type="list", elements="dict", options=dict(
+                network=dict(type="str"),
+                container=dict(type="str"),
+                pid=dict(type="int"),
+                container_netns=dict(type="str"),
+                runtime=dict(type="str", choices=["auto", "docker", "podman"]),
+                ifname=dict(type="str"),
+                ipv4_address=dict(type="str"),
+                mac_address=dict(type="str"),
+                default_route=dict(type="bool"),
+                routes=dict(type="list", elements="dict", options=dict(
+                    dst=dict(type="str", required=True),
+                    gateway=dict(type="str", required=True),
+                )),
+                state=dict(type="str", choices=["present", "absent"]),
+            )),
             netns=dict(type="str"),
             state_dir=dict(type="path", default="/var/lib/underlay-network"),
         ),

@@ -74,9 +74,9 @@ class FakeAdapter:
             changes["admin_state"] = admin_state
         self._replace(name, **changes)
 
-    def op_link_rename(self, name, new_name):
+    def op_link_rename(self, name, new_name, alias=None):
         item = self.kernel.links.pop(name)
-        self.kernel.links[new_name] = dataclasses.replace(item, name=new_name)
+        self.kernel.links[new_name] = dataclasses.replace(item, name=new_name, alias=alias or item.alias)
 
     def op_link_del(self, name):
         del self.kernel.links[name]

@@ -35,6 +35,33 @@ def test_pid_and_owner_liveness(no_runtimes):
     assert (target.owner, target.netns_path) == (f"pid:{own}", f"/proc/{own}/ns/net")
     with pytest.raises(UnderlayError, match="^pid: no process 4194303 is running$"):
         _targets.resolve("pid", 4194303)
-    assert _targets.owner_alive(f"pid:{own}") and not _targets.owner_alive("pid:4194303")
-    assert not _targets.owner_alive("netns:surely-not-a-namespace-here")
-    assert not _targets.owner_alive("container:web1")  # no runtime can vouch for it
+    assert _targets.owner_state(f"pid:{own}") == ("alive", None)
+    assert _targets.owner_state("pid:4194303") == ("gone", None)
+    assert _targets.owner_state("netns:surely-not-a-namespace-here") == ("gone", None)
+    # no runtime to ask: nothing proves the container gone, so its lease must be kept
+    assert _targets.owner_state("container:web1") == ("unknown", "neither docker nor podman is installed to ask")
+
+
+def _runtime(directory, name, exit_code, said):
+    """A stand-in runtime CLI on PATH that answers every ``inspect`` the same way."""
+    path = directory / name
+    path.write_text(f"#!/bin/sh\necho '{said}' >&2\nexit {exit_code}\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("docker, podman, expected", [
+    ((1, "Error: No such container: web1"), (125, "Error: no such container web1"), ("gone", None)),
+    ((1, "Error: No such container: web1"), None, ("gone", None)),
+    ((1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"),
+     (125, "Error: no such container web1"),
+     ("unknown", "docker could not be asked (Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+                 " Is the docker daemon running?)")),
+    ((1, "Error: No such container: web1"), (125, "Error: database storage is locked"),
+     ("unknown", "podman could not be asked (Error: database storage is locked)")),
+])
+def test_container_is_gone_only_when_every_runtime_says_so(no_runtimes, tmp_path, docker, podman, expected):
+    """A runtime that is down or broken proves nothing: the lease of its containers is kept."""
+    for name, answer in (("docker", docker), ("podman", podman)):
+        if answer is not None:
+            _runtime(tmp_path, name, *answer)
+    assert _targets.owner_state("container:web1") == expected
