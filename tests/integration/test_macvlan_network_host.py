@@ -157,6 +157,26 @@ def test_subnet_overlapping_a_bridge_network_is_refused(lab):
     assert r[1]["msg"] == "subnet: 10.100.0.0/24 overlaps the subnet 10.100.0.0/16 of network 'br'"
 
 
+def test_a_failure_part_way_leaves_the_state_as_it_was(lab, monkeypatch):
+    """A failure forced after each undoable step: everything is rolled back, every time."""
+    lib.run_tasks([{MODULE: net(lab, host_access={"ifname": "shim100", "address": "10.100.0.250"})}])
+    lib.attach_by_hand(lab.namespaces, lab.host, "veth0", lab.state_dir, "vlan100")
+    renamed = net(lab, host_access={"ifname": "shim101", "address": "10.100.0.250"})
+    absent = {"name": "vlan100", "state": "absent", "force": True, "netns": lab.host, "state_dir": lab.state_dir}
+    before = snapshot(lab)
+    # renamed: old shim's route off, new shim (create, address, up, route), store; then the old shim goes
+    # absent: release leases, remove the definition; then the endpoint and the shim go
+    for args, undoable in ((renamed, 6), (absent, 2)):
+        for step in range(1, undoable + 1):
+            with monkeypatch.context() as patch:
+                patch.setenv("UNDERLAY_TEST_FAIL_AFTER_STEP", str(step))
+                result = lib.run_module("macvlan_network", args)
+            assert result["failed"] is True and f"injected failure after step {step}" in result["msg"], result
+            assert "NOT rolled back" not in result["msg"], result["msg"]
+            assert snapshot(lab) == before, (args.get("state"), step)
+    assert lib.run_tasks([{MODULE: renamed}])[0]["changed"] is True
+
+
 def test_several_networks_per_parent_and_overlap_named(lab):
     r = lib.run_tasks([
         {MODULE: net(lab)},
