@@ -85,10 +85,14 @@ def check_overlap(spec, others, parent=None):
 
 
 def read_owners(spec, leases):
-    """On removal, whether each lease's owner still exists (``_targets.owner_state``)."""
+    """On removal, whether each lease's owner still exists (``_targets.owner_state``); the
+    containers are asked about in one runtime call."""
     if spec.state != "absent":
         return {}
-    return {lease["owner"]: _targets.owner_state(lease["owner"]) for lease in leases["leases"].values()}
+    owners = {lease["owner"] for lease in leases["leases"].values()}
+    inspections = _targets.Inspections()
+    inspections.prefetch([owner.split(":", 1)[1] for owner in owners if owner.startswith("container:")])
+    return {owner: _targets.owner_state(owner, inspections) for owner in sorted(owners)}
 
 
 def plan_detach(result, spec, table, owners):
