@@ -172,8 +172,8 @@ def test_without_nft_a_bridge_without_rules_works_and_rules_are_one_message(lab,
         assert refused["failed"] is True and refused["msg"] == (
             f"{field}: needs the 'nft' command, which is not installed on the managed host (package nftables)")
     assert snapshot(lab) == before
-    removed = run_without_nft(monkeypatch, tmp_path, {"name": "bridge2", "state": "absent", "netns": lab.host,
-                                         "state_dir": lab.state_dir})
+    absent = {"name": "bridge2", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}
+    removed = run_without_nft(monkeypatch, tmp_path, absent)
     assert removed["changed"] is True, removed
     assert not os.listdir(os.path.join(lab.state_dir, "networks"))
 

@@ -30,8 +30,8 @@ def spec(**params):
     return _bridge.build_spec(base)
 
 
-def current(definition=None, others=None, rules=None, forwarding="1", leases=NO_LEASES, **links):
-    return _bridge.BridgeCurrent(definition=definition, others=others or {}, leases=leases,
+def current(definition=None, others=None, rules=None, forwarding="1", leases=None, **links):
+    return _bridge.BridgeCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES,
                                  rules=rules or {}, forwarding=forwarding, **links)
 
 
