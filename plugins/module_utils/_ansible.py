@@ -28,4 +28,6 @@ def execute(module, resource):
         if err.field is not None:
             failure["field"] = err.field
         module.fail_json(**failure)
+    for warning in result.pop("warnings", ()):
+        module.warn(warning)
     module.exit_json(**result)

@@ -65,6 +65,7 @@ class ItemCurrent:
     names: frozenset = frozenset()
     gateway_routes: dict = field(default_factory=dict)
     leftover: Optional[str] = None   # scratch-named link an interrupted run left in the namespace
+    stored_ifname: Optional[str] = None  # the interface name its stored lease (even a pending one) gives
 
 
 def mac_address(field_name, value):
@@ -217,7 +218,7 @@ def _resolve(item, inspections):
 def _read_item(inside, current, table):
     item, owner = current.spec, current.target.owner
     lease = next((lease for lease in table["leases"].values() if lease["owner"] == owner), {})
-    name = item.ifname or lease.get("ifname")
+    name = current.stored_ifname = item.ifname or lease.get("ifname")
     scratch = scratch_name(owner, item.network)
     if name is None:
         # no lease: pick the first free ethN, and recognise an endpoint of ours left without one
@@ -353,7 +354,7 @@ def _plan_item(result, current, network, taken):
 
     link = current.link
     names = taken.setdefault(target.netns_path, set())
-    ifname = item.ifname or existing.get("ifname") or (link.name if link else None) \
+    ifname = item.ifname or existing.get("ifname") or (link.name if link else None) or current.stored_ifname \
         or _first_free(current.names | names)
     if ifname in names:
         raise UnderlayError(f"'{ifname}' in {target.label} is chosen twice in this batch (give one of them another"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Dict, List, Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _validation
+from ansible_collections.underlay.network.plugins.module_utils._endpoint import mac_address
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 DRIVERS = ("macvlan", "bridge")
@@ -65,9 +66,11 @@ class _Network:
 
 @dataclass
 class _Address:
+    """An address (IPv4, or a MAC in ``FleetPlan.macs``) one item of the plan puts on a segment."""
+
     host: str
     where: str
-    address: ipaddress.IPv4Address
+    address: object
     segment: object
     network: Optional[_Network] = None  # set for an endpoint's static address
 
@@ -95,6 +98,7 @@ class FleetPlan:
         self.problems: List[Problem] = []
         self.hosts: Dict[str, _Host] = {}
         self.addresses: List[_Address] = []
+        self.macs: List[_Address] = []  # user-set endpoint MACs
 
     def problem(self, host, where, value, message):
         self.problems.append(Problem(host, where, value, message))
@@ -237,8 +241,15 @@ class FleetPlan:
                              f"host {host_name} defines no network '{name}' (its networks: {known})")
                 continue
             network = host.networks.get(name)
+            if network is None or item.get("state", "present") == "absent":
+                continue
+            if item.get("mac_address") not in (None, ""):
+                mac = self.guarded(host_name, f"{where}.mac_address", mac_address, "mac_address",
+                                   item["mac_address"])
+                if mac is not None:
+                    self.macs.append(_Address(host_name, f"{where}.mac_address", mac, network.segment))
             static = item.get("ipv4_address")
-            if static in (None, "") or network is None or item.get("state", "present") == "absent":
+            if static in (None, ""):
                 continue
             address = self.guarded(host_name, f"{where}.ipv4_address", _netconf.ip_address,
                                    "ipv4_address", str(static).split("/", 1)[0])
@@ -266,6 +277,7 @@ class FleetPlan:
                     if first.host != second.host:
                         self._compare(segment, first, second)
         self._check_addresses(by_segment)
+        self._first_of_each(self.macs)
 
     def _compare(self, segment, first, second):
         where = f"underlay_networks[{second.name}]"
@@ -285,17 +297,22 @@ class FleetPlan:
                          f"{b.ip_range} overlaps {a.ip_range}, the ip_range of {first.label} on {on}: "
                          "both hosts would hand out the same addresses")
 
-    def _check_addresses(self, by_segment):
-        seen = {}
-        for entry in self.addresses:
-            segment = entry.segment
-            key = (segment, entry.address)
-            if key in seen:
-                other = seen[key]
+    def _first_of_each(self, entries):
+        """The entries whose address no earlier entry put on the same segment; each later
+        one is a problem naming the first."""
+        seen, first = {}, []
+        for entry in entries:
+            other = seen.setdefault((entry.segment, entry.address), entry)
+            if other is entry:
+                first.append(entry)
+            else:
                 self.problem(entry.host, entry.where, str(entry.address),
-                             f"{entry.address} is also {other.host}'s {other.where} on {segment_name(segment)}")
-                continue
-            seen[key] = entry
+                             f"{entry.address} is also {other.host}'s {other.where} on {segment_name(entry.segment)}")
+        return first
+
+    def _check_addresses(self, by_segment):
+        for entry in self._first_of_each(self.addresses):
+            segment = entry.segment
             for net in by_segment.get(segment, []):
                 if entry.address == net.ipam.gateway and net.driver == "macvlan":
                     self.problem(entry.host, entry.where, str(entry.address),

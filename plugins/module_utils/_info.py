@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
-from ansible_collections.underlay.network.plugins.module_utils._netconf import network_name
+from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
+from ansible_collections.underlay.network.plugins.module_utils._nftables import owner
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 
 OPTIONS = {"macvlan": _macvlan.options, "bridge": _bridge.options}
@@ -44,50 +45,197 @@ def read(ws, spec):
             raise UnderlayError(f"no network named {', '.join(repr(n) for n in missing)} in {spec.state_dir}",
                                 "name", missing[0])
         stored = {n: stored[n] for n in spec.names}
+    rules = collection_rules(ws.nft, stored.values())
     views = []
     for name, definition in sorted(stored.items()):
         leases = ws.store.leases(name)["leases"]
         options = OPTIONS.get(definition.get("driver"), lambda d: {})(definition)
         view = inspect(definition, leases, options)
-        view["drift"] = drift(ws.kernel, definition, leases)
+        view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
         views.append(view)
     return views
 
 
-def drift(kernel, definition, leases):
-    """Where the kernel no longer matches ``definition`` and its leases (human-readable)."""
-    found = []
-    parent = definition.get("parent")
-    if parent:
-        if kernel.link(parent) is None:
-            found.append(f"parent '{parent}' is missing")
+@dataclass(frozen=True)
+class EndpointKernel:
+    """One lease's endpoint as the kernel holds it: its interface (None when the interface
+    or its namespace is gone) and, when the lease lists routes, the routes of its namespace
+    through a gateway (``{dst: gateway}``)."""
+
+    link: object = None
+    gateway_routes: Optional[dict] = None
+
+
+@dataclass(frozen=True)
+class NetworkKernel:
+    """What the kernel holds of one network, read for ``drift``."""
+
+    parent: object = None
+    bridge: object = None
+    ports: tuple = ()
+    shim: object = None
+    shim_routes: tuple = ()
+    rules: object = None               # the collection's nftables rules ({comment: ...}), or the error reading them
+    forwarding: Optional[str] = None   # net.ipv4.ip_forward, read when the network masquerades
+    endpoints: dict = field(default_factory=dict)  # leased address -> EndpointKernel
+
+
+def collection_rules(nft, definitions):
+    """The collection's nftables rules, read once and only when a network implies rules
+    (``nft`` is needed only then); the error's text when they cannot be read."""
+    if not any(_implied_rules(definition) for definition in definitions):
+        return None
+    try:
+        return nft.rules()
+    except UnderlayError as err:
+        return err.detail
+
+
+def _implied_rules(definition):
+    """Comments of the nftables rules a bridge definition implies (as bridge_network writes them)."""
+    if definition.get("driver") != "bridge" or not (definition.get("masquerade") or definition.get("internal")):
+        return set()
+    spec = _bridge.BridgeSpec(name=definition["name"], state="present", bridge_name=definition["bridge_name"],
+                              ipam=build_ipam(definition["ipam"]), internal=bool(definition.get("internal")),
+                              masquerade=bool(definition.get("masquerade")))
+    return {rule["comment"] for rule in _bridge._wanted_rules(spec)}
+
+
+def observe(kernel, definition, leases, rules):
+    """Read what ``drift`` compares ``definition`` and its ``leases`` with (``rules``: the
+    collection's nftables rules, read once for all networks)."""
+    found = {"endpoints": {ip: _endpoint(kernel, lease, definition) for ip, lease in leases.items()
+                           if lease.get("ifname") and "netns_path" in lease}}
+    if definition.get("parent"):
+        found["parent"] = kernel.link(definition["parent"])
     bridge = definition.get("bridge_name")
     if bridge:
-        link = kernel.link(bridge)
-        if link is None or link.kind != "bridge":
-            found.append(f"bridge '{bridge}' is missing")
-        elif definition["ipam"]["gateway"] + "/" + definition["ipam"]["subnet"].split("/")[1] not in link.addresses:
-            found.append(f"bridge '{bridge}' lacks its gateway address {definition['ipam']['gateway']}")
+        found["bridge"] = kernel.link(bridge)
+        if not definition.get("icc", True) and found["bridge"] is not None and found["bridge"].kind == "bridge":
+            found["ports"] = kernel.ports(bridge)  # only their isolation is compared
+        if definition.get("masquerade"):
+            found["forwarding"] = kernel.sysctl(_bridge.FORWARDING)
+        if _implied_rules(definition):
+            found["rules"] = rules
     access = definition.get("host_access")
     if access:
-        shim = kernel.link(access["ifname"])
-        if shim is None:
-            found.append(f"host access interface '{access['ifname']}' is missing")
-        else:
-            if access["address"] not in shim.addresses:
-                found.append(f"host access interface '{access['ifname']}' lacks its address {access['address']}")
-            if shim.admin_state != "up":
-                found.append(f"host access interface '{access['ifname']}' is down")
-            ip_range = definition["ipam"]["ip_range"]
-            if ip_range not in kernel.routes(access["ifname"]):
-                found.append(f"route {ip_range} via host access interface '{access['ifname']}' is missing")
-    for ip, lease in sorted(leases.items(), key=lambda item: ipaddress.ip_address(item[0])):
-        if not lease.get("ifname") or "netns_path" not in lease:
-            continue
-        link = kernel.link_in(lease["netns_path"], lease["ifname"])
-        who = lease.get("container") or lease["owner"]
-        if link is None:
-            found.append(f"endpoint {who} ({ip}): interface '{lease['ifname']}' is gone")
+        found["shim"] = kernel.link(access["ifname"])
+        if found["shim"] is not None:
+            found["shim_routes"] = kernel.routes(access["ifname"])
+    return NetworkKernel(**found)
+
+
+def _endpoint(kernel, lease, definition):
+    try:
+        inside = kernel.other(lease["netns_path"])
+    except UnderlayError:  # the namespace is gone (or no longer one)
+        return EndpointKernel()
+    link = inside.link(lease["ifname"])
+    routes = None
+    if link is not None and wanted_routes(lease, definition["ipam"]["gateway"]) is not None:
+        routes = inside.gateway_routes()
+    return EndpointKernel(link=link, gateway_routes=routes)
+
+
+def wanted_routes(lease, gateway):
+    """``{dst: gateway}`` of the routes a lease says its endpoint has (``default`` through the
+    network's ``gateway`` when ``default_route``; a route of ``routes`` to the same dst wins, as
+    container_endpoint applies it last); None when the lease does not say."""
+    if "routes" not in lease and "default_route" not in lease:
+        return None
+    wanted = {"default": gateway} if lease.get("default_route") else {}
+    wanted.update((dst, via) for dst, via in lease.get("routes") or ())
+    return wanted
+
+
+def drift(definition, leases, kernel):
+    """Where the kernel (a ``NetworkKernel``) no longer matches ``definition`` and its
+    ``leases``: one human-readable line each, naming what and where. Pure."""
+    found = []
+    parent = definition.get("parent")
+    if parent and kernel.parent is None:
+        found.append(f"parent '{parent}' is missing")
+    if definition.get("bridge_name"):
+        found.extend(_bridge_drift(definition, kernel))
+    access = definition.get("host_access")
+    if access:
+        found.extend(_shim_drift(access, definition["ipam"]["ip_range"], kernel))
+    for ip in sorted(kernel.endpoints, key=ipaddress.ip_address):
+        found.extend(_endpoint_drift(definition, ip, leases[ip], kernel.endpoints[ip]))
+    return found
+
+
+def _bridge_drift(definition, kernel):
+    name, ipam, link = definition["bridge_name"], definition["ipam"], kernel.bridge
+    found = []
+    if link is None or link.kind != "bridge":
+        found.append(f"bridge '{name}' is missing")
+    else:
+        if f"{ipam['gateway']}/{ipam['subnet'].split('/')[1]}" not in link.addresses:
+            found.append(f"bridge '{name}' lacks its gateway address {ipam['gateway']}")
+        if link.admin_state != "up":
+            found.append(f"bridge '{name}' is down")
+        if definition.get("mtu") and link.mtu != definition["mtu"]:
+            found.append(f"bridge '{name}' has MTU {link.mtu}, the definition says {definition['mtu']}")
+        if not definition.get("icc", True):
+            found.extend(f"port '{port.name}' of bridge '{name}' is not isolated, though icc is off"
+                         for port in kernel.ports if not port.isolated)
+    if definition.get("masquerade") and kernel.forwarding != "1":
+        found.append(f"IPv4 forwarding is off (net.ipv4.ip_forward={kernel.forwarding}), "
+                     f"so the masquerade of {ipam['subnet']} forwards nothing")
+    found.extend(_rules_drift(definition, kernel.rules))
+    return found
+
+
+def _rules_drift(definition, rules):
+    wanted = _implied_rules(definition)
+    if isinstance(rules, str):
+        return [f"nftables rules cannot be read: {rules}"]
+    have = {text for text in rules or {} if owner(text) == definition["name"]}
+    return ([f"nftables rule '{text}' is missing" for text in sorted(wanted - have)]
+            + [f"nftables rule '{text}' is not one the definition implies" for text in sorted(have - wanted)])
+
+
+def _shim_drift(access, ip_range, kernel):
+    ifname, shim = access["ifname"], kernel.shim
+    if shim is None:
+        return [f"host access interface '{ifname}' is missing"]
+    found = []
+    if access["address"] not in shim.addresses:
+        found.append(f"host access interface '{ifname}' lacks its address {access['address']}")
+    if shim.admin_state != "up":
+        found.append(f"host access interface '{ifname}' is down")
+    if ip_range not in kernel.shim_routes:
+        found.append(f"route {ip_range} via host access interface '{ifname}' is missing")
+    return found
+
+
+def _endpoint_drift(definition, ip, lease, endpoint):
+    who = f"endpoint {lease.get('container') or lease['owner']} ({ip})"
+    where = f"{who}: interface '{lease['ifname']}'"
+    link = endpoint.link
+    if link is None:
+        return [f"{where} is gone"]
+    kind = "macvlan" if definition["driver"] == "macvlan" else "veth"
+    if link.kind != kind:
+        return [f"{where} is a {link.kind or 'physical'} link, not this network's {kind}"]
+    found = []
+    cidr = f"{ip}/{definition['ipam']['subnet'].split('/')[1]}"
+    if cidr not in link.addresses:
+        has = ", ".join(link.addresses) or "none"
+        found.append(f"{where} lacks its address {cidr} (has {has})")
+    if lease.get("mac_address") and link.mac_address != lease["mac_address"]:
+        found.append(f"{where} has MAC {link.mac_address}, its lease says {lease['mac_address']}")
+    if kind == "macvlan" and link.mode != definition.get("mode"):
+        found.append(f"{where} is in macvlan mode {link.mode}, the network's mode is {definition.get('mode')}")
+    if link.admin_state != "up":
+        found.append(f"{where} is down")
+    have = endpoint.gateway_routes or {}
+    for dst, via in sorted((wanted_routes(lease, definition["ipam"]["gateway"]) or {}).items()):
+        if dst not in have:
+            found.append(f"{who}: route {dst} via {via} is missing")
+        elif have[dst] != via:
+            found.append(f"{who}: route {dst} goes via {have[dst]}, its lease says via {via}")
     return found
 
 

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 FAIL_AFTER_STEP = "UNDERLAY_TEST_FAIL_AFTER_STEP"
+KILL_AFTER_STEP = "UNDERLAY_TEST_KILL_AFTER_STEP"
 
 
 def apply_steps(adapter, steps):
@@ -18,7 +20,8 @@ def apply_steps(adapter, steps):
     Re-raises the original failure as an ``UnderlayError`` whose message says what was
     rolled back, and what could not be (so a user knows what state the host is in).
     """
-    fail_after = _injected_failure_point()
+    fail_after = _injected_failure_point(FAIL_AFTER_STEP)
+    kill_after = _injected_failure_point(KILL_AFTER_STEP)
     done = []
     for step in steps:
         try:
@@ -29,19 +32,23 @@ def apply_steps(adapter, steps):
             wrapped = UnderlayError(f"{step.action} failed: {err}")
             raise _rolled_back(adapter, done, step, wrapped) from err
         done.append(step)
+        if len(done) == kill_after:  # as ``kill -9`` would: no undo, no cleanup, nothing flushed
+            os.kill(os.getpid(), signal.SIGKILL)
         if len(done) == fail_after:
             injected = UnderlayError(f"injected failure after step {len(done)} ({step.action})", FAIL_AFTER_STEP,
                                      fail_after)
             raise _rolled_back(adapter, done, step, injected)
 
 
-def _injected_failure_point():
-    """The step count after which to fail, from ``UNDERLAY_TEST_FAIL_AFTER_STEP`` (else None).
+def _injected_failure_point(variable):
+    """The step count after which to fail (``UNDERLAY_TEST_FAIL_AFTER_STEP``) or to be killed
+    (``UNDERLAY_TEST_KILL_AFTER_STEP``), from the environment (else None).
 
-    A test hook for the hardening suite (tests/integration/test_hardening_faults.py): it
-    makes the real undo path run against the real kernel after any step; unset, it does nothing.
+    Test hooks for the hardening suite (tests/integration/test_hardening_faults.py and
+    test_container_endpoint_recovery.py): they make the real undo path, or the next run's
+    recovery, run against the real kernel after any step; unset, they do nothing.
     """
-    value = os.environ.get(FAIL_AFTER_STEP, "")
+    value = os.environ.get(variable, "")
     return int(value) if value.isdigit() else None
 
 

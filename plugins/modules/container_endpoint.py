@@ -118,7 +118,7 @@ options:
     description:
       - Batch form, one item per endpoint with the per-endpoint keys above; O(network),
         O(runtime) and O(state) given at the top level are defaults for the items. Items are
-        checked like the single form: an unknown or misspelt key is an error.
+        checked like the single form (an unknown or misspelt key is an error).
     type: list
     elements: dict
     suboptions:

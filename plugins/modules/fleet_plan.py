@@ -22,8 +22,9 @@ description:
     gateway per subnet, and ip_ranges that do not overlap (two hosts would hand out the same
     address). No address (a host's own VLAN address, a host_access shim, a static endpoint
     address) used twice on one VLAN, equal to a gateway, or inside another network's
-    ip_range there unless excluded with aux_addresses. Every endpoint names an inventory host
-    and a network that host defines.
+    ip_range there unless excluded with aux_addresses. No endpoint C(mac_address) given twice
+    on one VLAN (or one bridge network), each checked as C(container_endpoint) checks it.
+    Every endpoint names an inventory host and a network that host defines.
   - A VLAN id is one layer-2 segment across the whole inventory and all untagged parents are
     one segment (the native VLAN); bridge networks are local to their host.
   - This is an action plugin; nothing runs on the managed hosts. Run it once

@@ -12,7 +12,14 @@ version_added: 0.1.0
 description:
   - Returns every network defined on the host (or the named ones) shaped like
     C(docker network inspect), each with a C(drift) list of the places where the live kernel
-    state no longer matches the stored definition.
+    state no longer matches the stored definition and its leases.
+  - "Drift is: a missing parent, bridge or host access interface; a bridge that is down, lacks its
+    gateway address or has another MTU than defined; a port of an icc-off bridge that is not
+    isolated; IPv4 forwarding off while the network masquerades; an nftables rule the network
+    implies (masquerade, internal) missing, or one of its rules it no longer implies (the rules
+    are read only when a network implies some); an endpoint whose interface or namespace is
+    gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
+    or whose routes differ from the ones its lease lists."
   - Never changes anything.
 author:
   - underlay.network developers (@underlay-network)
@@ -57,7 +64,9 @@ networks:
       description: Differences between the stored definition and the kernel, one line each.
       type: list
       elements: str
-      sample: ["parent 'ens33.100' is missing"]
+      sample: ["parent 'ens33.100' is missing",
+               "nftables rule 'underlay.network:bridge2:masquerade:172.30.0.0/24>bridge2' is missing",
+               "endpoint web (10.0.0.5): interface 'eth0' has MAC 02:00:00:00:00:98, its lease says 02:42:0a:00:00:05"]
 actions:
   description: Always empty.
   returned: always

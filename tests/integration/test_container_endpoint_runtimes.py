@@ -155,3 +155,42 @@ def test_docker_and_podman_containers_on_one_macvlan_network(runtimes, namespace
     missing = lib.run_module("container_endpoint", dict(base, network="mv", container="no-such-container"))
     assert missing["failed"] is True and "container: no container named 'no-such-container'" in missing["msg"]
     lib.sh("docker", "start", runtimes.names["docker"])
+
+
+def test_runtime_outage_releases_no_lease(runtimes, namespaces, tmp_path, monkeypatch):
+    """dockerd unreachable and podman's storage unreadable during a run: the leases of their
+    containers are kept (nothing proves them gone) and the run says why."""
+    host = namespaces.new("h")
+    peer = namespaces.new("p")
+    namespaces.veth(host, "veth0", peer, "veth1")
+    state_dir = str(tmp_path / "state")
+    base = {"netns": host, "state_dir": state_dir}
+    r = lib.run_tasks([
+        {"underlay.network.macvlan_network": dict(base, name="mv", parent="veth0", subnet="10.9.0.0/24")},
+        {MODULE: dict(base, network="mv", container=runtimes.names["docker"], runtime="docker")},
+        {MODULE: dict(base, network="mv", container=runtimes.names["podman"], runtime="podman")},
+    ])
+    assert not any(x.get("failed") for x in r), [x.get("msg") for x in r]
+    leases_file = os.path.join(state_dir, "leases", "mv.json")
+    with open(leases_file, encoding="utf-8") as handle:
+        before = json.load(handle)["leases"]
+    assert len(before) == 2
+
+    bad_storage = tmp_path / "storage.conf"
+    not_a_dir = tmp_path / "graphroot-is-a-file"
+    not_a_dir.write_text("")
+    bad_storage.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{not_a_dir}"\nrunroot = "{not_a_dir}"\n')
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-dockerd.sock")
+    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", str(bad_storage))
+    c1 = namespaces.new("c")
+    during = lib.run_module("container_endpoint", dict(base, network="mv", container_netns=c1))
+    assert during["changed"] is True and not during.get("failed"), during.get("msg")
+    with open(leases_file, encoding="utf-8") as handle:
+        after = json.load(handle)["leases"]
+    assert {ip: lease for ip, lease in after.items() if ip in before} == before, "a lease was released in an outage"
+    # a module's raw result (ansible-core 2.19) carries each warning as {"event": {"msg": ...}}
+    warnings = " ".join(w["event"]["msg"] if isinstance(w, dict) else w for w in during.get("warnings", []))
+    for name in runtimes.names.values():
+        assert f"kept the lease of container:{name}" in warnings, during
+    assert "docker could not be asked" in warnings and "podman could not be asked" in warnings, during
+    assert not any("releasing" in action for action in during["actions"]), during["actions"]

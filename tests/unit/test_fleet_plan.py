@@ -200,3 +200,39 @@ def test_absent_networks_are_not_checked_against_others_but_endpoints_cannot_use
     found = messages(hosts, [{"host": "host2", "container": "a", "network": "vlan100"}])
     assert found == ["host2: underlay_endpoints[0].network: host host2 defines no network 'vlan100' "
                      "(its networks: none)"]
+
+
+def test_the_same_user_set_mac_twice_on_one_vlan_is_a_problem_however_it_is_written():
+    endpoints = [{"host": "host1", "container": "a", "network": "vlan100", "mac_address": "02:00:00:00:00:05"},
+                 {"host": "host2", "container": "b", "network": "vlan100", "mac_address": "02-00-00-00-00-05"},
+                 {"host": "host1", "container": "c", "network": "vlan100", "mac_address": "02:00:00:00:00:0A"},
+                 {"host": "host1", "container": "d", "network": "vlan100", "mac_address": "02:00:00:00:00:0a"}]
+    assert messages(GOOD, endpoints) == [
+        "host2: underlay_endpoints[1].mac_address: 02:00:00:00:00:05 is also host1's "
+        "underlay_endpoints[0].mac_address on VLAN 100",
+        "host1: underlay_endpoints[3].mac_address: 02:00:00:00:00:0a is also host1's "
+        "underlay_endpoints[2].mac_address on VLAN 100"]
+
+
+def test_one_mac_on_different_vlans_or_host_local_bridges_or_an_absent_endpoint_is_fine():
+    hosts = copy.deepcopy(GOOD)
+    for host in ("host1", "host2"):
+        hosts[host]["networks"].append({"name": "br", "driver": "bridge", "subnet": "172.30.0.0/24"})
+    hosts["host1"]["networks"].append(macvlan("vlan200", "ens33.200", "10.2.0.0/24"))
+    mac = "02:00:00:00:00:05"
+    endpoints = [{"host": "host1", "container": "a", "network": "vlan100", "mac_address": mac},
+                 {"host": "host1", "container": "b", "network": "vlan200", "mac_address": mac},
+                 {"host": "host1", "container": "c", "network": "br", "mac_address": mac},
+                 {"host": "host2", "container": "d", "network": "br", "mac_address": mac},
+                 {"host": "host2", "container": "e", "network": "vlan100", "mac_address": mac, "state": "absent"}]
+    assert messages(hosts, endpoints) == []
+
+
+@pytest.mark.parametrize("mac, expected", [
+    ("02:00:00:00:00", "'02:00:00:00:00' is not a MAC address (e.g. 02:42:0a:00:00:05)"),
+    ("01:00:5e:00:00:01", "'01:00:5e:00:00:01' is a multicast MAC address; an interface needs a unicast one"),
+    ("00:00:00:00:00:00", "the all-zero MAC address cannot be assigned"),
+])
+def test_a_bad_mac_is_named_with_container_endpoints_own_message(mac, expected):
+    found = messages(GOOD, [{"host": "host1", "container": "a", "network": "vlan100", "mac_address": mac}])
+    assert found == [f"host1: underlay_endpoints[0].mac_address: {expected}"], found
