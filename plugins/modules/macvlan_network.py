@@ -72,7 +72,7 @@ options:
     description:
       - A macvlan interface in bridge mode on the parent, with this address (as a /32) and a
         route to O(ip_range), so the host reaches the network's containers.
-      - Needs O(mode=bridge): only between bridge-mode macvlans does the kernel deliver locally.
+      - Needs O(mode=bridge), because only between bridge-mode macvlans does the kernel deliver locally.
     type: dict
     suboptions:
       ifname:
