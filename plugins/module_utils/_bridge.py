@@ -11,7 +11,6 @@ turns on IPv4 forwarding in its namespace when it masquerades.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
@@ -20,12 +19,14 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
     check_leases_fit,
+    check_overlap,
     common_spec,
     definition_view,
     network_view,
     now,
     plan_detach,
     predicted_view,
+    read_owners,
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
@@ -58,8 +59,9 @@ class BridgeCurrent:
     bridge: object = None          # LinkSnapshot of the desired bridge name
     old_bridge: object = None      # LinkSnapshot of the stored bridge name, when it differs
     ports: tuple = ()
-    rules: dict = None             # comment -> handle, all of the collection's rules
+    rules: dict = None             # comment -> {handle, chain, expr}, all of the collection's rules
     forwarding: Optional[str] = None
+    owners: dict = None            # on removal: lease owner -> _targets.owner_state answer
 
 
 def build_spec(params):
@@ -103,8 +105,19 @@ def read(ws, spec):
     if not ports and old_bridge is not None:
         ports = kernel.ports(stored_name)
     forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
+    needed_by = _rules_needed_by(spec, definition)
+    rules = ws.nft.rules(needed_by) if needed_by else {}
     return BridgeCurrent(definition=definition, others=others, leases=leases, bridge=bridge,
-                         old_bridge=old_bridge, ports=ports, rules=ws.nft.rules(), forwarding=forwarding)
+                         old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
+                         owners=read_owners(spec, leases))
+
+
+def _rules_needed_by(spec, definition):
+    """The option (desired, else stored) that makes the network have nftables rules, else None:
+    a network that never had masquerade or internal does not need ``nft`` at all."""
+    wanted = [] if spec.state == "absent" else [("masquerade", spec.masquerade), ("internal", spec.internal)]
+    stored = [(field, bool((definition or {}).get(field))) for field in ("masquerade", "internal")]
+    return next((field for field, on in wanted + stored if on), None)
 
 
 def _wanted_rules(spec):
@@ -151,11 +164,7 @@ def plan(spec, current):
 
 
 def _check_conflicts(spec, current):
-    others = [(name, ipaddress.ip_network(d["ipam"]["subnet"])) for name, d in sorted(current.others.items())]
-    clash = _netconf.overlapping(spec.ipam.subnet, others)
-    if clash:
-        raise UnderlayError(f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'",
-                            "subnet", str(spec.ipam.subnet))
+    check_overlap(spec, current.others)
     for name, other in sorted(current.others.items()):
         if other.get("bridge_name") == spec.bridge_name:
             raise UnderlayError(f"'{spec.bridge_name}' is the bridge of network '{name}'", "bridge_name",
@@ -219,25 +228,34 @@ def _plan_rules(result, spec, current):
     have = _own_rules(current, spec.name)
     wanted = {rule["comment"]: rule for rule in _wanted_rules(spec)}
     for text in sorted(set(have) - set(wanted)):
-        result.add(f"remove nftables rule '{text}'", "nft_delete_rule", comment_text=text)
+        _delete_rule(result, text, have[text])
     for text in sorted(set(wanted) - set(have)):
         result.add(f"add nftables rule '{text}'", "nft_add_rule",
                    undo=Step(f"remove nftables rule '{text}'", "nft_delete_rule", {"comment_text": text}),
                    rule=wanted[text])
 
 
+def _delete_rule(result, text, listed):
+    """Delete one of the network's rules; the undo adds it back exactly as nft listed it."""
+    rule = {"chain": listed["chain"], "comment": text, "expr": listed["expr"]}
+    result.add(f"remove nftables rule '{text}'", "nft_delete_rule",
+               undo=Step(f"restore nftables rule '{text}'", "nft_add_rule", {"rule": rule}), comment_text=text)
+
+
 def _plan_absent(spec, current, before):
+    """Everything undoable first; the link deletions, which have no undo, last."""
     result = Plan(before=before, after={"state": "absent"})
     definition = current.definition
     if definition is None:
         return result
-    plan_detach(result, spec, current.leases)
-    for text in sorted(_own_rules(current, spec.name)):
-        result.add(f"remove nftables rule '{text}'", "nft_delete_rule", comment_text=text)
-    if current.bridge is not None and current.bridge.kind == "bridge":
-        result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
+    detach = plan_detach(result, spec, current.leases, current.owners or {})
+    for text, listed in sorted(_own_rules(current, spec.name).items()):
+        _delete_rule(result, text, listed)
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",
                undo=restore_definition(spec.name, definition), name=spec.name)
+    result.steps.extend(detach)
+    if current.bridge is not None and current.bridge.kind == "bridge":
+        result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
     return result
 
 

@@ -21,13 +21,16 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
     check_leases_fit,
+    check_overlap,
     common_spec,
     definition_view,
     describe_endpoints,
     network_view,
     now,
+    owner_label,
     plan_detach,
     predicted_view,
+    read_owners,
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
@@ -35,6 +38,7 @@ from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 MODES = ("bridge", "private", "vepa", "passthru")
 DRIVER = "macvlan"
 _VLAN_PARENT = re.compile(r"^(?P<base>.+)\.(?P<vid>[0-9]{1,4})$")
+LOOPBACK_INDEX = 1  # the kernel gives every namespace's loopback this index
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class MacvlanCurrent:
     shim: object = None          # LinkSnapshot of the desired host_access ifname
     shim_routes: tuple = ()
     old_shim: object = None      # LinkSnapshot of a stored shim that is no longer wanted
+    old_shim_routes: tuple = ()
+    owners: dict = None          # on removal: lease owner -> _targets.owner_state answer
 
 
 def build_spec(params):
@@ -75,14 +81,18 @@ def build_spec(params):
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _netconf.build_ipam(params)
-    return MacvlanSpec(parent=parent, mode=v.choice("mode", params.get("mode") or "bridge", MODES), ipam=ipam,
-                       internal=bool(params.get("internal")),
-                       host_access=_host_access(params.get("host_access"), ipam, parent), **common)
+    mode = v.choice("mode", params.get("mode") or "bridge", MODES)
+    return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
+                       host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
 
 
-def _host_access(value, ipam, parent):
+def _host_access(value, ipam, parent, mode):
     if not value:
         return None
+    if mode != "bridge":
+        raise UnderlayError(
+            f"needs mode bridge, not {mode}: the kernel passes traffic between macvlans of one parent"
+            " (the host's and its containers') only in bridge mode", "host_access", value)
     ifname = v.interface_name("host_access.ifname", value.get("ifname"))
     if ifname == parent:
         raise UnderlayError(f"'{ifname}' is the parent itself", "host_access.ifname", ifname)
@@ -117,10 +127,13 @@ def read(ws, spec):
         shim = kernel.link(spec.host_access["ifname"])
         shim_routes = kernel.routes(spec.host_access["ifname"]) if shim else ()
     old = (definition or {}).get("host_access")
+    old_shim_routes = ()
     if old and (not spec.host_access or old["ifname"] != spec.host_access["ifname"]):
         old_shim = kernel.link(old["ifname"])
+        old_shim_routes = kernel.routes(old["ifname"]) if old_shim else ()
     return MacvlanCurrent(definition=definition, others=others, leases=leases, parent=parent,
-                          vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim)
+                          vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim,
+                          old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases))
 
 
 def _endpoints(current):
@@ -136,8 +149,10 @@ def plan(spec, current):
     if spec.state == "absent":
         return _plan_absent(spec, current, before)
 
-    _check_overlap(spec, current)
+    check_overlap(spec, current.others, spec.parent)
     check_leases_fit(spec, _endpoints(current))
+    _check_parent(spec, current)
+    _check_host_access_free(spec, current)
     owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
     desired = {
         "name": spec.name,
@@ -166,19 +181,28 @@ def plan(spec, current):
     if definition_view(definition) != result.after:
         result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
                    undo=restore_definition(spec.name, definition), definition=desired)
+    if current.old_shim is not None:  # no undo: last
+        result.add(f"remove host access interface '{current.old_shim.name}'", "link_del", name=current.old_shim.name)
     return result
 
 
-def _check_overlap(spec, current):
-    same_parent = []
-    for name, other in sorted(current.others.items()):
-        if other.get("driver") == DRIVER and other.get("parent") == spec.parent:
-            same_parent.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
-    clash = _netconf.overlapping(spec.ipam.subnet, same_parent)
-    if clash:
-        raise UnderlayError(
-            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}' on parent '{spec.parent}'",
-            "subnet", str(spec.ipam.subnet))
+def _check_parent(spec, current):
+    """A macvlan on the loopback is refused by the kernel (EINVAL), so is a VLAN on it."""
+    for candidate in (current.parent, current.vlan_base):
+        if candidate is not None and candidate.index == LOOPBACK_INDEX:
+            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry a macvlan"
+                                " network", "parent", spec.parent)
+
+
+def _check_host_access_free(spec, current):
+    access = spec.host_access
+    if not access:
+        return
+    address = access["address"].split("/", 1)[0]
+    lease = _endpoints(current).get(address)
+    if lease is not None:
+        raise UnderlayError(f"{address} is leased to the endpoint {owner_label(lease)} of network '{spec.name}'",
+                            "host_access.address", address)
 
 
 def _plan_parent(result, spec, current):
@@ -201,9 +225,15 @@ def _plan_mode(result, spec, current):
     definition = current.definition
     if not definition or definition.get("mode") == spec.mode:
         return
-    for ip, lease in sorted(_endpoints(current).items()):
+    endpoints = _endpoints(current)
+    if "passthru" in (definition.get("mode"), spec.mode) and endpoints:
+        raise UnderlayError(
+            f"cannot change network '{spec.name}' from mode {definition.get('mode')} to {spec.mode} while endpoints"
+            f" are attached: {describe_endpoints(endpoints)}; the kernel cannot switch a macvlan to or from"
+            " passthru in place: detach them first", "mode", spec.mode)
+    for ip, lease in sorted(endpoints.items()):
         if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"set macvlan mode of {lease.get('container') or lease['owner']} ({ip}) to {spec.mode}",
+            result.add(f"set macvlan mode of {owner_label(lease)} ({ip}) to {spec.mode}",
                        "link_set_macvlan_mode",
                        undo=Step("restore its macvlan mode", "link_set_macvlan_mode",
                                  {"name": lease["ifname"], "mode": definition.get("mode"),
@@ -212,8 +242,13 @@ def _plan_mode(result, spec, current):
 
 
 def _plan_shim(result, spec, current):
-    if current.old_shim is not None:
-        result.add(f"remove host access interface '{current.old_shim.name}'", "link_del", name=current.old_shim.name)
+    """The host access interface; a replaced one gives up its routes first (undoably), so the
+    new one can take them, and is removed after everything else."""
+    old = current.old_shim
+    for dst in sorted(current.old_shim_routes if old is not None else ()):
+        result.add(f"remove route {dst} via '{old.name}'", "route_del",
+                   undo=Step(f"restore route {dst}", "route_add", {"name": old.name, "dst": dst}),
+                   name=old.name, dst=dst)
     access = spec.host_access
     if not access:
         return
@@ -260,11 +295,15 @@ def _plan_shim(result, spec, current):
 
 
 def _plan_absent(spec, current, before):
+    """Everything undoable first; the link deletions, which have no undo, last."""
     result = Plan(before=before, after={"state": "absent"})
     definition = current.definition
     if definition is None:
         return result
-    plan_detach(result, spec, current.leases)
+    detach = plan_detach(result, spec, current.leases, current.owners or {})
+    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
+               undo=restore_definition(spec.name, definition), name=spec.name)
+    result.steps.extend(detach)
     access = definition.get("host_access")
     if access and current.old_shim is not None:
         result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
@@ -273,8 +312,6 @@ def _plan_absent(spec, current, before):
     if definition.get("owned_parent") and current.parent is not None and current.parent.kind == "vlan":
         if not users:
             result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
-    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=restore_definition(spec.name, definition), name=spec.name)
     return result
 
 

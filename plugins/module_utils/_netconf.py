@@ -81,6 +81,25 @@ def usable(subnet):
     return first, last
 
 
+def address_conflict(ipam, address):
+    """Why ``address`` cannot be an endpoint's address under ``ipam``, as ``(field, value,
+    reason)`` blaming the option that excludes it, else None. Allocation follows the same
+    rule (a host address of the subnet, neither the gateway nor an auxiliary address)."""
+    subnet = ipam.subnet
+    if address.version != subnet.version or address not in subnet:
+        return "subnet", str(subnet), f"outside the subnet {subnet}"
+    low, high = usable(subnet)
+    if not low <= int(address) <= high:
+        what = "network" if int(address) == int(subnet.network_address) else "broadcast"
+        return "subnet", str(subnet), f"the {what} address of {subnet}"
+    if address == ipam.gateway:
+        return "gateway", str(ipam.gateway), "the gateway"
+    for key, aux in sorted(ipam.aux_addresses.items()):
+        if aux == address:
+            return f"aux_addresses.{key}", str(aux), f"the auxiliary address '{key}'"
+    return None
+
+
 def build_ipam(params):
     """Validate subnet, gateway, ip_range and aux_addresses from ``params``."""
     subnet = cidr_network("subnet", params.get("subnet"))

@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the network modules (macvlan_network, bridge_network) share: their common options,
 the stored-definition view, refusing or force-detaching endpoints on removal, and the
-inspect-shaped return. Pure."""
+inspect-shaped return. Pure, but for ``read_owners`` (the read side asks who still exists)."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
@@ -36,8 +36,12 @@ def definition_view(definition):
     return view
 
 
+def owner_label(lease):
+    return lease.get("container") or lease["owner"]
+
+
 def describe_endpoints(leases):
-    return ", ".join(f"{lease.get('container') or lease['owner']} ({ip})" for ip, lease in sorted(leases.items()))
+    return ", ".join(f"{owner_label(lease)} ({ip})" for ip, lease in sorted(leases.items()))
 
 
 def now():
@@ -52,33 +56,82 @@ def restore_definition(name, definition):
 
 
 def check_leases_fit(spec, leases):
-    """Refuse new addressing that would strand an address already leased."""
+    """Refuse new addressing that would strand an address already leased, blaming the
+    option that would exclude it (subnet, gateway or an auxiliary address)."""
     for ip, lease in sorted(leases.items()):
-        address = ipaddress.ip_address(ip)
-        if address not in spec.ipam.subnet or address == spec.ipam.gateway \
-                or address in spec.ipam.aux_addresses.values():
+        conflict = _netconf.address_conflict(spec.ipam, ipaddress.ip_address(ip))
+        if conflict:
+            field, value, role = conflict
             raise UnderlayError(
-                f"cannot change the addressing of network '{spec.name}': {ip} is leased to"
-                f" {lease.get('container') or lease['owner']} and would no longer be valid", "subnet",
-                str(spec.ipam.subnet))
+                f"cannot change the addressing of network '{spec.name}': {ip} is leased to {owner_label(lease)}"
+                f" and would be {role}", field, value)
 
 
-def plan_detach(result, spec, table):
-    """On removal: refuse while endpoints are attached, or (``force``) detach them all and
-    release the leases."""
-    endpoints = table["leases"]
-    if endpoints and not spec.force:
+def check_overlap(spec, others, parent=None):
+    """Refuse a subnet that overlaps another network's, naming it. The one exception, whichever
+    network came first: macvlan networks on different parents (``parent`` is None for a bridge
+    network), which are separate segments."""
+    candidates = []
+    for name, other in sorted(others.items()):
+        if parent is not None and other.get("driver") == "macvlan" and other.get("parent") != parent:
+            continue
+        candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
+    clash = _netconf.overlapping(spec.ipam.subnet, candidates)
+    if clash:
+        where = others[clash[0]].get("parent")
         raise UnderlayError(
-            f"network '{spec.name}' has endpoints attached: {describe_endpoints(endpoints)};"
+            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
+            + (f" on parent '{where}'" if where else ""), "subnet", str(spec.ipam.subnet))
+
+
+def read_owners(spec, leases):
+    """On removal, whether each lease's owner still exists (``_targets.owner_state``); the
+    containers are asked about in one runtime call."""
+    if spec.state != "absent":
+        return {}
+    owners = {lease["owner"] for lease in leases["leases"].values()}
+    inspections = _targets.Inspections()
+    inspections.prefetch([owner.split(":", 1)[1] for owner in owners if owner.startswith("container:")])
+    return {owner: _targets.owner_state(owner, inspections) for owner in sorted(owners)}
+
+
+def plan_detach(result, spec, table, owners):
+    """On removal: leases whose owner is provably gone are released (as Docker forgets the
+    endpoints of removed containers); endpoints whose owner lives, or may (``owners`` maps an
+    owner to ``owner_state``'s answer), block removal unless ``force`` detaches them.
+
+    Adds the lease release (undoable) and returns the link deletions, which have no undo:
+    the caller adds them last, so a failure before them leaves everything as it was.
+    """
+    endpoints = table["leases"]
+    attached = {ip: lease for ip, lease in endpoints.items() if _state(owners, lease)[0] != "gone"}
+    if attached and not spec.force:
+        raise UnderlayError(
+            f"network '{spec.name}' has endpoints attached: {_describe_attached(owners, attached)};"
             " detach them first or set force: true", "name", spec.name)
-    for ip, lease in sorted(endpoints.items()):
-        if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"detach {lease.get('container') or lease['owner']} ({ip}): remove '{lease['ifname']}'",
-                       "link_del_in_netns", netns_path=lease["netns_path"], name=lease["ifname"])
     if endpoints or table.get("last_reserved"):
-        result.add(f"release the leases of network '{spec.name}'", "store_delete_leases",
+        gone = sorted(set(endpoints) - set(attached))
+        result.add(f"release the leases of network '{spec.name}'"
+                   + (f" (owners gone: {describe_endpoints({ip: endpoints[ip] for ip in gone})})" if gone else ""),
+                   "store_delete_leases",
                    undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": table}),
                    network=spec.name)
+    return [Step(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'", "link_del_in_netns",
+                 {"netns_path": lease["netns_path"], "name": lease["ifname"]})
+            for ip, lease in sorted(attached.items()) if lease.get("ifname") and "netns_path" in lease]
+
+
+def _state(owners, lease):
+    return owners.get(lease["owner"]) or ("unknown", "it was not asked")
+
+
+def _describe_attached(owners, attached):
+    described = []
+    for ip, lease in sorted(attached.items()):
+        state, reason = _state(owners, lease)
+        unsure = f"; cannot tell whether it still exists: {reason}" if state == "unknown" else ""
+        described.append(f"{owner_label(lease)} ({ip}{unsure})")
+    return ", ".join(described)
 
 
 def network_view(definition, leases, options):

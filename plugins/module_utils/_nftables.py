@@ -12,6 +12,7 @@ bridge name) shows as a different comment: the old rule is deleted, the new one 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -68,19 +69,21 @@ class Nftables:
     def __init__(self, netns_path=None):
         self.netns_path = netns_path
 
-    def _run(self, args, payload=None):
+    def _run(self, args, payload=None, needed_by=None):
         argv = ["nft", "-j"] + list(args)
         if self.netns_path is not None:
             argv = ["nsenter", f"--net={self.netns_path}", "--"] + argv
-        try:
-            proc = subprocess.run(argv, input=payload, capture_output=True, text=True, check=False)
-        except FileNotFoundError as err:
-            raise UnderlayError(f"'{err.filename}' is not installed (package nftables) on the managed host") from None
-        return proc
+        for tool, package in (("nft", "nftables"), ("nsenter", "util-linux")):
+            # looked up first: through nsenter a missing nft is only an exit status
+            if tool in argv and shutil.which(tool) is None:
+                raise UnderlayError(f"needs the '{tool}' command, which is not installed on the managed host"
+                                    f" (package {package})", needed_by, True if needed_by else None)
+        return subprocess.run(argv, input=payload, capture_output=True, text=True, check=False)
 
-    def rules(self):
-        """``{comment: handle}`` of every rule of ours in the table (empty when there is none)."""
-        proc = self._run(["list", "table", FAMILY, TABLE])
+    def rules(self, needed_by=None):
+        """``{comment: rule}`` of every rule of ours in the table (empty when there is none);
+        ``needed_by`` names the option that needs them, for the message when nft is missing."""
+        proc = self._run(["list", "table", FAMILY, TABLE], needed_by=needed_by)
         if proc.returncode != 0:
             if "No such file or directory" in proc.stderr:
                 return {}
@@ -89,7 +92,7 @@ class Nftables:
         for item in json.loads(proc.stdout).get("nftables", []):
             rule = item.get("rule")
             if rule and owner(rule.get("comment")):
-                found[rule["comment"]] = {"handle": rule["handle"], "chain": rule["chain"]}
+                found[rule["comment"]] = {"handle": rule["handle"], "chain": rule["chain"], "expr": rule["expr"]}
         return found
 
     def _apply(self, commands, action):

@@ -78,7 +78,11 @@ options:
     type: int
   force:
     description:
-      - With O(state=absent), detach the attached endpoints first.
+      - With O(state=absent), detach the attached endpoints first. Without it, removing a
+        network with endpoints fails, naming them.
+      - Leases whose owner is provably gone (a removed container, a deleted namespace, an exited
+        PID) do not block removal and are released; an owner that cannot be asked (its runtime is
+        down) blocks it, and the message says why.
     type: bool
     default: false
   state:
@@ -89,7 +93,7 @@ options:
     default: present
 notes:
   - Needs the C(nft) command (package C(nftables)) on the managed host for O(masquerade) and
-    O(internal).
+    O(internal) (and to remove a network that had them); a network with neither never runs it.
 seealso:
   - module: underlay.network.macvlan_network
   - module: underlay.network.network_info

@@ -19,6 +19,8 @@ description:
     removed only if no other network uses it.
   - Several networks may share a parent when their subnets do not overlap.
   - Changing O(mode) changes the attached endpoints in place; the network is never re-created.
+    The kernel cannot switch a macvlan to or from V(passthru), so that change is refused while
+    endpoints are attached.
   - O(host_access) adds what Docker lacks, a macvlan "shim" on the parent so the host can
     reach its own containers.
 author:
@@ -36,6 +38,7 @@ options:
   parent:
     description:
       - The host interface the network's macvlan interfaces hang off. Required with O(state=present).
+      - The loopback interface is refused (the kernel cannot hang a macvlan off it).
     type: str
   mode:
     description:
@@ -69,6 +72,7 @@ options:
     description:
       - A macvlan interface in bridge mode on the parent, with this address (as a /32) and a
         route to O(ip_range), so the host reaches the network's containers.
+      - Needs O(mode=bridge), because only between bridge-mode macvlans does the kernel deliver locally.
     type: dict
     suboptions:
       ifname:
@@ -76,13 +80,16 @@ options:
         type: str
         required: true
       address:
-        description: The host's address on the network; must lie in O(subnet).
+        description: The host's address on the network; must lie in O(subnet) and not be leased to an endpoint.
         type: str
         required: true
   force:
     description:
       - With O(state=absent), detach the attached endpoints first. Without it, removing a
         network with endpoints fails, naming them.
+      - Leases whose owner is provably gone (a removed container, a deleted namespace, an exited
+        PID) do not block removal and are released; an owner that cannot be asked (its runtime is
+        down) blocks it, and the message says why.
     type: bool
     default: false
   state:

@@ -11,6 +11,7 @@ Endpoints are attached by hand with veth pairs (container_endpoint does this lat
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -129,6 +130,73 @@ def test_absent_refuses_with_endpoints_then_force_removes_exactly_its_own(lab):
     assert "underlay.network:bridge2:" not in rules and "underlay.network:other:masquerade" in rules
     lib.run_tasks([{MODULE: {"name": "other", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}}])
     assert "underlay_network" not in lib.nft_ruleset(lab.host)
+
+
+def test_absent_releases_the_leases_of_endpoints_whose_namespace_is_gone(lab):
+    """Docker: after ``docker rm -f apache``, ``docker network rm bridge2`` works without force."""
+    lib.run_tasks([{MODULE: net(lab)}])
+    container, address = attach(lab)
+    lib.sh("ip", "netns", "del", container)
+    absent = {"name": "bridge2", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}
+    r = lib.run_tasks([{MODULE: absent}, {MODULE: absent}])
+    assert [x["changed"] for x in r] == [True, False], r[0].get("msg")
+    assert f"release the leases of network 'bridge2' (owners gone: {container} ({address}))" in r[0]["actions"]
+    assert lib.sh("ip", "link", "show", "bridge2", ns=lab.host, check=False).returncode != 0
+    assert "underlay_network" not in lib.nft_ruleset(lab.host)
+
+
+def run_with_env(monkeypatch, args, **env):
+    """The module as Ansible runs it, with ``env`` set for it alone."""
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return lib.run_module("bridge_network", args)
+
+
+def run_without_nft(monkeypatch, tmp_path, args):
+    """With a PATH that has neither nft nor nsenter (so not even a namespace's empty table can
+    be listed)."""
+    bin_dir = tmp_path / "bin-without-nft"
+    bin_dir.mkdir(exist_ok=True)
+    return run_with_env(monkeypatch, args, PATH=str(bin_dir))
+
+
+def test_without_nft_a_bridge_without_rules_works_and_rules_are_one_message(lab, tmp_path, monkeypatch):
+    plain = net(lab, masquerade=False)
+    results = [run_without_nft(monkeypatch, tmp_path, plain), run_without_nft(monkeypatch, tmp_path, plain)]
+    assert [r.get("changed") for r in results] == [True, False], results
+    before = snapshot(lab)
+    for option in ({"masquerade": True}, {"internal": True}):
+        refused = run_without_nft(monkeypatch, tmp_path, net(lab, **option))
+        field = next(iter(option))
+        assert refused["failed"] is True and refused["msg"] == (
+            f"{field}: needs the 'nft' command, which is not installed on the managed host (package nftables)")
+    assert snapshot(lab) == before
+    absent = {"name": "bridge2", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}
+    removed = run_without_nft(monkeypatch, tmp_path, absent)
+    assert removed["changed"] is True, removed
+    assert not os.listdir(os.path.join(lab.state_dir, "networks"))
+
+
+def fail_after_each_undoable_step(lab, monkeypatch, args, undoable):
+    """Fail the run after each of its first ``undoable`` steps: every time, everything is
+    rolled back and kernel, nftables and state_dir are as they were."""
+    before = snapshot(lab)
+    for step in range(1, undoable + 1):
+        result = run_with_env(monkeypatch, args, UNDERLAY_TEST_FAIL_AFTER_STEP=str(step))
+        assert result["failed"] is True and f"injected failure after step {step}" in result["msg"], result
+        assert "NOT rolled back" not in result["msg"], result["msg"]
+        assert snapshot(lab) == before, step
+
+
+def test_a_failure_part_way_leaves_the_state_as_it_was(lab, monkeypatch):
+    lib.run_tasks([{MODULE: net(lab)}])
+    attach(lab)
+    # remove the masquerade rule, add the two isolation rules, store
+    fail_after_each_undoable_step(lab, monkeypatch, net(lab, internal=True), 3)
+    # release leases, remove the rule, remove the definition; then the link deletions
+    absent = {"name": "bridge2", "state": "absent", "force": True, "netns": lab.host, "state_dir": lab.state_dir}
+    fail_after_each_undoable_step(lab, monkeypatch, absent, 3)
 
 
 @pytest.mark.parametrize("change, message", [

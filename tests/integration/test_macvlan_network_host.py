@@ -125,6 +125,58 @@ def test_absent_refuses_with_endpoints_and_force_detaches(lab):
     assert lib.tree_snapshot(os.path.join(lab.state_dir, "networks")) == {}
 
 
+def test_absent_releases_the_leases_of_endpoints_whose_namespace_is_gone(lab):
+    """Docker: after ``docker rm -f apache``, ``docker network rm`` works without force."""
+    lib.run_tasks([{MODULE: net(lab)}])
+    container, address = lib.attach_by_hand(lab.namespaces, lab.host, "veth0", lab.state_dir, "vlan100")
+    lib.sh("ip", "netns", "del", container)
+    absent = {"name": "vlan100", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}
+    r = lib.run_tasks([{MODULE: absent}, {MODULE: absent}])
+    assert [x["changed"] for x in r] == [True, False], r[0].get("msg")
+    assert f"release the leases of network 'vlan100' (owners gone: {container} ({address}))" in r[0]["actions"]
+    assert lib.tree_snapshot(os.path.join(lab.state_dir, "networks")) == {}
+    assert not os.path.exists(os.path.join(lab.state_dir, "leases", "vlan100.json"))
+
+
+@pytest.mark.parametrize("old, new", [("bridge", "passthru"), ("passthru", "bridge")])
+def test_mode_change_to_or_from_passthru_with_endpoints_is_refused(lab, old, new):
+    lib.run_tasks([{MODULE: net(lab, mode=old)}])
+    lib.attach_by_hand(lab.namespaces, lab.host, "veth0", lab.state_dir, "vlan100", mode=old)
+    before = snapshot(lab)
+    result = lib.run_module("macvlan_network", net(lab, mode=new))
+    assert result["failed"] is True and result["msg"].startswith(
+        f"mode: cannot change network 'vlan100' from mode {old} to {new} while endpoints are attached"), result
+    assert snapshot(lab) == before
+
+
+def test_subnet_overlapping_a_bridge_network_is_refused(lab):
+    bridge = {"name": "br", "bridge_name": "br-t", "subnet": "10.100.0.0/16", "masquerade": False,
+              "netns": lab.host, "state_dir": lab.state_dir}
+    r = lib.run_tasks([{"underlay.network.bridge_network": bridge}, {MODULE: net(lab)}])
+    assert r[0]["changed"] is True and r[1]["failed"] is True
+    assert r[1]["msg"] == "subnet: 10.100.0.0/24 overlaps the subnet 10.100.0.0/16 of network 'br'"
+
+
+def test_a_failure_part_way_leaves_the_state_as_it_was(lab, monkeypatch):
+    """A failure forced after each undoable step: everything is rolled back, every time."""
+    lib.run_tasks([{MODULE: net(lab, host_access={"ifname": "shim100", "address": "10.100.0.250"})}])
+    lib.attach_by_hand(lab.namespaces, lab.host, "veth0", lab.state_dir, "vlan100")
+    renamed = net(lab, host_access={"ifname": "shim101", "address": "10.100.0.250"})
+    absent = {"name": "vlan100", "state": "absent", "force": True, "netns": lab.host, "state_dir": lab.state_dir}
+    before = snapshot(lab)
+    # renamed: old shim's route off, new shim (create, address, up, route), store; then the old shim goes
+    # absent: release leases, remove the definition; then the endpoint and the shim go
+    for args, undoable in ((renamed, 6), (absent, 2)):
+        for step in range(1, undoable + 1):
+            with monkeypatch.context() as patch:
+                patch.setenv("UNDERLAY_TEST_FAIL_AFTER_STEP", str(step))
+                result = lib.run_module("macvlan_network", args)
+            assert result["failed"] is True and f"injected failure after step {step}" in result["msg"], result
+            assert "NOT rolled back" not in result["msg"], result["msg"]
+            assert snapshot(lab) == before, (args.get("state"), step)
+    assert lib.run_tasks([{MODULE: renamed}])[0]["changed"] is True
+
+
 def test_several_networks_per_parent_and_overlap_named(lab):
     r = lib.run_tasks([
         {MODULE: net(lab)},
@@ -148,6 +200,9 @@ def test_several_networks_per_parent_and_overlap_named(lab):
     ({"name": "n" * 65}, "is not a valid network name"),
     ({"parent": "veth9"}, "parent: interface 'veth9' does not exist in network namespace"),
     ({"parent": "veth9.100"}, "parent: interface 'veth9.100' does not exist in network namespace"),
+    ({"parent": "lo"}, "parent: 'lo' is the loopback interface, which cannot carry a macvlan network"),
+    ({"mode": "vepa", "host_access": {"ifname": "shim", "address": "10.100.0.250"}},
+     "host_access: needs mode bridge, not vepa"),
 ])
 def test_bad_input_changes_nothing(lab, change, message):
     lib.run_tasks([{MODULE: net(lab, name="other", parent="veth0", subnet="10.200.0.0/24", ip_range=None,
@@ -155,7 +210,7 @@ def test_bad_input_changes_nothing(lab, change, message):
     before = snapshot(lab)
     result = lib.run_module("macvlan_network", net(lab, **change))
     assert result.get("failed") is True and message in result["msg"], result
-    if change.get("mode"):
+    if change.get("mode") == "bridged":
         assert "bridged" in result["msg"]
     assert snapshot(lab) == before
 
