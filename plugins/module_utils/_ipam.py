@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._netconf import usable
+from ansible_collections.underlay.network.plugins.module_utils._netconf import address_conflict, usable
 
 
 class Pool:
@@ -40,17 +40,10 @@ class Pool:
 
     def why_unavailable(self, address, owner):
         """Why ``address`` cannot be leased to ``owner`` (None when it can)."""
-        value = int(address)
-        if address.version != self.ipam.subnet.version or address not in self.ipam.subnet:
-            return f"{address} is outside the subnet {self.ipam.subnet} of network '{self.network}'"
-        if not self.subnet_low <= value <= self.subnet_high:
-            return f"{address} is the network or broadcast address of {self.ipam.subnet}"
-        if address == self.ipam.gateway:
-            return f"{address} is the gateway of network '{self.network}'"
-        for name, aux in self.ipam.aux_addresses.items():
-            if aux == address:
-                return f"{address} is the auxiliary address '{name}' of network '{self.network}'"
-        if value in self.reserved:
+        conflict = address_conflict(self.ipam, address)
+        if conflict is not None:
+            return f"{address} is {conflict[2]} of network '{self.network}'"
+        if int(address) in self.reserved:
             return f"{address} is reserved on network '{self.network}' (host access)"
         holder = self.leases.get(str(address))
         if holder is not None and holder["owner"] != owner:

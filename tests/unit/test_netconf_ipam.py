@@ -90,7 +90,7 @@ def test_same_owner_keeps_its_address_and_release_allows_reuse():
 @pytest.mark.parametrize("address, message", [
     ("10.0.0.1", "10.0.0.1 is the gateway of network 'n1'"),
     ("10.0.0.3", "10.0.0.3 is the auxiliary address 'sw' of network 'n1'"),
-    ("10.0.0.7", "10.0.0.7 is the network or broadcast address"),
+    ("10.0.0.7", "10.0.0.7 is the broadcast address of 10.0.0.0/29"),
     ("10.0.1.5", "10.0.1.5 is outside the subnet 10.0.0.0/29"),
     ("10.0.0.4", "10.0.0.4 is already leased to container:other on network 'n1'"),
 ])
