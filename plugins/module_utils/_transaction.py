@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+FAIL_AFTER_STEP = "UNDERLAY_TEST_FAIL_AFTER_STEP"
 
 
 def apply_steps(adapter, steps):
@@ -14,6 +18,7 @@ def apply_steps(adapter, steps):
     Re-raises the original failure as an ``UnderlayError`` whose message says what was
     rolled back, and what could not be (so a user knows what state the host is in).
     """
+    fail_after = _injected_failure_point()
     done = []
     for step in steps:
         try:
@@ -24,6 +29,20 @@ def apply_steps(adapter, steps):
             wrapped = UnderlayError(f"{step.action} failed: {err}")
             raise _rolled_back(adapter, done, step, wrapped) from err
         done.append(step)
+        if len(done) == fail_after:
+            injected = UnderlayError(f"injected failure after step {len(done)} ({step.action})", FAIL_AFTER_STEP,
+                                     fail_after)
+            raise _rolled_back(adapter, done, step, injected)
+
+
+def _injected_failure_point():
+    """The step count after which to fail, from ``UNDERLAY_TEST_FAIL_AFTER_STEP`` (else None).
+
+    A test hook for the hardening suite (tests/integration/test_hardening_faults.py): it
+    makes the real undo path run against the real kernel after any step; unset, it does nothing.
+    """
+    value = os.environ.get(FAIL_AFTER_STEP, "")
+    return int(value) if value.isdigit() else None
 
 
 def _rolled_back(adapter, done, failed, err):

@@ -66,3 +66,21 @@ def test_unexpected_exception_is_wrapped_and_rolled_back():
     with pytest.raises(UnderlayError, match="second failed: kaput; rolled back: undo first"):
         apply_steps(adapter, planned.steps)
     assert adapter.applied == ["one", "undo_one"]
+
+
+def test_fault_injection_hook_fails_after_the_nth_step_and_undoes_it(monkeypatch):
+    """UNDERLAY_TEST_FAIL_AFTER_STEP (the hardening suite's hook) runs the real undo path."""
+    from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+    planned = Plan(before={}, after={})
+    for name in ("one", "two", "three"):
+        planned.add(name, name, undo=Step(f"undo {name}", f"undo_{name}"))
+    applied = []
+    adapter = type("Recorder", (), {"apply": lambda self, step: applied.append(step.op)})()
+    monkeypatch.setenv("UNDERLAY_TEST_FAIL_AFTER_STEP", "2")
+    with pytest.raises(UnderlayError, match=r"injected failure after step 2 \(two\); rolled back: undo two; undo one"):
+        apply_steps(adapter, planned.steps)
+    assert applied == ["one", "two", "undo_two", "undo_one"]
+    monkeypatch.delenv("UNDERLAY_TEST_FAIL_AFTER_STEP")
+    applied.clear()
+    apply_steps(adapter, planned.steps)
+    assert applied == ["one", "two", "three"]
