@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hardening suite's tools: whole-world snapshots (kernel, nftables and directories of
+the test's own namespaces and paths), module runs that keep every byte of output (to look
+for tracebacks), and the suite's counts, printed at the end of the pytest run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+import underlay_testlib as lib
+
+TRACEBACK = "Traceback (most recent call last)"
+
+# What the suite counts, in the order it prints them (conftest.py's pytest_terminal_summary).
+FIGURES = ("cases tried", "clear messages", "changes found", "tracebacks", "leftovers")
+COUNTS = Counter()
+KNOWN = Counter()  # the same figures for cases marked xfail (bugs fixed in other slices)
+
+
+class World:
+    """What a case may not change: the kernel and nftables ruleset of ``namespaces`` and
+    every byte (and mode) of the files under ``paths``."""
+
+    def __init__(self, namespaces, paths):
+        self.namespaces = list(namespaces)
+        self.paths = list(paths)
+
+    def snapshot(self, settle=False):
+        read = lib.kernel_snapshot if settle else lib._read_snapshot  # pylint: disable=protected-access
+        return {
+            "kernel": {ns: read(ns) for ns in self.namespaces},
+            "nft": {ns: lib.nft_ruleset(ns) for ns in self.namespaces},
+            "files": {path: lib.tree_snapshot(path) for path in self.paths},
+        }
+
+    def settle(self, pause=0.3):
+        """Wait until two snapshots ``pause`` seconds apart agree (a lab that was just built)."""
+        previous = self.snapshot(settle=True)
+        while True:
+            time.sleep(pause)
+            current = self.snapshot(settle=True)
+            if current == previous:
+                return current
+            previous = current
+
+    def changes_since(self, before):
+        """What differs from ``before`` (e.g. ``routes of ultab12h0``); a difference is read
+        again once the kernel settled, so an IPv6 address arriving late is not mistaken."""
+        after = self.snapshot()
+        if after != before:
+            after = self.snapshot(settle=True)
+        found = [f"{part} of {where}" for part in ("nft", "files")
+                 for where in before[part] if before[part][where] != after[part][where]]
+        for ns, kernel in before["kernel"].items():
+            found.extend(f"{part} of {ns}: {_changed(kernel[part], after['kernel'][ns][part])}"
+                         for part in kernel if kernel[part] != after["kernel"][ns][part])
+        return found
+
+
+def _changed(before, after):
+    """The entries (links, addresses or routes) only one of two kernel listings has."""
+    old = {json.dumps(entry, sort_keys=True) for entry in before}
+    new = {json.dumps(entry, sort_keys=True) for entry in after}
+    return {"gone": sorted(old - new), "new": sorted(new - old)}
+
+
+def module_process(module, args, env=None, check_mode=False):
+    """Run ``module``'s real entry point with JSON args (as Ansible does on a host);
+    returns the finished process, whatever it printed."""
+    payload = dict(args, _ansible_check_mode=check_mode)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": payload}, handle)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", f"ansible_collections.underlay.network.plugins.modules.{module}", handle.name],
+            capture_output=True, text=True, env=dict(lib.ansible_env(), **(env or {})), check=False)
+    finally:
+        os.unlink(handle.name)
+
+
+def module_result(proc):
+    """The module's JSON result, or ``None`` when it printed none (it crashed)."""
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        return None
+
+
+FATAL = re.compile(r"^fatal: \[[^\]]+\]: FAILED! => (\{.*\})$", re.MULTILINE)
+
+
+def playbook_process(playbook, inventory=None):
+    """Run ``playbook`` (a list of plays) with ansible-playbook, connection local."""
+    with tempfile.TemporaryDirectory(prefix="underlay-hardening-") as tmp:
+        path = os.path.join(tmp, "play.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(playbook, handle)
+        argv = ["ansible-playbook", "-i", "localhost,", "-c", "local",
+                "-e", f"ansible_python_interpreter={sys.executable}", path]
+        if inventory is not None:
+            inventory_path = os.path.join(tmp, "inventory.json")
+            with open(inventory_path, "w", encoding="utf-8") as handle:
+                json.dump(inventory, handle)
+            argv[1:3] = ["-i", inventory_path]
+        return subprocess.run(argv, capture_output=True, text=True, env=lib.ansible_env(), check=False)
+
+
+def playbook_failure(proc):
+    """The result of the task that failed (ansible-playbook's ``fatal:`` line), or ``None``.
+
+    The callback leaves ``failed`` out of what it prints; the ``fatal:`` line says it.
+    """
+    found = FATAL.findall(proc.stdout)
+    return dict(json.loads(found[-1]), failed=True) if found else None
+
+
+def tally(known, **figures):
+    """Add one case's figures to the suite's counts (``known``: the case is marked xfail)."""
+    counts = KNOWN if known else COUNTS
+    counts["cases tried"] += 1
+    for name, value in figures.items():
+        counts[name.replace("_", " ")] += int(value)
+
+
+def summary_lines():
+    """The counts as lines for the end of the pytest run; none if the suite did not run."""
+    if not COUNTS and not KNOWN:
+        return []
+    lines = ["hardening suite: " + ", ".join(f"{COUNTS[name]} {name}" for name in FIGURES)]
+    if KNOWN:
+        lines.append("  known bugs (xfail, fixed in other slices): "
+                     + ", ".join(f"{KNOWN[name]} {name}" for name in FIGURES))
+    return lines
