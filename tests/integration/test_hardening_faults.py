@@ -122,7 +122,7 @@ def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
         changes = lab.world.changes_since(before)
         injected = bool(result and result.get("failed")) and "injected failure" in result.get("msg", "")
         traceback = snap.TRACEBACK in output
-        snap.tally(known, clear_messages=injected, tracebacks=traceback, leftovers=bool(changes))
+        snap.tally("fault injection", known, clear_messages=injected, tracebacks=traceback, leftovers=bool(changes))
         if changes or traceback or not injected:
             found[f"after step {after_step} ({planned['actions'][after_step - 1]})"] = (
                 changes, (result or {}).get("msg"), traceback)
