@@ -26,6 +26,7 @@ TRACEBACK = "Traceback (most recent call last)"
 FIGURES = ("cases tried", "clear messages", "changes found", "tracebacks", "leftovers")
 COUNTS = defaultdict(Counter)  # (part, known) -> figures
 
+
 class World:
     """What a case may not change: the kernel and nftables ruleset of ``namespaces`` and
     every byte (and mode) of the files under ``paths``."""
@@ -99,18 +100,19 @@ FATAL = re.compile(r"^fatal: \[[^\]]+\]: FAILED! => (\{.*\})$", re.MULTILINE)
 
 
 def playbook_process(playbook, inventory=None):
-    """Run ``playbook`` (a list of plays) with ansible-playbook, connection local."""
+    """Run ``playbook`` (a list of plays) with ansible-playbook, connection local, against
+    ``inventory`` (a dict, as an inventory file holds it) or just localhost."""
     with tempfile.TemporaryDirectory(prefix="underlay-hardening-") as tmp:
         path = os.path.join(tmp, "play.yml")
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(playbook, handle)
-        argv = ["ansible-playbook", "-i", "localhost,", "-c", "local",
-                "-e", f"ansible_python_interpreter={sys.executable}", path]
+        hosts = "localhost,"
         if inventory is not None:
-            inventory_path = os.path.join(tmp, "inventory.json")
-            with open(inventory_path, "w", encoding="utf-8") as handle:
+            hosts = os.path.join(tmp, "inventory.json")
+            with open(hosts, "w", encoding="utf-8") as handle:
                 json.dump(inventory, handle)
-            argv[1:3] = ["-i", inventory_path]
+        argv = ["ansible-playbook", "-i", hosts, "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+                path]
         return subprocess.run(argv, capture_output=True, text=True, env=lib.ansible_env(), check=False)
 
 
