@@ -185,10 +185,6 @@ def ep(**changes):
     return dict({"network": "mv", "container_netns": "{c2}"}, **changes)
 
 
-def item(**changes):
-    return dict({"network": "mv", "container_netns": "{c2}"}, **changes)
-
-
 def net_vars(**changes):
     """host1's role variables with one macvlan network changed by ``changes``."""
     network = dict({"name": "lan", "driver": "macvlan", "parent": "ens33", "subnet": "10.77.0.0/16",
@@ -317,18 +313,17 @@ CASES = [
          "10.99.0.0/33"),
     case("ep-bad-state", ENDPOINT, ep(state="gone"), "state", "gone"),
     # container_endpoint, batch
-    case("batch-misspelt-key", ENDPOINT, {"endpoints": [item(ipv4_adress="10.5.0.50")]}, "ipv4_adress", "10.5.0.50",
+    case("batch-misspelt-key", ENDPOINT, {"endpoints": [ep(ipv4_adress="10.5.0.50")]}, "ipv4_adress", "10.5.0.50",
          xfail="the batch form does not validate its items' options",
          own_lab=True),
     case("batch-duplicate-static", ENDPOINT,
-         {"endpoints": [item(ipv4_address="10.5.0.50"), item(container_netns="{c1}", ifname="eth7",
-                                                            ipv4_address="10.5.0.50")]},
+         {"endpoints": [ep(ipv4_address="10.5.0.50"), ep(container_netns="{c1}", ifname="eth7", ipv4_address="10.5.0.50")]},
          "ipv4_address", "10.5.0.50"),
-    case("batch-address-malformed", ENDPOINT, {"endpoints": [item(ipv4_address="10.5.0.300")]}, "ipv4_address",
+    case("batch-address-malformed", ENDPOINT, {"endpoints": [ep(ipv4_address="10.5.0.300")]}, "ipv4_address",
          "10.5.0.300"),
-    case("batch-missing-network", ENDPOINT, {"endpoints": [item(network="nosuch")]}, "network", "nosuch"),
-    case("batch-ifname-16", ENDPOINT, {"endpoints": [item(ifname=SIXTEEN)]}, "ifname", SIXTEEN),
-    case("batch-missing-namespace", ENDPOINT, {"endpoints": [item(container_netns="ultnosuchns")]},
+    case("batch-missing-network", ENDPOINT, {"endpoints": [ep(network="nosuch")]}, "network", "nosuch"),
+    case("batch-ifname-16", ENDPOINT, {"endpoints": [ep(ifname=SIXTEEN)]}, "ifname", SIXTEEN),
+    case("batch-missing-namespace", ENDPOINT, {"endpoints": [ep(container_netns="ultnosuchns")]},
          "container_netns", "ultnosuchns"),
     # network_info
     case("info-name-traversal", INFO, {"name": ["../leases/mv"]}, "name", "../leases/mv"),

@@ -25,7 +25,6 @@ from types import SimpleNamespace
 import pytest
 
 import underlay_snapshots as snap
-import underlay_testlib as lib
 
 MV = {"name": "mv", "parent": "veth0", "subnet": "10.5.0.0/24", "ip_range": "10.5.0.128/25"}
 SHIM = {"ifname": "mv-shim", "address": "10.5.0.250"}
@@ -99,7 +98,7 @@ def run(lab, step, env=None, check_mode=False):
 def lab(namespaces, tmp_path):
     host, peer = namespaces.new("h"), namespaces.new("p")
     namespaces.veth(host, "veth0", peer, "veth1")
-    containers = [namespaces.new("c") for _ in range(4)]
+    containers = [namespaces.new(role) for role in ("c", "c", "c", "c")]
     return SimpleNamespace(host=host, containers=containers, state_dir=str(tmp_path / "state"),
                            world=snap.World([host, peer, *containers], [str(tmp_path)]))
 
@@ -107,11 +106,11 @@ def lab(namespaces, tmp_path):
 @pytest.mark.parametrize("name", [scenario(name) for name in SCENARIOS])
 def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
     known = request.node.get_closest_marker("xfail") is not None
-    before_steps, step, _ = SCENARIOS[name]
+    before_steps, step = SCENARIOS[name][:2]
     for setup in before_steps:
-        result, _ = run(lab, setup)
+        result = run(lab, setup)[0]
         assert result and not result.get("failed"), result
-    planned, _ = run(lab, step, check_mode=True)
+    planned = run(lab, step, check_mode=True)[0]
     assert planned and planned["changed"], planned
     steps = len(planned["actions"])
     assert steps >= 2, f"{name}: {planned['actions']}"
@@ -128,4 +127,3 @@ def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
                 changes, (result or {}).get("msg"), traceback)
             before = lab.world.snapshot(settle=True)  # judge the next step on its own
     assert not found, found
-
