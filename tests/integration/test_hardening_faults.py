@@ -10,6 +10,7 @@ undo steps run against the kernel of throwaway namespaces. For each scenario the
 steps is learnt from a check-mode run's ``actions``; then for N = 1 .. steps-1 the run must
 fail saying so, print no traceback, and leave the kernel and nftables ruleset of every lab
 namespace and every byte of state_dir as they were: no link, address, route, rule or lease.
+A run without the hook then succeeds from there.
 
 vlan_subinterface is not here: this host kernel has no 802.1Q (KERNEL_AND_VM.md), so its
 steps cannot run outside the VM lane. macvlan_network creates its owned ``IF.VID`` parent
@@ -127,3 +128,5 @@ def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
                 changes, (result or {}).get("msg"), traceback)
             before = lab.world.snapshot(settle=True)  # judge the next step on its own
     assert not found, found
+    converged = run(lab, step)[0]
+    assert converged and not converged.get("failed"), f"the run after the injected failures: {converged}"
