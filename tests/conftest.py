@@ -46,3 +46,15 @@ def host_untouched():
     assert lib.host_snapshot() == before, "the host's own interfaces, addresses or routes changed"
     left = sorted(name for name in lib.CREATED if os.path.exists(f"/run/netns/{name}"))
     assert not left, f"tests left namespaces behind: {left}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hardening suite's figures (cases tried, clear messages, changes, tracebacks,
+    leftovers), so a reader of the lane log sees numbers, not just "passed"."""
+    import underlay_snapshots  # pylint: disable=import-outside-toplevel
+
+    lines = underlay_snapshots.summary_lines()
+    if lines:
+        terminalreporter.section("hardening suite counts (issue 14)")
+        for line in lines:
+            terminalreporter.write_line(line)
