@@ -75,7 +75,8 @@ class StateDir:
         path = self._absolute
         while not os.path.isdir(path):
             if os.path.lexists(path):
-                raise UnderlayError(f"'{path}' exists and is not a directory", "state_dir", self.path)
+                where = "exists" if path == self._absolute else f"cannot be made: '{path}' exists"
+                raise UnderlayError(f"'{self.path}' {where} and is not a directory", "state_dir", self.path)
             path = os.path.dirname(path)
         return path
 

@@ -10,9 +10,8 @@ under the lab's directories (state_dir, ifcfg dir) as they were. The lab holds a
 network ``mv`` (veth parent), a bridge network ``br`` (masquerading), and a container
 namespace ``c1`` attached to both, so overlaps, duplicates and stored state are real.
 
-Cases marked xfail(strict) are bugs other slices of issue 14 are fixing; drop the marker
-when the fix merges. Those that change the lab today run in a lab of their own, so what they
-break does not leak into the next case.
+Cases that changed the lab before issue 14 fixed them run in a lab of their own, so a
+regression there cannot leak into the next case.
 """
 
 from __future__ import annotations
@@ -143,18 +142,17 @@ def run_role(role, variables, lab):
     return snap.playbook_failure(proc), proc.stdout + proc.stderr
 
 
-def case(case_id, module, args, field, value, xfail=None, own_lab=False):
+def case(case_id, module, args, field, value, own_lab=False):
     """One row: ``module`` with ``args`` must be refused naming ``field`` and ``value``.
 
     ``own_lab``: the case runs in a lab of its own, because today it changes the lab (a
     known bug) and the next cases must not see that.
     """
-    marks = [pytest.mark.xfail(strict=True, reason=f"issue 14: {xfail}, fixed in another slice")] if xfail else []
-    return pytest.param(module, args, field, value, own_lab, id=case_id, marks=marks)
+    return pytest.param(module, args, field, value, own_lab, id=case_id)
 
 
-def fleet(case_id, host_vars, endpoints, field, value, xfail=None):
-    return case(case_id, "fleet_plan", {"host_vars": host_vars, "endpoints": endpoints}, field, value, xfail)
+def fleet(case_id, host_vars, endpoints, field, value):
+    return case(case_id, "fleet_plan", {"host_vars": host_vars, "endpoints": endpoints}, field, value)
 
 
 def role(case_id, role_name, variables, field, value):
@@ -225,7 +223,6 @@ CASES = [
     case("mv-aux-garbage", MACVLAN, mv(aux_addresses={"sw": "notanip"}), "aux_addresses", "notanip"),
     case("mv-overlaps-mv", MACVLAN, mv(subnet="10.5.0.0/25"), "subnet", "10.5.0.0/25"),
     case("mv-overlaps-bridge", MACVLAN, mv(subnet="10.6.0.0/25"), "subnet", "10.6.0.0/25",
-         xfail="a macvlan subnet overlapping a bridge network's subnet is accepted",
          own_lab=True),
     case("mv-bad-mode", MACVLAN, mv(mode="foo"), "mode", "foo"),
     case("mv-name-traversal", MACVLAN, mv(name="../leases/mv"), "name", "../leases/mv"),
@@ -235,7 +232,7 @@ CASES = [
     case("mv-name-65-chars", MACVLAN, mv(name="n" * 65), "name", "n" * 65),
     case("mv-missing-parent", MACVLAN, mv(parent="nosuch0"), "parent", "nosuch0"),
     case("mv-parent-16-chars", MACVLAN, mv(parent=SIXTEEN), "parent", SIXTEEN),
-    case("mv-parent-lo", MACVLAN, mv(parent="lo"), "parent", "lo", xfail="parent: lo is stored, fails later",
+    case("mv-parent-lo", MACVLAN, mv(parent="lo"), "parent", "lo",
          own_lab=True),
     case("mv-host-access-outside", MACVLAN, mv(host_access={"ifname": "shim0", "address": "10.9.0.250"}),
          "host_access", "10.9.0.250"),
@@ -244,28 +241,22 @@ CASES = [
     case("mv-host-access-gateway", MACVLAN, mv(host_access={"ifname": "shim0", "address": "10.7.0.1"}),
          "host_access", "10.7.0.1"),
     case("mv-host-access-leased", MACVLAN, dict(MV, host_access={"ifname": "shim0", "address": C1_IP}),
-         "host_access", C1_IP, xfail="host_access.address equal to a leased endpoint address is accepted",
+         "host_access", C1_IP,
          own_lab=True),
     case("mv-host-access-private-mode", MACVLAN,
          mv(mode="private", host_access={"ifname": "shim0", "address": "10.7.0.250"}), "host_access", "private",
-         xfail="host_access on a macvlan network whose mode is not bridge is accepted",
          own_lab=True),
     case("mv-mode-to-passthru", MACVLAN, dict(MV, mode="passthru"), "mode", "passthru",
-         xfail="a mode change to passthru ends in a kernel EINVAL",
          own_lab=True),
     case("mv-shrink-lease-outside", MACVLAN, dict(MV, subnet="10.5.0.0/29", ip_range=None), "subnet", C1_IP),
     case("mv-shrink-lease-on-broadcast", MACVLAN, dict(MV, subnet="10.5.0.0/28", ip_range=None), "subnet", C1_IP,
-         xfail="shrinking a subnet so a lease becomes its broadcast address is accepted",
          own_lab=True),
     case("mv-aux-covers-lease", MACVLAN, dict(MV, aux_addresses={"sw": "10.5.0.2", "x": C1_IP}),
-         "aux_addresses", C1_IP, xfail="an aux_addresses change covering a leased address is blamed on subnet"),
+         "aux_addresses", C1_IP),
     case("mv-corrupt-state-dir", MACVLAN, dict(MV, state_dir="{root}/corrupt"), "state_dir", "{root}/corrupt"),
-    case("mv-state-dir-below-file", MACVLAN, mv(state_dir="{root}/afile/state"), "state_dir", "{root}/afile/state",
-         xfail="state_dir below a regular file raises NotADirectoryError"),
-    case("mv-unwritable-state-dir", MACVLAN, mv(state_dir="{root}/immutable"), "state_dir", "{root}/immutable",
-         xfail="an unwritable state_dir gives errno and path but no field"),
-    case("mv-network-file-without-ipam", MACVLAN, mv(state_dir="{root}/noipam"), "state_dir", "{root}/noipam",
-         xfail="a network file without ipam raises KeyError"),
+    case("mv-state-dir-below-file", MACVLAN, mv(state_dir="{root}/afile/state"), "state_dir", "{root}/afile/state"),
+    case("mv-unwritable-state-dir", MACVLAN, mv(state_dir="{root}/immutable"), "state_dir", "{root}/immutable"),
+    case("mv-network-file-without-ipam", MACVLAN, mv(state_dir="{root}/noipam"), "state_dir", "{root}/noipam"),
     # bridge_network
     case("br-overlaps-macvlan", BRIDGE, br(subnet="10.5.0.0/24"), "subnet", "10.5.0.0/24"),
     case("br-overlaps-bridge", BRIDGE, br(subnet="10.6.0.128/25"), "subnet", "10.6.0.128/25"),
@@ -281,14 +272,10 @@ CASES = [
     case("br-bad-state", BRIDGE, br(state="gone"), "state", "gone"),
     # container_endpoint, single
     case("ep-missing-network", ENDPOINT, ep(network="nosuch"), "network", "nosuch"),
-    case("ep-network-traversal", ENDPOINT, ep(network="../leases/mv"), "network", "../leases/mv",
-         xfail="container_endpoint does not validate the network name"),
-    case("ep-network-absolute", ENDPOINT, ep(network="{state}/networks/mv"), "network", "{state}/networks/mv",
-         xfail="container_endpoint reads an absolute network path as a file (blames state_dir)"),
-    case("ep-malformed-lease", ENDPOINT, ep(state_dir="{root}/badlease"), "state_dir", "{root}/badlease",
-         xfail="a malformed lease raises ValueError"),
-    case("ep-network-file-without-ipam", ENDPOINT, ep(state_dir="{root}/noipam"), "state_dir", "{root}/noipam",
-         xfail="a network file without ipam raises KeyError"),
+    case("ep-network-traversal", ENDPOINT, ep(network="../leases/mv"), "network", "../leases/mv"),
+    case("ep-network-absolute", ENDPOINT, ep(network="{state}/networks/mv"), "network", "{state}/networks/mv"),
+    case("ep-malformed-lease", ENDPOINT, ep(state_dir="{root}/badlease"), "state_dir", "{root}/badlease"),
+    case("ep-network-file-without-ipam", ENDPOINT, ep(state_dir="{root}/noipam"), "state_dir", "{root}/noipam"),
     case("ep-missing-namespace", ENDPOINT, ep(container_netns="ultnosuchns"), "container_netns", "ultnosuchns"),
     case("ep-missing-pid", ENDPOINT, ep(container_netns=None, pid=4194303), "pid", 4194303),
     case("ep-missing-container", ENDPOINT, ep(container_netns=None, container="ult-nosuch-container",
@@ -304,7 +291,6 @@ CASES = [
     case("ep-mac-garbage", ENDPOINT, ep(mac_address="zz:00:00:00:00:01"), "mac_address", "zz:00:00:00:00:01"),
     case("ep-mac-short", ENDPOINT, ep(mac_address="02:00:00:00:01"), "mac_address", "02:00:00:00:01"),
     case("ep-mac-duplicate", ENDPOINT, ep(mac_address=C1_MAC), "mac_address", C1_MAC,
-         xfail="a MAC already used by another endpoint surfaces as the kernel's EADDRINUSE",
          own_lab=True),
     case("ep-ifname-16", ENDPOINT, ep(ifname=SIXTEEN), "ifname", SIXTEEN),
     case("ep-ifname-slash", ENDPOINT, ep(ifname="../eth0"), "ifname", "../eth0"),
@@ -313,8 +299,7 @@ CASES = [
          "10.99.0.0/33"),
     case("ep-bad-state", ENDPOINT, ep(state="gone"), "state", "gone"),
     # container_endpoint, batch
-    case("batch-misspelt-key", ENDPOINT, {"endpoints": [ep(ipv4_adress="10.5.0.50")]}, "ipv4_adress", "10.5.0.50",
-         xfail="the batch form does not validate its items' options",
+    case("batch-misspelt-key", ENDPOINT, {"endpoints": [ep(ipv4_adress="10.5.0.50")]}, "endpoints", "ipv4_adress",
          own_lab=True),
     case("batch-duplicate-static", ENDPOINT,
          {"endpoints": [ep(ipv4_address="10.5.0.50"), ep(container_netns="{c1}", ifname="eth7", ipv4_address="10.5.0.50")]},
@@ -330,14 +315,11 @@ CASES = [
     case("info-name-space", INFO, {"name": ["a b"]}, "name", "a b"),
     case("info-missing-netns", INFO, {"netns": "ultnosuchns"}, "netns", "ultnosuchns"),
     case("info-corrupt-state-dir", INFO, {"state_dir": "{root}/corrupt"}, "state_dir", "{root}/corrupt"),
-    case("info-network-file-without-ipam", INFO, {"state_dir": "{root}/noipam"}, "state_dir", "{root}/noipam",
-         xfail="a network file without ipam raises KeyError"),
-    case("info-malformed-lease", INFO, {"state_dir": "{root}/badlease"}, "state_dir", "{root}/badlease",
-         xfail="a malformed lease raises ValueError"),
+    case("info-network-file-without-ipam", INFO, {"state_dir": "{root}/noipam"}, "state_dir", "{root}/noipam"),
+    case("info-malformed-lease", INFO, {"state_dir": "{root}/badlease"}, "state_dir", "{root}/badlease"),
     case("info-malformed-lease-value", INFO, {"state_dir": "{root}/badleasevalue"}, "state_dir",
-         "{root}/badleasevalue", xfail="a lease whose value is not a dictionary raises AttributeError"),
-    case("info-state-dir-below-file", INFO, {"state_dir": "{root}/afile/state"}, "state_dir", "{root}/afile/state",
-         xfail="state_dir below a regular file raises NotADirectoryError"),
+         "{root}/badleasevalue"),
+    case("info-state-dir-below-file", INFO, {"state_dir": "{root}/afile/state"}, "state_dir", "{root}/afile/state"),
     # persistent_interface
     case("ifcfg-name-traversal", IFCFG, {"name": "../../etc/x"}, "name", "../../etc/x"),
     case("ifcfg-name-absolute", IFCFG, {"name": "/etc/passwd"}, "name", "/etc/passwd"),
@@ -350,8 +332,7 @@ CASES = [
          "zz:zz:zz:zz:zz:zz"),
     case("ifcfg-mtu-70000", IFCFG, {"name": "eth0", "mtu": 70000}, "mtu", 70000),
     case("ifcfg-bad-type", IFCFG, {"name": "eth0", "type": "bond"}, "type", "bond"),
-    case("ifcfg-unwritable-dir", IFCFG, {"name": "eth1", "dir": "{root}/immutable"}, "dir", "{root}/immutable",
-         xfail="an unwritable ifcfg dir gives errno and path but no field"),
+    case("ifcfg-unwritable-dir", IFCFG, {"name": "eth1", "dir": "{root}/immutable"}, "dir", "{root}/immutable"),
     # fleet_plan (the controller-side plan check)
     fleet("fleet-vlan-id-0", {"underlay_trunks": [{"parent": "ens33", "vlans": [{"id": 0}]}]}, [], "id", 0),
     fleet("fleet-gateway-outside", net_vars(gateway="10.78.0.1"), [], "gateway", "10.78.0.1"),
@@ -366,7 +347,7 @@ CASES = [
     fleet("fleet-duplicate-mac", net_vars(),
           [{"host": "host1", "container_netns": "a", "network": "lan", "mac_address": "02:00:00:00:00:07"},
            {"host": "host1", "container_netns": "b", "network": "lan", "mac_address": "02:00:00:00:00:07"}],
-          "mac_address", "02:00:00:00:00:07", xfail="fleet_plan does not catch duplicate MACs on one VLAN"),
+          "mac_address", "02:00:00:00:00:07"),
     # the roles' argument specs (a role run on its own)
     role("role-networks-driver", "networks",
          {"underlay_networks": [{"name": "x", "driver": "overlay", "subnet": "10.9.0.0/24"}]}, "driver", "overlay"),

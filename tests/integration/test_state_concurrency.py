@@ -163,7 +163,7 @@ def test_state_dir_below_a_file_is_named(lab):
             "network_info": {}}
     for module, params in runs.items():
         result = lib.run_module(module, dict(params, netns=lab.host, state_dir=os.path.join(below, "state")))
-        refused(result, "state_dir", f"'{below}' exists and is not a directory")
+        refused(result, "state_dir", f"'{below}/state' cannot be made: '{below}' exists and is not a directory")
 
 
 def test_malformed_state_files_are_refused_naming_them(lab):

@@ -128,7 +128,8 @@ def test_state_dir_that_is_or_is_below_a_file(tmp_path, below):
         with StateDir(f"{target}{below}"):
             pass
     assert err.value.field == "state_dir" and err.value.value == f"{target}{below}"
-    assert str(err.value) == f"state_dir: '{target}' exists and is not a directory"
+    where = "exists" if not below else f"cannot be made: '{target}' exists"
+    assert str(err.value) == f"state_dir: '{target}{below}' {where} and is not a directory"
 
 
 def test_write_failure_names_state_dir_and_leaves_no_temporary(tmp_path):
