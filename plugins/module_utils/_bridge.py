@@ -248,7 +248,7 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    detach = plan_detach(result, spec, current.leases, current.owners or {})
+    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {})
     for text, listed in sorted(_own_rules(current, spec.name).items()):
         _delete_rule(result, text, listed)
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",

@@ -11,6 +11,7 @@ so a half-made endpoint never shows under its final name, and every step has an 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import os
@@ -345,7 +346,9 @@ def _plan_item(result, current, network, taken):
                    name=current.leftover, in_netns=target.netns_path)
     if item.state == "absent":
         if current.link is not None:
+            leased = existing_ip and existing.get("ifname") == current.link.name
             result.add(f"remove '{current.link.name}' from {target.label}", "link_del",
+                       undo=recreate_steps(item.network, definition, existing_ip, existing) if leased else None,
                        name=current.link.name, in_netns=target.netns_path)
         if existing_ip:
             pool.release(owner)
@@ -384,7 +387,7 @@ def _plan_item(result, current, network, taken):
         raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
                             f" not this network's {kind}", "ifname", ifname)
     if link is None:
-        _plan_create(result, item, target, definition, ifname, mac, owner)
+        _plan_create(result, item.network, target.netns_path, target.label, definition, ifname, mac, owner)
         have_addresses, have_routes, state = set(), {}, "down"
     else:
         if link.mac_address != mac:
@@ -448,24 +451,42 @@ def _address(item, pool, owner, link, details):
     return str(pool.allocate(owner, **details))
 
 
-def _plan_create(result, item, target, definition, ifname, mac, owner):
-    scratch = scratch_name(owner, item.network)
-    where = {"in_netns": target.netns_path}
+def _plan_create(result, network, netns_path, label, definition, ifname, mac, owner):
+    scratch = scratch_name(owner, network)
+    where = {"in_netns": netns_path}
     if definition["driver"] == "macvlan":
-        result.add(f"create macvlan '{scratch}' on '{definition['parent']}' in {target.label}",
+        result.add(f"create macvlan '{scratch}' on '{definition['parent']}' in {label}",
                    "endpoint_add_macvlan",
                    undo=Step(f"remove '{scratch}'", "link_del", dict(where, name=scratch)),
-                   target_netns=target.netns_path, name=scratch, parent=definition["parent"],
+                   target_netns=netns_path, name=scratch, parent=definition["parent"],
                    mode=definition["mode"], mac_address=mac)
     else:
         host_name = "ve" + scratch[2:13]
-        result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {target.label}",
+        result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}",
                    "endpoint_add_veth", undo=Step(f"remove '{host_name}'", "link_del", {"name": host_name}),
-                   target_netns=target.netns_path, host_name=host_name, name=scratch, mac_address=mac,
+                   target_netns=netns_path, host_name=host_name, name=scratch, mac_address=mac,
                    bridge=definition["bridge_name"], isolated=not definition.get("icc", True))
-    result.add(f"rename '{scratch}' to '{ifname}' in {target.label}", "link_rename",
+    result.add(f"rename '{scratch}' to '{ifname}' in {label}", "link_rename",
                undo=Step("rename it back", "link_rename", dict(where, name=ifname, new_name=scratch)),
-               name=scratch, new_name=ifname, alias=owner_mark(item.network, owner), **where)
+               name=scratch, new_name=ifname, alias=owner_mark(network, owner), **where)
+
+
+def recreate_steps(network, definition, address, lease):
+    """The undo of removing an endpoint: the steps that make it again as its lease describes
+    it (interface and owner mark, MAC, address, up, routes), or None when the lease cannot say."""
+    if not all(lease.get(key) for key in ("ifname", "netns_path", "mac_address", "owner")):
+        return None
+    ifname, label, where = lease["ifname"], lease.get("container") or lease["owner"], {"in_netns": lease["netns_path"]}
+    cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
+    steps = Plan(before=None, after=None)
+    _plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"])
+    steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
+    steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
+    for dst, via in _wanted_routes(lease.get("routes") or (), lease.get("default_route"),
+                                   definition["ipam"]["gateway"]):
+        steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
+    first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
+    return (first,) + tuple(steps.steps[1:])
 
 
 def _first_free(names):

@@ -300,7 +300,7 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    detach = plan_detach(result, spec, current.leases, current.owners or {})
+    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {})
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",
                undo=restore_definition(spec.name, definition), name=spec.name)
     result.steps.extend(detach)

@@ -12,6 +12,7 @@ import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._endpoint import recreate_steps
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Step
@@ -95,13 +96,13 @@ def read_owners(spec, leases):
     return {owner: _targets.owner_state(owner, inspections) for owner in sorted(owners)}
 
 
-def plan_detach(result, spec, table, owners):
+def plan_detach(result, spec, definition, table, owners):
     """On removal: leases whose owner is provably gone are released (as Docker forgets the
     endpoints of removed containers); endpoints whose owner lives, or may (``owners`` maps an
     owner to ``owner_state``'s answer), block removal unless ``force`` detaches them.
 
-    Adds the lease release (undoable) and returns the link deletions, which have no undo:
-    the caller adds them last, so a failure before them leaves everything as it was.
+    Adds the lease release (undoable) and returns the link deletions, each undone by
+    re-creating the endpoint from its lease; the caller adds them last.
     """
     endpoints = table["leases"]
     attached = {ip: lease for ip, lease in endpoints.items() if _state(owners, lease)[0] != "gone"}
@@ -117,7 +118,8 @@ def plan_detach(result, spec, table, owners):
                    undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": table}),
                    network=spec.name)
     return [Step(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'", "link_del_in_netns",
-                 {"netns_path": lease["netns_path"], "name": lease["ifname"]})
+                 {"netns_path": lease["netns_path"], "name": lease["ifname"]},
+                 undo=recreate_steps(spec.name, definition, ip, lease))
             for ip, lease in sorted(attached.items()) if lease.get("ifname") and "netns_path" in lease]
 
 

@@ -11,7 +11,7 @@ on failure, walks the ``undo`` of every step already done in reverse (see _trans
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,14 @@ class Step:
     """One operation for an adapter: ``op`` names the adapter method, ``args`` its keywords.
 
     ``action`` is the human-readable line reported in ``actions``; ``undo`` is the step
-    that reverses this one (``None`` when it needs no reversal or cannot have one).
+    that reverses this one, or a tuple of steps applied in order (re-creating a removed
+    endpoint takes several); ``None`` when it needs no reversal or cannot have one.
     """
 
     action: str
     op: str
     args: Dict[str, Any] = field(default_factory=dict)
-    undo: Optional["Step"] = None
+    undo: Union["Step", Tuple["Step", ...], None] = None
 
 
 @dataclass

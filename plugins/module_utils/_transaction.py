@@ -58,9 +58,11 @@ def _rolled_back(adapter, done, failed, err):
         if step.undo is None:
             not_undone.append(step.action)
             continue
+        undos = step.undo if isinstance(step.undo, tuple) else (step.undo,)
         try:
-            adapter.apply(step.undo)
-            undone.append(step.undo.action)
+            for undo in undos:
+                adapter.apply(undo)
+            undone.append(undos[0].action)
         except Exception as undo_err:  # keep undoing the rest; report what stuck
             not_undone.append(f"{step.action} (undo failed: {undo_err})")
     message = str(err)

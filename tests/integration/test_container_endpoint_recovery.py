@@ -257,3 +257,19 @@ def test_batch_items_are_checked_like_the_single_form(lab):
     r = lib.run_module(MODULE, ep(lab, network="mv", endpoints=[{"container_netns": c1, "ipv4_adress": "10.5.0.9"}]))
     assert r["failed"] and "ipv4_adress" in r["msg"] and "Traceback" not in json.dumps(r), r
     assert not os.path.exists(os.path.join(lab.state_dir, "leases", "mv.json"))
+
+
+def test_a_failed_detach_re_creates_the_endpoint(lab, monkeypatch):
+    """Removing the link is the first step of a detach; when a later step fails, the undo
+    makes the endpoint again from its lease: name, MAC, owner mark, address and routes."""
+    network(lab, "mv", gateway="10.5.0.1")
+    c1 = lab.namespaces.new("c")
+    route = {"dst": "192.0.2.0/24", "gateway": "10.5.0.9"}
+    assert lib.run_module(MODULE, ep(lab, network="mv", container_netns=c1, routes=[route]))["changed"]
+    before = {name: (kind, mac, addrs, alias) for name, (kind, mac, addrs, alias) in links_of(c1).items()}
+    routes_before = lib.sh("ip", "route", ns=c1).stdout
+    monkeypatch.setenv("UNDERLAY_TEST_FAIL_AFTER_STEP", "1")
+    r = lib.run_module(MODULE, ep(lab, network="mv", container_netns=c1, state="absent"))
+    assert r["failed"] and "rolled back: re-create 'eth0'" in r["msg"] and "NOT rolled back" not in r["msg"], r
+    assert links_of(c1) == before and lib.sh("ip", "route", ns=c1).stdout == routes_before
+    assert leases(lab, "mv")["10.5.0.2"]["owner"] == f"netns:{c1}"

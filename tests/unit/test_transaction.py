@@ -10,6 +10,7 @@ from fake_adapter import FakeKernel, link
 
 from ansible_collections.underlay.network.plugins.module_utils import _vlan
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._plan import Step
 from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
 
 
@@ -84,3 +85,21 @@ def test_fault_injection_hook_fails_after_the_nth_step_and_undoes_it(monkeypatch
     applied.clear()
     apply_steps(adapter, planned.steps)
     assert applied == ["one", "two", "three"]
+
+
+def test_an_undo_of_several_steps_is_applied_in_order():
+    """Re-creating a removed endpoint takes several steps: a tuple undo runs them in order and
+    is reported by its first step's action."""
+    kernel = FakeKernel(link("veth0"), link("eth0", addresses=("10.0.0.5/24",)))
+    remove = Step("remove 'eth0'", "link_del", {"name": "eth0"}, undo=(
+        Step("re-create 'eth0'", "link_add_vlan", {"name": "eth0", "parent": "veth0", "vlan_id": 5,
+                                                   "protocol": "802.1Q"}),
+        Step("add its address", "addr_add", {"name": "eth0", "address": "10.0.0.5/24"}),
+    ))
+    then = Step("then fail", "link_set", {"name": "veth0", "mtu": 9000})
+    kernel.fail_on = "link_set"
+    with pytest.raises(UnderlayError) as err:
+        apply_steps(kernel.adapter(), [remove, then])
+    assert "rolled back: re-create 'eth0'" in str(err.value) and "NOT rolled back" not in str(err.value)
+    assert kernel.links["eth0"].addresses == ("10.0.0.5/24",)
+    assert [op for op, _args in kernel.log] == ["link_del", "link_set", "link_add_vlan", "addr_add"]
