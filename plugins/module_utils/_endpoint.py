@@ -191,13 +191,15 @@ def read(ws, spec):
         probes[network] = {ip: _probe(ws.kernel, network, lease)
                            for ip, lease in table["leases"].items() if lease.get("pending")}
     own = _targets.host_namespaces(spec.netns_path)
+    by_owner = {network: {lease["owner"]: lease for lease in table["leases"].values()}
+                for network, table in tables.items()}
     items = []
     for item in spec.endpoints:
         target = _resolve(item, inspections)
         current = ItemCurrent(spec=item, target=target, definition=definitions[item.network])
         if target is not None:
             _targets.refuse_host_namespace(item.target_kind, item.target, target, own)
-            _read_item(ws.kernel.other(target.netns_path), current, tables[item.network])
+            _read_item(ws.kernel.other(target.netns_path), current, by_owner[item.network].get(target.owner, {}))
         items.append(current)
     return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners)
 
@@ -216,9 +218,10 @@ def _resolve(item, inspections):
     return None  # gone (or stopped): only its lease is left to release
 
 
-def _read_item(inside, current, table):
+def _read_item(inside, current, lease):
+    """What the item's namespace holds: its link (by the given or stored name, else one
+    carrying our owner mark), a scratch-named leftover, the names taken, the gateway routes."""
     item, owner = current.spec, current.target.owner
-    lease = next((lease for lease in table["leases"].values() if lease["owner"] == owner), {})
     name = current.stored_ifname = item.ifname or lease.get("ifname")
     scratch = scratch_name(owner, item.network)
     if name is None:
@@ -510,16 +513,15 @@ def result_key(spec):
 
 def report(spec, current):
     views = []
-    pools = {network: pool_from(network, current.definitions[network], table)
-             for network, table in current.tables.items()}
+    owners = {network: {lease["owner"]: ip for ip, lease in table["leases"].items()}
+              for network, table in current.tables.items()}
     for item in current.items:
-        pool = pools[item.spec.network]
-        owner = _owner(item.spec, item.target)
-        address = pool.lease_of(owner) if item.target is not None else None
+        table = current.tables[item.spec.network]["leases"]
+        address = owners[item.spec.network].get(_owner(item.spec, item.target)) if item.target is not None else None
         if address is None:
             views.append({"network": item.spec.network, "container": item.spec.describe, "state": "absent"})
             continue
-        lease = pool.leases[address]
+        lease = table[address]
         prefix = item.definition["ipam"]["subnet"].split("/")[1]
         views.append(_view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
                            item.definition["ipam"]["gateway"], prefix))

@@ -58,7 +58,7 @@ def settle(leases, probes, owner_states, batch_owners=frozenset()):
     owners this run attaches or detaches (their half-made links are its to finish, not to
     remove). Does not change its input.
     """
-    kept = {ip: dict(lease) for ip, lease in leases.items()}
+    kept = dict(leases)  # leases are replaced, never changed in place
     result = Settled(leases=kept)
     for ip, lease in sorted(leases.items()):
         if not lease.get("pending"):
@@ -67,7 +67,7 @@ def settle(leases, probes, owner_states, batch_owners=frozenset()):
         if probe.leftover:
             result.leftovers.append((lease.get("netns_path"), probe.leftover))
         if holds(probe.link, ip):
-            del kept[ip]["pending"]
+            kept[ip] = {key: value for key, value in lease.items() if key != "pending"}
             for other_ip, other in list(kept.items()):  # the address it replaced, if any
                 if other_ip != ip and other["owner"] == lease["owner"]:
                     del kept[other_ip]
