@@ -6,7 +6,11 @@
 One run handles a batch: each item is resolved to its namespace, given its lease (sticky per
 owner), and planned against what its namespace holds. New interfaces are made inside the
 target namespace under a scratch name and renamed there (as the CNI macvlan plugin does),
-so a half-made endpoint never shows under its final name, and every step has an undo.
+so a half-made endpoint never shows under its final name, and every step has an undo
+(removing an endpoint is undone by making it again from its lease). The rename also sets
+the owner mark (ifalias) by which a later run recognises the endpoint as its own. New
+leases are written ahead of the kernel and settled after an interrupted run: see
+_lease_journal.
 """
 
 from __future__ import annotations
