@@ -26,6 +26,7 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     now,
     plan_detach,
     predicted_view,
+    read_endpoint_identities,
     read_owners,
     restore_definition,
 )
@@ -62,6 +63,7 @@ class BridgeCurrent:
     rules: dict = None             # comment -> {handle, chain, expr}, all of the collection's rules
     forwarding: Optional[str] = None
     owners: dict = None            # on removal: lease owner -> _targets.owner_state answer
+    endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
 
 
 def build_spec(params):
@@ -109,7 +111,8 @@ def read(ws, spec):
     rules = ws.nft.rules(needed_by) if needed_by else {}
     return BridgeCurrent(definition=definition, others=others, leases=leases, bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
-                         owners=read_owners(spec, leases))
+                         owners=read_owners(spec, leases),
+                         endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
 
 
 def _rules_needed_by(spec, definition):
@@ -248,7 +251,8 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {})
+    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {},
+                         current.endpoint_identities or {})
     for text, listed in sorted(_own_rules(current, spec.name).items()):
         _delete_rule(result, text, listed)
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",

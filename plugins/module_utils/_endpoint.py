@@ -71,6 +71,7 @@ class ItemCurrent:
     gateway_routes: dict = field(default_factory=dict)
     leftover: Optional[str] = None   # scratch-named link an interrupted run left in the namespace
     stored_ifname: Optional[str] = None  # the interface name its stored lease (even a pending one) gives
+    host_end: object = None  # detaching a bridge endpoint: its veth's host end (to undo the detach exactly)
 
 
 def mac_address(field_name, value):
@@ -204,6 +205,8 @@ def read(ws, spec):
         if target is not None:
             _targets.refuse_host_namespace(item.target_kind, item.target, target, own)
             _read_item(ws.kernel.other(target.netns_path), current, by_owner[item.network].get(target.owner, {}))
+            if item.state == "absent" and current.link is not None and current.definition["driver"] == "bridge":
+                current.host_end = ws.kernel.link(host_end_name(target.owner, item.network))
         items.append(current)
     return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners)
 
@@ -355,7 +358,8 @@ def _plan_item(result, current, network, taken):
         if current.link is not None:
             leased = existing_ip and existing.get("ifname") == current.link.name
             result.add(f"remove '{current.link.name}' from {target.label}", "link_del",
-                       undo=recreate_steps(item.network, definition, existing_ip, existing) if leased else None,
+                       undo=recreate_steps(item.network, definition, existing_ip, existing,
+                                           identity(current.link, current.host_end)) if leased else None,
                        name=current.link.name, in_netns=target.netns_path)
         if existing_ip:
             pool.release(owner)
@@ -458,35 +462,54 @@ def _address(item, pool, owner, link, details):
     return str(pool.allocate(owner, **details))
 
 
-def _plan_create(result, network, netns_path, label, definition, ifname, mac, owner):
+def _plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None):
+    """Create the endpoint under its scratch name and rename it (setting the owner mark);
+    ``identity`` (see ``identity``) makes a removed one again exactly as it was."""
     scratch = scratch_name(owner, network)
     where = {"in_netns": netns_path}
+    same = identity or {}
     if definition["driver"] == "macvlan":
         result.add(f"create macvlan '{scratch}' on '{definition['parent']}' in {label}",
                    "endpoint_add_macvlan",
                    undo=Step(f"remove '{scratch}'", "link_del", dict(where, name=scratch)),
                    target_netns=netns_path, name=scratch, parent=definition["parent"],
-                   mode=definition["mode"], mac_address=mac)
+                   mode=definition["mode"], mac_address=mac, **{k: same[k] for k in ("index",) if k in same})
     else:
-        host_name = "ve" + scratch[2:13]
+        host_name = host_end_name(owner, network)
         result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}",
                    "endpoint_add_veth", undo=Step(f"remove '{host_name}'", "link_del", {"name": host_name}),
                    target_netns=netns_path, host_name=host_name, name=scratch, mac_address=mac,
-                   bridge=definition["bridge_name"], isolated=not definition.get("icc", True))
+                   bridge=definition["bridge_name"], isolated=not definition.get("icc", True), **same)
     result.add(f"rename '{scratch}' to '{ifname}' in {label}", "link_rename",
                undo=Step("rename it back", "link_rename", dict(where, name=ifname, new_name=scratch)),
                name=scratch, new_name=ifname, alias=owner_mark(network, owner), **where)
 
 
-def recreate_steps(network, definition, address, lease):
+def host_end_name(owner, network):
+    """The host end of a bridge endpoint's veth pair."""
+    return "ve" + scratch_name(owner, network)[2:13]
+
+
+def identity(link, host_end=None):
+    """What makes a removed endpoint again exactly as it was: its ifindex and, for a veth,
+    its host end's ifindex and MAC."""
+    found = {"index": link.index}
+    if host_end is not None:
+        found.update(host_index=host_end.index, host_mac=host_end.mac_address)
+    return found
+
+
+def recreate_steps(network, definition, address, lease, same=None):
     """The undo of removing an endpoint: the steps that make it again as its lease describes
-    it (interface and owner mark, MAC, address, up, routes), or None when the lease cannot say."""
+    it (interface and owner mark, MAC, address, up, routes; ``same``: its ``identity``), or
+    None when the lease cannot say."""
     if not all(lease.get(key) for key in ("ifname", "netns_path", "mac_address", "owner")):
         return None
     ifname, label, where = lease["ifname"], lease.get("container") or lease["owner"], {"in_netns": lease["netns_path"]}
     cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
     steps = Plan(before=None, after=None)
-    _plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"])
+    _plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"],
+                 same)
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
     for dst, via in _wanted_routes(lease.get("routes") or (), lease.get("default_route"),

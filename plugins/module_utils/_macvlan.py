@@ -30,6 +30,7 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     owner_label,
     plan_detach,
     predicted_view,
+    read_endpoint_identities,
     read_owners,
     restore_definition,
 )
@@ -68,6 +69,7 @@ class MacvlanCurrent:
     old_shim: object = None      # LinkSnapshot of a stored shim that is no longer wanted
     old_shim_routes: tuple = ()
     owners: dict = None          # on removal: lease owner -> _targets.owner_state answer
+    endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
 
 
 def build_spec(params):
@@ -133,7 +135,8 @@ def read(ws, spec):
         old_shim_routes = kernel.routes(old["ifname"]) if old_shim else ()
     return MacvlanCurrent(definition=definition, others=others, leases=leases, parent=parent,
                           vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim,
-                          old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases))
+                          old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases),
+                          endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
 
 
 def _endpoints(current):
@@ -300,7 +303,8 @@ def _plan_absent(spec, current, before):
     definition = current.definition
     if definition is None:
         return result
-    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {})
+    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {},
+                         current.endpoint_identities or {})
     result.add(f"remove network definition '{spec.name}'", "store_delete_network",
                undo=restore_definition(spec.name, definition), name=spec.name)
     result.steps.extend(detach)

@@ -501,9 +501,10 @@ class NetlinkAdapter:
         self._ipr.link("add", ifname=name, kind="macvlan", link=self._index(parent),
                        macvlan_mode=MACVLAN_MODES[mode])
 
-    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address):
+    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address, index=0):
         """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move), with
-        IPv6 off (see ``_ipv6_off``). Left down: a later step sets it up."""
+        IPv6 off (see ``_ipv6_off``). Left down: a later step sets it up. ``index``: the
+        ifindex to take (re-creating a removed endpoint as it was), else the kernel's choice."""
         parent_index = self._index(parent)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
@@ -512,25 +513,30 @@ class NetlinkAdapter:
                 _rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)), _rtnl.attr_u32(_rtnl.IFLA_NET_NS_FD, fd),
                 _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "macvlan"),
                              _rtnl.nested(_rtnl.IFLA_INFO_DATA,
-                                          _rtnl.attr_u32(_rtnl.IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))))
+                                          _rtnl.attr_u32(_rtnl.IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))), index=index)
             with self._undo_on_failure((self._root or self).other(target_netns), name):
                 with _entered(fd):
                     _ipv6_off(name)
         finally:
             os.close(fd)
 
-    def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated):
+    def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated, index=0,
+                             host_index=0, host_mac=None):
         """A veth pair: ``host_name`` here, a port of ``bridge`` (isolated when icc is off); its
-        peer ``name`` in ``target_netns``, left down. IPv6 is off on both ends (see ``_ipv6_off``)."""
+        peer ``name`` in ``target_netns``, left down. IPv6 is off on both ends (see ``_ipv6_off``).
+        ``index``, ``host_index`` and ``host_mac``, when given, re-create a removed endpoint as
+        it was (a bridge's own MAC can follow the MACs of its ports)."""
         bridge_index = self._index(bridge)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
-            peer = (_rtnl.IFINFO.pack(0, 0, 0, 0, 0) + _rtnl.attr_str(_rtnl.IFLA_IFNAME, name)
+            peer = (_rtnl.IFINFO.pack(0, 0, index, 0, 0) + _rtnl.attr_str(_rtnl.IFLA_IFNAME, name)
                     + _rtnl.attr_u32(_rtnl.IFLA_NET_NS_FD, fd) + _rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
+            host_address = (_rtnl.attr(_rtnl.IFLA_ADDRESS, _mac_bytes(host_mac)),) if host_mac else ()
             self._rt.newlink(
-                _rtnl.attr_str(_rtnl.IFLA_IFNAME, host_name),
+                _rtnl.attr_str(_rtnl.IFLA_IFNAME, host_name), *host_address,
                 _rtnl.nested(_rtnl.IFLA_LINKINFO, _rtnl.attr_str(_rtnl.IFLA_INFO_KIND, "veth"),
-                             _rtnl.nested(_rtnl.IFLA_INFO_DATA, _rtnl.nested(_rtnl.VETH_INFO_PEER, peer))))
+                             _rtnl.nested(_rtnl.IFLA_INFO_DATA, _rtnl.nested(_rtnl.VETH_INFO_PEER, peer))),
+                index=host_index)
             with self._undo_on_failure(self, host_name):  # removing one end removes both
                 with _entered(fd):
                     _ipv6_off(name)

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the network modules (macvlan_network, bridge_network) share: their common options,
 the stored-definition view, refusing or force-detaching endpoints on removal, and the
-inspect-shaped return. Pure, but for ``read_owners`` (the read side asks who still exists)."""
+inspect-shaped return. Pure, but for ``read_owners`` and ``read_endpoint_identities`` (on
+removal, the read side asks who still exists and where their endpoints are)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import recreate_steps
+from ansible_collections.underlay.network.plugins.module_utils._endpoint import host_end_name, identity, recreate_steps
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Step
@@ -96,7 +97,23 @@ def read_owners(spec, leases):
     return {owner: _targets.owner_state(owner, inspections) for owner in sorted(owners)}
 
 
-def plan_detach(result, spec, definition, table, owners):
+def read_endpoint_identities(kernel, spec, definition, leases):
+    """On removal, the ``identity`` of each leased endpoint still in the kernel, so that
+    undoing its detach makes it again exactly as it was."""
+    if spec.state != "absent" or not definition:
+        return {}
+    found = {}
+    for ip, lease in leases["leases"].items():
+        if lease.get("ifname") and lease.get("netns_path"):
+            link = kernel.link_in(lease["netns_path"], lease["ifname"])
+            if link is not None:
+                host_end = kernel.link(host_end_name(lease["owner"], spec.name)) \
+                    if definition.get("driver") == "bridge" else None
+                found[ip] = identity(link, host_end)
+    return found
+
+
+def plan_detach(result, spec, definition, table, owners, identities=None):
     """On removal: leases whose owner is provably gone are released (as Docker forgets the
     endpoints of removed containers); endpoints whose owner lives, or may (``owners`` maps an
     owner to ``owner_state``'s answer), block removal unless ``force`` detaches them.
@@ -117,10 +134,19 @@ def plan_detach(result, spec, definition, table, owners):
                    "store_delete_leases",
                    undo=Step("restore the leases", "store_put_leases", {"network": spec.name, "table": table}),
                    network=spec.name)
+    identities = identities or {}
+
+    def newest_first(item):
+        """Endpoints are removed newest first, so an undo (which runs in reverse) makes them
+        again in the order they were made and a bridge numbers its ports as before."""
+        same = identities.get(item[0]) or {}
+        return -same.get("host_index", same.get("index", 0)), item[0]
+
     return [Step(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'", "link_del_in_netns",
                  {"netns_path": lease["netns_path"], "name": lease["ifname"]},
-                 undo=recreate_steps(spec.name, definition, ip, lease))
-            for ip, lease in sorted(attached.items()) if lease.get("ifname") and "netns_path" in lease]
+                 undo=recreate_steps(spec.name, definition, ip, lease, identities.get(ip)))
+            for ip, lease in sorted(attached.items(), key=newest_first)
+            if lease.get("ifname") and "netns_path" in lease]
 
 
 def _state(owners, lease):

@@ -202,8 +202,9 @@ class Rtnl:
     def index(self, name):
         return self.link(name=name)[0][2]
 
-    def newlink(self, *parts, flags=F_ACK | F_CREATE | F_EXCL):
-        self.request(RTM_NEWLINK, IFINFO.pack(AF_UNSPEC, 0, 0, 0, 0) + b"".join(parts), flags=flags)
+    def newlink(self, *parts, index=0, flags=F_ACK | F_CREATE | F_EXCL):
+        """Create a link (with ``index`` as its ifindex when given and free)."""
+        self.request(RTM_NEWLINK, IFINFO.pack(AF_UNSPEC, 0, index, 0, 0) + b"".join(parts), flags=flags)
 
     def setlink(self, index, *parts, up=None, family=AF_UNSPEC):
         flags = change = 0

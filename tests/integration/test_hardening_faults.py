@@ -40,41 +40,43 @@ def attach(network, container, **extra):
     return ("container_endpoint", dict({"network": network, "container_netns": container}, **extra))
 
 
-RECREATED = "the undo re-creates a detached endpoint (name, MAC, owner mark, address, routes) but the kernel gives it a new ifindex"
-
-# name: (what is there before, the run whose steps are interrupted, known leftover or None)
+# name: (what is there before, the run whose steps are interrupted)
 SCENARIOS = {
-    "macvlan-create-with-host-access": ([], ("macvlan_network", dict(MV, host_access=SHIM)), None),
+    "macvlan-create-with-host-access": ([], ("macvlan_network", dict(MV, host_access=SHIM))),
     "macvlan-mode-change-with-endpoints": (
         [("macvlan_network", MV), attach("mv", "{c1}"), attach("mv", "{c2}")],
-        ("macvlan_network", dict(MV, mode="private")), None),
+        ("macvlan_network", dict(MV, mode="private"))),
     "macvlan-remove-force": (
         [("macvlan_network", dict(MV, host_access=SHIM)), attach("mv", "{c1}")],
-        ("macvlan_network", {"name": "mv", "state": "absent", "force": True}), RECREATED),
-    "bridge-create-masquerade-icc-off": ([], ("bridge_network", dict(BR, icc=False, masquerade=True)), None),
+        ("macvlan_network", {"name": "mv", "state": "absent", "force": True})),
+    "bridge-create-masquerade-icc-off": ([], ("bridge_network", dict(BR, icc=False, masquerade=True))),
     "bridge-change-icc-and-masquerade": (
         [("bridge_network", dict(BR, icc=True, masquerade=True))],
-        ("bridge_network", dict(BR, icc=False, masquerade=False)), None),
+        ("bridge_network", dict(BR, icc=False, masquerade=False))),
     "bridge-remove": (
         [("bridge_network", dict(BR, icc=False, masquerade=True))],
-        ("bridge_network", {"name": "br", "state": "absent"}), None),
-    "endpoint-macvlan": ([("macvlan_network", MV)], attach("mv", "{c1}", routes=ROUTES), None),
-    "endpoint-bridge": ([("bridge_network", BR), attach("br", "{c4}")], attach("br", "{c1}"), None),
+        ("bridge_network", {"name": "br", "state": "absent"})),
+    "endpoint-macvlan": ([("macvlan_network", MV)], attach("mv", "{c1}", routes=ROUTES)),
+    "endpoint-bridge": ([("bridge_network", BR), attach("br", "{c4}")], attach("br", "{c1}")),
     "endpoint-batch": ([("macvlan_network", MV), ("bridge_network", BR), attach("br", "{c4}"), attach("mv", "{c4}")],
-                       ("container_endpoint", {"endpoints": BATCH}), None),
+                       ("container_endpoint", {"endpoints": BATCH})),
     "endpoint-batch-first-lease-of-a-network": (
         [("macvlan_network", MV), ("bridge_network", BR), attach("br", "{c4}")],
-        ("container_endpoint", {"endpoints": BATCH}), None),
+        ("container_endpoint", {"endpoints": BATCH})),
     "endpoint-detach": (
         [("macvlan_network", MV), attach("mv", "{c1}", routes=ROUTES)],
-        attach("mv", "{c1}", state="absent"), RECREATED),
+        attach("mv", "{c1}", state="absent")),
+    "bridge-remove-force": (
+        [("bridge_network", dict(BR, icc=False, masquerade=True)), attach("br", "{c4}"), attach("br", "{c1}")],
+        ("bridge_network", {"name": "br", "state": "absent", "force": True})),
+    "endpoint-bridge-detach": (
+        [("bridge_network", BR), attach("br", "{c4}"), attach("br", "{c1}")],
+        attach("br", "{c1}", state="absent")),
 }
 
 
 def scenario(name):
-    known = SCENARIOS[name][2]
-    marks = [pytest.mark.xfail(strict=True, reason=f"issue 14: {known}")] if known else []
-    return pytest.param(name, id=name, marks=marks)
+    return pytest.param(name, id=name)
 
 
 def fill(args, lab):
@@ -107,7 +109,7 @@ def lab(namespaces, tmp_path):
 @pytest.mark.parametrize("name", [scenario(name) for name in SCENARIOS])
 def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
     known = request.node.get_closest_marker("xfail") is not None
-    before_steps, step = SCENARIOS[name][:2]
+    before_steps, step = SCENARIOS[name]
     for setup in before_steps:
         result = run(lab, setup)[0]
         assert result and not result.get("failed"), result
