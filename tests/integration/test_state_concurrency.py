@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import underlay_snapshots as snap
 import underlay_testlib as lib
 
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
@@ -57,6 +58,9 @@ def test_overlapping_creations_on_a_fresh_state_dir_store_exactly_one(lab, modul
     results = in_parallel(module, runs)
 
     created = [i for i, result in enumerate(results) if not result.get("failed")]
+    stored = os.listdir(os.path.join(lab.state_dir, "networks"))
+    snap.tally(f"16 parallel overlapping {module} runs, fresh state_dir", False, networks_stored=len(stored),
+               overlapping_stored=max(len(stored) - 1, 0))
     assert len(created) == 1, [result.get("msg") for result in results]
     winner = f"ov{created[0]}"
     for result in results:
@@ -90,6 +94,9 @@ def test_parallel_attaches_lease_every_address_once(lab):
     with StateDir(lab.state_dir) as store:
         leases = store.leases("mv")["leases"]
     leased = {lease["owner"].split(":", 1)[1]: ip for ip, lease in leases.items()}
+    snap.tally("32 parallel attaches", False, duplicate_addresses=32 - len(set(in_kernel.values())),
+               lost_leases=sum(1 for container in containers if container not in leased),
+               kernel_and_leases_disagree=sum(1 for c in containers if in_kernel[c] != leased.get(c)))
     assert len(set(in_kernel.values())) == 32, "an address was handed out twice"
     assert in_kernel == reported == leased, "kernel, results and lease table disagree"
     assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("10.41.0.0/24") for ip in leased.values())

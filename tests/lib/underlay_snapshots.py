@@ -23,7 +23,6 @@ TRACEBACK = "Traceback (most recent call last)"
 # What the suite counts, in the order it prints them (conftest.py's pytest_terminal_summary),
 # per part of the suite ("bad input", "fault injection"); cases marked xfail (known bugs
 # fixed in other slices) are counted apart.
-FIGURES = ("cases tried", "clear messages", "changes found", "tracebacks", "leftovers")
 COUNTS = defaultdict(Counter)  # (part, known) -> figures
 
 
@@ -137,7 +136,7 @@ def summary_lines():
     """The counts as lines for the end of the pytest run; none if the suite did not run."""
     lines = []
     for part, known in sorted(COUNTS, key=lambda key: (key[0], key[1])):
-        figures = ", ".join(f"{COUNTS[(part, known)][name]} {name}" for name in FIGURES)
+        figures = ", ".join(f"{value} {name}" for name, value in COUNTS[(part, known)].items())
         label = f"  {part}, known bugs (xfail)" if known else part
         lines.append(f"{label}: {figures}")
     return lines
