@@ -25,9 +25,7 @@ MODULE = "underlay.network.container_endpoint"
 
 @pytest.fixture
 def lab(namespaces, tmp_path):
-    host = namespaces.new("h")
-    peer = namespaces.new("p")
-    namespaces.veth(host, "veth0", peer, "veth1")
+    host = namespaces.host_with_parent()
     state_dir = str(tmp_path / "state")
     r = lib.run_tasks([
         {"underlay.network.macvlan_network": {"name": "mv", "parent": "veth0", "subnet": "10.5.0.0/24",

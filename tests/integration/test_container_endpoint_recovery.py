@@ -30,9 +30,7 @@ BATCH = 200
 
 @pytest.fixture
 def lab(namespaces, tmp_path):
-    host = namespaces.new("h")
-    peer = namespaces.new("p")
-    namespaces.veth(host, "veth0", peer, "veth1")
+    host = namespaces.host_with_parent()
     state_dir = str(tmp_path / "state")
     return SimpleNamespace(host=host, state_dir=state_dir, namespaces=namespaces)
 

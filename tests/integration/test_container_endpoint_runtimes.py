@@ -106,16 +106,9 @@ def ping_from(tool, name, address):
     return lib.sh("nsenter", f"--net={path}", "--", "ping", "-c", "2", "-W", "2", address, check=False)
 
 
-def host_with_parent(namespaces):
-    """A host namespace whose ``veth0`` (the other end in a peer namespace) is a macvlan parent."""
-    host = namespaces.new("h")
-    namespaces.veth(host, "veth0", namespaces.new("p"), "veth1")
-    return host
-
-
 def test_docker_and_podman_containers_on_one_macvlan_network(runtimes, namespaces, tmp_path):
     state_dir = str(tmp_path / "state")
-    base = {"netns": host_with_parent(namespaces), "state_dir": state_dir}
+    base = {"netns": namespaces.host_with_parent(), "state_dir": state_dir}
     r = lib.run_tasks([
         {"underlay.network.macvlan_network": dict(base, name="mv", parent="veth0", subnet="10.8.0.0/24")},
         {MODULE: dict(base, network="mv", container=runtimes.names["docker"])},
@@ -166,7 +159,7 @@ def test_runtime_outage_releases_no_lease(runtimes, namespaces, tmp_path, monkey
     """dockerd unreachable and podman's storage unreadable during a run: the leases of their
     containers are kept (nothing proves them gone) and the run says why."""
     state_dir = str(tmp_path / "state")
-    base = {"netns": host_with_parent(namespaces), "state_dir": state_dir}
+    base = {"netns": namespaces.host_with_parent(), "state_dir": state_dir}
     r = lib.run_tasks([
         {"underlay.network.macvlan_network": dict(base, name="mv", parent="veth0", subnet="10.9.0.0/24")},
         {MODULE: dict(base, network="mv", container=runtimes.names["docker"], runtime="docker")},

@@ -56,6 +56,13 @@ class Namespaces:
             sh("ip", "link", "set", name_a, "up", ns=ns_a)
             sh("ip", "link", "set", name_b, "up", ns=ns_b)
 
+    def host_with_parent(self):
+        """A "host" namespace whose ``veth0`` (its peer ``veth1`` in a namespace of its own)
+        can be a macvlan parent: this kernel has no dummy links."""
+        host = self.new("h")
+        self.veth(host, "veth0", self.new("p"), "veth1")
+        return host
+
     def close(self):
         for name in reversed(self.created):
             sh("ip", "netns", "del", name, check=False)
