@@ -162,7 +162,6 @@ class EndpointsCurrent:
     tables: dict        # network -> lease table as stored (for undo and "changed?")
     probes: dict        # network -> {ip: PendingProbe} of leases an interrupted run left pending
     owners: dict        # network -> {owner: (state, reason)} of every lease's owner (_targets.owner_state)
-    own_namespace: tuple = ()  # identities of the host's namespaces (endpoints never go there)
 
 
 def owner_mark(network, owner):
@@ -328,11 +327,17 @@ def plan(spec, current):
 
 def _save_action(network, settled):
     action = f"save the leases of network '{network}'"
-    notes = [f"{label} " + "; ".join(entries) for label, entries in (
+    notes = [f"{label} {_some(entries)}" for label, entries in (
         ("adopting what an interrupted run left:", settled.adopted),
         ("dropping what an interrupted run did not make:", settled.dropped),
         ("releasing", settled.released)) if entries]
     return action + (" (" + "; ".join(notes) + ")" if notes else "")
+
+
+def _some(entries, shown=5):
+    """The first few of ``entries`` and how many more (an action stays one readable line)."""
+    text = "; ".join(entries[:shown])
+    return text + (f" and {len(entries) - shown} more" if len(entries) > shown else "")
 
 
 def _view(item, target, ifname, address, mac, gateway, prefix):
