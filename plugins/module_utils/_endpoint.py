@@ -429,7 +429,7 @@ def _plan_item(result, current, network, taken):
     if cidr not in have_addresses:
         result.add(f"announce {address} ({mac}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
                    name=ifname, address=address, mac_address=mac, **where)
-    dropped = _wanted_routes(existing.get("routes") or (), existing.get("default_route"), gateway)
+    dropped = leased_routes(existing, gateway)
     for dst, via in dropped:
         if (dst, via) not in routes and have_routes.get(dst) == via:
             result.add(f"remove route {dst} via {via} in {target.label} (no longer wanted)", "route_del_via",
@@ -452,6 +452,11 @@ def _wanted_routes(routes, default_route, gateway):
     """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
     wanted = [("default", gateway)] if default_route else []
     return wanted + [tuple(route) for route in routes]
+
+
+def leased_routes(lease, gateway):
+    """The routes a lease records its endpoint was given, in the order they are applied."""
+    return _wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
 
 
 def _address(item, pool, owner, link, details):
@@ -517,8 +522,7 @@ def recreate_steps(network, definition, address, lease, same=None):
                  same)
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
-    for dst, via in _wanted_routes(lease.get("routes") or (), lease.get("default_route"),
-                                   definition["ipam"]["gateway"]):
+    for dst, via in leased_routes(lease, definition["ipam"]["gateway"]):
         steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])

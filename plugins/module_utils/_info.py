@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils._endpoint import leased_routes
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
@@ -143,9 +144,7 @@ def wanted_routes(lease, gateway):
     container_endpoint applies it last); None when the lease does not say."""
     if "routes" not in lease and "default_route" not in lease:
         return None
-    wanted = {"default": gateway} if lease.get("default_route") else {}
-    wanted.update((dst, via) for dst, via in lease.get("routes") or ())
-    return wanted
+    return dict(leased_routes(lease, gateway))
 
 
 def drift(definition, leases, kernel):
