@@ -16,7 +16,7 @@ The spec (YAML):
     hosts: [host1, host2]
     containers: [h1-web, h2-web]        # plain namespaces, targets of container_netns
 
-Each host is a namespace with its own /etc and /var/lib (overlays over the machine's, kept
+Each host is a namespace with its own /etc, /var/lib and /usr/local (overlays over the machine's, kept
 in DIR/hosts/NAME), entered by SSH through a ProxyCommand that runs `sshd -i` inside the
 namespace: a real SSH connection without touching any interface or route of the machine
 itself. The overlay upper directories must not live on an overlay filesystem (in the VM
@@ -39,13 +39,14 @@ import yaml
 
 SSHD = "/usr/sbin/sshd"
 PROXY = """#!/bin/sh
-# ProxyCommand: an SSH session with namespace host $1 (own /etc and /var/lib under {hosts}/$1)
+# ProxyCommand: an SSH session with namespace host $1 (own /etc, /var/lib, /usr/local under {hosts}/$1)
 set -eu
 ns="$1"
 root="{hosts}/${{ns#{prefix}}}"
 exec ip netns exec "$ns" unshare --mount --propagation private -- sh -euc '
 mount -t overlay underlay-etc -o "lowerdir=/etc,upperdir=$1/etc,workdir=$1/etc.work" /etc
 mount -t overlay underlay-var -o "lowerdir=/var/lib,upperdir=$1/var,workdir=$1/var.work" /var/lib
+mount -t overlay underlay-local -o "lowerdir=/usr/local,upperdir=$1/local,workdir=$1/local.work" /usr/local
 exec {sshd} -i -f "$2"' sh "$root" "{config}"
 """
 SSHD_CONFIG = """HostKey {workdir}/ssh_host_ed25519_key
@@ -137,7 +138,7 @@ class Fabric:
 
     def _host_root(self, host):
         root = os.path.join(self.workdir, "hosts", host)
-        for sub in ("etc", "etc.work", "var", "var.work"):
+        for sub in ("etc", "etc.work", "var", "var.work", "local", "local.work"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         os.makedirs(os.path.join(root, "etc", "sysconfig", "network-scripts"), exist_ok=True)
 
