@@ -55,17 +55,21 @@ def main(argv=None, out=None):
     return _watch.watch(state_dir, netns)
 
 
+def _say(out, line):
+    out.write(f"{line}\n")
+    out.flush()
+
+
 def _print_restore(report, quiet, out):
     if not quiet:
         for line in report.actions:
-            print(line, file=out)
+            _say(out, line)
         for line in report.skipped:
-            print(f"skipped: {line}", file=out)
+            _say(out, f"skipped: {line}")
     for line in report.problems:
-        print(f"problem: {line}", file=out)
+        _say(out, f"problem: {line}")
     if not quiet:
-        print(f"restore: {'changed' if report.changed else 'nothing to change'}, {len(report.problems)} problem(s)",
-              file=out)
+        _say(out, f"restore: {'changed' if report.changed else 'nothing to change'}, {len(report.problems)} problem(s)")
     return 1 if report.problems else 0
 
 
@@ -74,14 +78,14 @@ def _status(state_dir, netns, names, out):
     try:
         networks = _runner.run(NETWORK_INFO, params)["networks"]
     except UnderlayError as err:
-        print(f"problem: {err}", file=out)
+        _say(out, f"problem: {err}")
         return 1
     drifted = 0
     for network in networks:
         for line in status_lines(network):
-            print(line, file=out)
+            _say(out, line)
         drifted += len(network["drift"])
-    print(f"{len(networks)} network(s), {drifted} drift(s)", file=out)
+    _say(out, f"{len(networks)} network(s), {drifted} drift(s)")
     return 1 if drifted else 0
 
 

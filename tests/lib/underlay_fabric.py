@@ -30,6 +30,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -179,6 +180,58 @@ class Fabric:
             run("ip", "netns", "del", name, check=False, capture=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    # ------------------------------------------------------------------ reboot
+    def reboot(self, host):
+        """Leave ``host`` as a reboot would: its kernel state gone but for the trunk NIC and the
+        VLAN sub-interfaces (with their addresses) that its ifcfg files declare (what the OS
+        brings up at boot), and its containers' namespaces empty (their runtime starts them
+        again, without any endpoint). Returns the namespaces made empty."""
+        state = self._load()
+        ns = state["prefix"] + host
+        root = os.path.join(self.workdir, "hosts", host)
+        owners = set()
+        leases = os.path.join(root, "var", "underlay-network", "leases")
+        for entry in sorted(os.listdir(leases)) if os.path.isdir(leases) else ():
+            with open(os.path.join(leases, entry), encoding="utf-8") as stream:
+                owners.update(lease["owner"].split(":", 1)[1] for lease in json.load(stream)["leases"].values()
+                              if lease["owner"].startswith("netns:"))
+        for link in json.loads(run("ip", "-n", ns, "-j", "link", "show", capture=True).stdout):
+            if link["ifname"] not in ("lo", state["trunk"]):
+                run("ip", "-n", ns, "link", "del", link["ifname"], check=False, capture=True)
+        ns_run(ns, "nft", "flush", "ruleset")
+        ns_run(ns, "sysctl", "-qw", "net.ipv4.ip_forward=0")
+        for name in sorted(owners):
+            run("ip", "netns", "del", name)
+            run("ip", "netns", "add", name)
+            run("ip", "-n", name, "link", "set", "lo", "up")
+        scripts = os.path.join(root, "etc", "sysconfig", "network-scripts")
+        for entry in sorted(os.listdir(scripts)):
+            if entry.startswith("ifcfg-"):
+                self._ifup(ns, os.path.join(scripts, entry))
+        return sorted(owners)
+
+    @staticmethod
+    def _ifup(ns, path):
+        """Bring up a VLAN an ifcfg file declares, as the OS's network scripts would."""
+        keys = {}
+        with open(path, encoding="utf-8") as stream:
+            for line in stream:
+                if "=" in line and not line.lstrip().startswith("#"):
+                    key, value = line.strip().split("=", 1)
+                    keys[key] = (shlex.split(value) or [""])[0]
+        if keys.get("VLAN") != "yes":
+            return
+        device = keys["DEVICE"]
+        run("ip", "-n", ns, "link", "add", "link", keys["PHYSDEV"], "name", device, "type", "vlan",
+            "id", keys.get("VLAN_ID") or device.rsplit(".", 1)[1])
+        if keys.get("MTU"):
+            run("ip", "-n", ns, "link", "set", device, "mtu", keys["MTU"])
+        for suffix in [""] + [str(i) for i in range(10)]:
+            if keys.get("IPADDR" + suffix):
+                run("ip", "-n", ns, "addr", "add", f"{keys['IPADDR' + suffix]}/{keys.get('PREFIX' + suffix, '24')}",
+                    "dev", device)
+        run("ip", "-n", ns, "link", "set", device, "up")
+
     # ------------------------------------------------------------------ matrix
     def address_of(self, ns):
         """The first global IPv4 address of a namespace (its endpoint's address)."""
@@ -231,10 +284,13 @@ def print_matrix(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("command", choices=["up", "down", "matrix"])
+    parser.add_argument("command", choices=["up", "down", "matrix", "reboot"])
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--spec")
     parser.add_argument("--expect")
+    parser.add_argument("--host", help="reboot: the host to wipe as a reboot would")
+    parser.add_argument("--save", help="matrix: write the rows seen to this file")
+    parser.add_argument("--same-as", help="matrix: fail unless the rows (addresses included) equal this file's")
     args = parser.parse_args(argv)
     fabric = Fabric(args.workdir)
     if args.command == "up":
@@ -245,10 +301,27 @@ def main(argv=None):
     if args.command == "down":
         fabric.down()
         return 0
+    if args.command == "reboot":
+        emptied = fabric.reboot(args.host)
+        print(f"{args.host}: kernel state wiped, VLANs of its ifcfg files up, {len(emptied)} container"
+              f" namespace(s) empty: {' '.join(emptied)}")
+        return 0
     with open(args.expect, encoding="utf-8") as stream:
         rows, mismatches = fabric.matrix(yaml.safe_load(stream))
     print_matrix(rows)
     print(f"reachability: {len(rows) - mismatches} as expected, {mismatches} not")
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as stream:
+            json.dump(rows, stream, indent=1)
+    if args.same_as:
+        with open(args.same_as, encoding="utf-8") as stream:
+            before = json.load(stream)
+        differ = [f"{old['from']} -> {old['to']}: {old['address']} {old['seen']} before, {new['address']} {new['seen']} now"
+                  for old, new in zip(before, rows) if (old["address"], old["seen"]) != (new["address"], new["seen"])]
+        for line in differ:
+            print(f"differs: {line}")
+        print(f"reachability: {'the same as' if not differ else f'{len(differ)} row(s) differ from'} before")
+        mismatches += len(differ)
     return 1 if mismatches else 0
 
 
