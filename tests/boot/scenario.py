@@ -77,6 +77,7 @@ def write_inventory(vm: SystemdVM, workdir: Path, persist_format: str) -> Path:
 def ansible_env(workdir: Path) -> dict:
     env = dict(os.environ)
     env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+    env["ANSIBLE_PIPELINING"] = "True"  # one SSH round trip per task: the guest runs under TCG
     env["ANSIBLE_LOCAL_TEMP"] = str(workdir / "ansible-local")
     return env
 
@@ -103,11 +104,23 @@ def network_info(inventory: Path, workdir: Path) -> dict:
     return {net["Name"]: net for net in result["networks"]}
 
 
+CONTAINERS_SCRIPT = """
+# start_containers NAME...: each a busybox container with no network and --restart always
+# (podman-restart.service starts it again at boot), started side by side
+pids=()
+for name in "$@"; do
+  podman run -d --name "$name" --network none --restart always --rootfs "$ROOTFS" \\
+    /bin/sleep 2147483647 > /dev/null &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+"""
+
+
 def start_containers(vm: SystemdVM) -> None:
     """The containers, with a restart policy, before site.yml attaches their endpoints."""
-    for name in CONTAINERS:
-        vm.ssh(["podman", "run", "-d", "--name", name, "--network", "none", "--restart", "always",
-                "--rootfs", ROOTFS, "/bin/sleep", "2147483647"], timeout=120)
+    vm.ssh(["env", f"ROOTFS={ROOTFS}", "bash", "-euo", "pipefail", "-s", "--", *CONTAINERS],
+           input=CONTAINERS_SCRIPT, timeout=300)
 
 
 UPSTREAM_SCRIPT = """
