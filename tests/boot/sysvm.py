@@ -276,8 +276,11 @@ class SystemdVM:
 
     def journal(self, *args: str) -> str:
         """The guest's journal (for failure messages); args as journalctl's."""
-        proc = self.ssh(["journalctl", "--no-pager", "-o", "short-monotonic", *args], check=False, timeout=60)
-        return proc.stdout
+        try:
+            proc = self.ssh(["journalctl", "--no-pager", "-o", "short-monotonic", *args], check=False, timeout=120)
+        except subprocess.TimeoutExpired:
+            return "(journalctl did not answer within 120 s)"
+        return proc.stdout + proc.stderr
 
 
 def cold_boot(image: Path, workdir: Path, timeout: float = 900.0) -> tuple[SystemdVM, dict]:
