@@ -125,6 +125,9 @@ def start_containers(vm: SystemdVM) -> None:
 
 UPSTREAM_SCRIPT = """
 ip netns add upstream
+# a new namespace inherits the host's IPv4 forwarding, which the bridge network turns on:
+# the upstream switch must not route between its VLANs
+ip netns exec upstream sysctl -qw net.ipv4.ip_forward=0
 ip link set eth2 netns upstream
 ip -n upstream link set eth2 up
 ip -n upstream link add link eth2 name eth2.100 type vlan id 100
