@@ -189,17 +189,17 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _ifcfg
+from ansible_collections.underlay.network.plugins.module_utils import _persist
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
 from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_files
 
 RESOURCE = Resource(
     key=None,
-    build_spec=_ifcfg.build_spec,
-    read=_ifcfg.read,
-    plan=_ifcfg.plan,
-    report=_ifcfg.report,
-    predict=_ifcfg.predict,
+    build_spec=_persist.build_spec,
+    read=_persist.read,
+    plan=_persist.plan,
+    report=_persist.report,
+    predict=_persist.predict,
     open=open_files,
 )
 
@@ -208,18 +208,19 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            format=dict(type="str", choices=["ifcfg"], default="ifcfg"),
+            format=dict(type="str", choices=["ifcfg", "nmconnection", "networkd"], default="ifcfg"),
             type=dict(type="str", choices=["ethernet", "vlan", "bridge"], default="ethernet"),
             parent=dict(type="str"),
             vlan_id=dict(type="int"),
+            protocol=dict(type="str", choices=["802.1Q", "802.1ad"]),
             address=dict(type="str"),
             hwaddr=dict(type="str"),
             onboot=dict(type="bool", default=True),
-            bootproto=dict(type="str", choices=["none", "static", "dhcp", "bootp", "ibft"], default="none"),
+            bootproto=dict(type="str", choices=["none", "static", "dhcp", "bootp", "ibft"]),
             mtu=dict(type="int"),
             extra=dict(type="dict"),
-            preserve_unmanaged=dict(type="bool", default=False),
-            dir=dict(type="path", default="/etc/sysconfig/network-scripts"),
+            preserve_unmanaged=dict(type="bool", default=True),
+            dir=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
