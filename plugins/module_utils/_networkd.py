@@ -122,11 +122,11 @@ def network_document(spec, existing, vlans=()):
     first_address = [True]  # the option owns the first Address=
 
     def keep(section, key, value):
-        if (section, key) in extra_keys or key in written.get(section, ()):
-            return False
         if section == "Network" and key == "Address":
             is_first, first_address[0] = first_address[0], False
             return preserve and (spec.address is None or (not is_first and value != spec.address))
+        if (section, key) in extra_keys or key in written.get(section, ()):
+            return False
         if section == "Network" and key == "DHCP":
             return preserve and spec.bootproto is None
         if (section, key) in (("Network", "VLAN"), ("Match", "Name"), ("Link", "ActivationPolicy")):

@@ -131,7 +131,7 @@ def document(spec, existing):
     managed += [_ini.Section(name, entries) for name, entries in extra.items()]
 
     def keep(section, key, _value):
-        if key in written.get(section, ()) or key in OWNED.get(section, ()) or (section, key) in chosen:
+        if key in written.get(section, ()) or (section, key) in chosen or (section, key) == ("vlan", "protocol"):
             return False
         if section == "connection" and key in ("id", "uuid"):
             return False
