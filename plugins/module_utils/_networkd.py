@@ -49,10 +49,10 @@ def netdev_path(directory, name):
 
 
 def paths(spec):
-    """The ``.network`` (returned as ``path``), the ``.netdev`` of a vlan or bridge, and a vlan's
-    parent's ``.network``."""
+    """The ``.network`` (returned as ``path``), the ``.netdev`` of a vlan or bridge (with
+    ``state: absent``, whatever the type), and a vlan's parent's ``.network``."""
     found = [network_path(spec.directory, spec.name)]
-    if spec.type in ("vlan", "bridge"):
+    if spec.type in ("vlan", "bridge") or spec.state == "absent":
         found.append(netdev_path(spec.directory, spec.name))
     if spec.type == "vlan" and spec.parent is not None:
         found.append(network_path(spec.directory, spec.parent))
@@ -204,7 +204,7 @@ def with_vlan(sections, name, present=True):
 def desired(spec, current):
     found = paths(spec)
     network, out = found[0], {}
-    netdev = netdev_path(spec.directory, spec.name) if spec.type in ("vlan", "bridge") else None
+    netdev = netdev_path(spec.directory, spec.name) if netdev_path(spec.directory, spec.name) in found else None
     if spec.state == "absent":
         out[network] = None
         if netdev:

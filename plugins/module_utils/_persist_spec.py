@@ -113,8 +113,9 @@ def build_spec(params):
                   preserve_unmanaged=True if preserve is None else boolean("preserve_unmanaged", preserve))
     kind = v.choice("type", params.get("type") or "ethernet", TYPES)
     if state == "absent":
+        common["type"] = kind
         if kind == "vlan" and params.get("parent") is not None:  # networkd: the parent's VLAN= line goes too
-            common.update(type=kind, parent=plain_text("parent", v.interface_name("parent", params["parent"])))
+            common["parent"] = plain_text("parent", v.interface_name("parent", params["parent"]))
         return PersistSpec(**common)
 
     parent, vlan_id = _vlan_options(kind, name, params.get("parent"), params.get("vlan_id"))
