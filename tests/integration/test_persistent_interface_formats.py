@@ -198,3 +198,44 @@ def test_systemd_networkd_reads_the_files(tmp_path):
     assert "br0: loaded \"bridge\"" in trial["log"] and "ens33.21: loaded \"vlan\"" in trial["log"]
     links = {link["ifname"]: link for link in trial["links"]}
     assert links["br0"]["linkinfo"]["info_kind"] == "bridge" and links["br0"]["mtu"] == 9000
+
+
+def role(directory, fmt, trunks, **extra):
+    return {"name": "trunk_host", "ansible.builtin.include_role": {"name": "underlay.network.trunk_host"},
+            "vars": dict({"underlay_trunks": trunks, "underlay_persist_format": fmt,
+                          "underlay_persist_dir": str(directory)}, **extra)}
+
+
+@pytest.mark.parametrize("fmt", ["nmconnection", "networkd"])
+def test_trunk_host_keeps_the_trunks_address(tmp_path, fmt):
+    """The role persists the trunk (no VLANs: this kernel has no 802.1Q) in the chosen format;
+    the address the trunk's file already holds survives, and a second run changes nothing."""
+    name, text, kept = PARENT[fmt]
+    (tmp_path / name).write_text(text)
+    os.chmod(tmp_path / name, 0o600)
+    trunks = [{"parent": "ens33", "mtu": 9000}]
+    ok(lib.run_tasks([role(tmp_path, fmt, trunks)])[0])
+    after = (tmp_path / name).read_text()
+    for line in kept:
+        if "VLAN=" not in line:
+            assert line in after.splitlines(), after
+    assert "mtu=9000" in after.splitlines() or "MTUBytes=9000" in after.splitlines()
+    before = lib.tree_snapshot(str(tmp_path))
+    ok(lib.run_tasks([role(tmp_path, fmt, trunks)])[0])
+    assert lib.tree_snapshot(str(tmp_path)) == before
+
+
+def test_trunk_host_auto_without_a_running_stack_writes_ifcfg(tmp_path):
+    """``auto`` asks systemctl; on a host where neither NetworkManager nor systemd-networkd is
+    active (this machine: no systemd as PID 1), the files are ifcfg, in underlay_ifcfg_dir."""
+    done = subprocess.run(["systemctl", "is-active", "NetworkManager.service", "systemd-networkd.service"],
+                          capture_output=True, text=True, check=False)
+    if "active" in done.stdout.split():
+        pytest.skip("NetworkManager or systemd-networkd is running here")
+    (tmp_path / "ifcfg-ens33").write_text("DEVICE=ens33\nBOOTPROTO=dhcp\nONBOOT=yes\nZONE=internal\n")
+    task_ = role("", "auto", [{"parent": "ens33"}], underlay_ifcfg_dir=str(tmp_path))
+    ok(lib.run_tasks([task_], check_mode=True)[0])
+    assert (tmp_path / "ifcfg-ens33").read_text() == "DEVICE=ens33\nBOOTPROTO=dhcp\nONBOOT=yes\nZONE=internal\n"
+    ok(lib.run_tasks([task_])[0])
+    assert (tmp_path / "ifcfg-ens33").read_text() == "DEVICE=ens33\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\nZONE=internal\n"
+    assert os.listdir(tmp_path) == ["ifcfg-ens33"]
