@@ -277,8 +277,6 @@ def _parse_double(text, pos, line, out):
     raise ParseError(start, "an unterminated double quote")
 
 
-
-
 # -- the format's interface (see _persist) ---------------------------------------------
 def desired(spec, current):
     """``{path: text}`` for ``spec`` given ``current`` (``{path: FileSnapshot}``); ``None`` removes."""

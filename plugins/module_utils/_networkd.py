@@ -73,8 +73,8 @@ def check_extra(spec, field="extra"):
         raise UnderlayError("must be a dictionary of Section.Key: value (for example Network.DNS)", field, extra)
     out = []
     for name, value in extra.items():
-        section, _, key = str(name).partition(".")
-        if not _NAME.match(section) or not _NAME.match(key):
+        section, dot, key = str(name).partition(".")
+        if not dot or not _NAME.match(section) or not _NAME.match(key):
             raise UnderlayError(
                 f"{name!r} is not a networkd setting: give Section.Key, for example Network.DNS or Link.RequiredForOnline",
                 field, name)
@@ -114,11 +114,11 @@ def network_document(spec, existing, vlans=()):
         link.append(("RequiredForOnline", (old["Link"].first("RequiredForOnline") if preserve and "Link" in old
                                            else None) or "no"))
     managed = [_ini.Section("Match", match), _ini.Section("Link", link), _ini.Section("Network", network)]
-    written = {section.name: {key for key, _ in section.entries} for section in managed}
+    written = {section.name: {entry[0] for entry in section.entries} for section in managed}
     for section in managed:
         section.entries += extra.pop(section.name, [])
     managed += [_ini.Section(name, entries) for name, entries in extra.items()]
-    extra_keys = {(section, key) for (section, key), _ in spec.extra or ()}
+    extra_keys = {item[0] for item in spec.extra or ()}
     first_address = [True]  # the option owns the first Address=
 
     def keep(section, key, value):
@@ -195,7 +195,7 @@ def with_vlan(sections, name, present=True):
             if section.name in ("Match", "Link"):
                 position = index + 1
         sections.insert(position, network)
-    last = max((i + 1 for i, (key, _) in enumerate(network.entries) if key == "VLAN"), default=0)
+    last = max((i + 1 for i, entry in enumerate(network.entries) if entry[0] == "VLAN"), default=0)
     network.entries.insert(last, ("VLAN", name))
     return sections
 

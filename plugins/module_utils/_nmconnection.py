@@ -79,9 +79,9 @@ def check_extra(spec, field="extra"):
         raise UnderlayError("must be a dictionary of section.key: value (for example ipv4.dns)", field, extra)
     out = []
     for name, value in extra.items():
-        section, _, key = str(name).partition(".")
+        section, dot, key = str(name).partition(".")
         section = ALIASES.get(section, section)
-        if not _SECTION_NAME.match(section) or not _KEY_NAME.match(key):
+        if not dot or not _SECTION_NAME.match(section) or not _KEY_NAME.match(key):
             raise UnderlayError(
                 f"{name!r} is not a keyfile setting: give section.key, for example ipv4.dns or connection.zone",
                 field, name)
@@ -125,7 +125,7 @@ def document(spec, existing):
     if spec.type == "bridge":
         managed.append(_ini.Section("bridge"))
     managed.append(_ini.Section("ipv4", _ipv4(spec, kept.get("ipv4"))))
-    written = {section.name: {key for key, _ in section.entries} for section in managed}
+    written = {section.name: {entry[0] for entry in section.entries} for section in managed}
     for section in managed:
         section.entries += extra.pop(section.name, [])
     managed += [_ini.Section(name, entries) for name, entries in extra.items()]

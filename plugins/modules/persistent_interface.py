@@ -250,7 +250,7 @@ content:
   type: str
   sample: "DEVICE=ens33.21\nBOOTPROTO=none\nONBOOT=yes\nIPADDR=172.21.1.254\nPREFIX=24\nNETWORK=172.21.1.0\nVLAN=yes\nPHYSDEV=ens33\n"
 files:
-  description: The text of each of O(paths) that exists after the run (would exist, in check mode).
+  description: The text of each of RV(paths) that exists after the run (would exist, in check mode).
   returned: always
   type: dict
   sample: {"/etc/systemd/network/10-ens33.21.network": "[Match]\nName=ens33.21\n\n[Network]\nAddress=172.21.1.254/24\n"}

@@ -92,8 +92,8 @@ PARENT = {
     "nmconnection": ("ens33.nmconnection",
                      "[connection]\nid=System ens33\nuuid=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\ntype=ethernet\n"
                      "interface-name=ens33\n\n[ipv4]\nmethod=manual\naddress1=192.168.1.10/24,192.168.1.1\n"
-                     "dns=192.168.1.1;\n", ["address1=192.168.1.10/24,192.168.1.1", "dns=192.168.1.1;", "method=manual",
-                                           "id=System ens33"]),
+                     "dns=192.168.1.1;\n",
+                     ["address1=192.168.1.10/24,192.168.1.1", "dns=192.168.1.1;", "method=manual", "id=System ens33"]),
     "networkd": ("10-ens33.network",
                  "[Match]\nName=ens33\n\n[Network]\nAddress=192.168.1.10/24\nGateway=192.168.1.1\nDNS=192.168.1.1\n",
                  ["Address=192.168.1.10/24", "Gateway=192.168.1.1", "VLAN=ens33.21"]),
@@ -156,7 +156,7 @@ def test_networkmanager_reads_the_keyfiles(tmp_path):
     a keyfile NetworkManager would reject (a property not allowed) fails there."""
     if not os.path.exists(NMCLI_ROOT):
         pytest.skip("nmcli is not unpacked (run tests/lib/prepare-nmcli): keyfiles NOT checked by NetworkManager")
-    parent_name, parent_text, _ = PARENT["nmconnection"]
+    parent_name, parent_text = PARENT["nmconnection"][:2]
     (tmp_path / parent_name).write_text(parent_text)
     [ok(r) for r in lib.run_tasks([trunk(tmp_path, "nmconnection", mtu=9000), vlan(tmp_path, "nmconnection"),
                                    bridge(tmp_path, "nmconnection", bootproto="dhcp")])]

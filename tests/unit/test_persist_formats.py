@@ -22,12 +22,12 @@ def spec(fmt, **params):
 
 
 def files(fmt, params, on_disk=None):
-    """Plan ``params`` against ``on_disk`` ({path: text}; missing paths are absent)."""
+    """The plan of ``params`` against ``on_disk`` ({path: text}; missing paths are absent)."""
     built = spec(fmt, **params)
     on_disk = on_disk or {}
     current = {path: (FileSnapshot(path, "file", on_disk[path].encode(), _persist.FORMATS[fmt].MODE)
                       if path in on_disk else FileSnapshot(path)) for path in _persist.FORMATS[fmt].paths(built)}
-    return _persist.plan(built, current), current
+    return _persist.plan(built, current)
 
 
 def written(plan):
@@ -66,19 +66,19 @@ NM_VLAN = ("[connection]\nid=ens33.21\nuuid={uuid}\ntype=vlan\ninterface-name=en
 
 
 def test_nm_vlan_text_mode_and_stable_uuid():
-    plan, _ = files("nmconnection", dict(VLAN, protocol="802.1ad"))
+    plan = files("nmconnection", dict(VLAN, protocol="802.1ad"))
     path = f"{NM_DIR}/ens33.21.nmconnection"
     step = plan.steps[0]
     assert plan.actions == [f"create {path}"] and step.args["mode"] == 0o600
     uuid = _nmconnection.parse(step.args["content"])[0].first("uuid")
     assert step.args["content"] == NM_VLAN.format(uuid=uuid)
-    again, _ = files("nmconnection", dict(VLAN, protocol="802.1ad"))
+    again = files("nmconnection", dict(VLAN, protocol="802.1ad"))
     assert again.steps[0].args["content"] == step.args["content"]  # same options, same bytes
-    assert not files("nmconnection", dict(VLAN, protocol="802.1ad"), {path: step.args["content"]})[0].changed
+    assert not files("nmconnection", dict(VLAN, protocol="802.1ad"), {path: step.args["content"]}).changed
 
 
 def test_nm_8021q_writes_no_protocol_key():
-    content = files("nmconnection", VLAN)[0].steps[0].args["content"]
+    content = files("nmconnection", VLAN).steps[0].args["content"]
     assert "[vlan]\nid=21\nparent=ens33\n\n" in content and "protocol" not in content
 
 
@@ -91,7 +91,7 @@ def test_nm_8021q_writes_no_protocol_key():
     ({"name": "eth0", "onboot": False}, "connection", None),
 ])
 def test_nm_sections(params, section, expected):
-    content = files("nmconnection", params)[0].steps[0].args["content"]
+    content = files("nmconnection", params).steps[0].args["content"]
     sections = {s.name: s for s in _nmconnection.parse(content)}
     if expected is None:
         assert sections[section].first("autoconnect") == "false"
@@ -107,16 +107,16 @@ PARENT_NM = ("[connection]\nid=System ens33\nuuid=5fb06bd0-0bb0-7ffb-45f1-d6edd6
 
 def test_nm_parent_keeps_its_address_id_uuid_and_unknown_settings():
     path = f"{NM_DIR}/ens33.nmconnection"
-    plan, _ = files("nmconnection", {"name": "ens33", "mtu": 9000}, {path: PARENT_NM})
+    plan = files("nmconnection", {"name": "ens33", "mtu": 9000}, {path: PARENT_NM})
     assert plan.steps[0].args["content"] == (
         "[connection]\nid=System ens33\nuuid=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\ntype=ethernet\n"
         "interface-name=ens33\nautoconnect=true\nzone=internal\n\n[ethernet]\nmtu=9000\nmac-address=00:0C:29:3E:5B:7A\n\n"
         "[ipv4]\nmethod=manual\naddress1=192.168.1.10/24,192.168.1.1\ndns=192.168.1.1;\n\n"
         "[ipv6]\naddr-gen-mode=eui64\nmethod=auto\n\n[proxy]\n")
     assert plan.actions == [f"update {path}: set connection.autoconnect, ethernet.mtu"]
-    assert not files("nmconnection", {"name": "ens33", "mtu": 9000}, {path: plan.steps[0].args["content"]})[0].changed
+    assert not files("nmconnection", {"name": "ens33", "mtu": 9000}, {path: plan.steps[0].args["content"]}).changed
     # without preserve_unmanaged: only what the options say (the uuid stays: it names the profile)
-    exact = files("nmconnection", {"name": "ens33", "preserve_unmanaged": False}, {path: PARENT_NM})[0]
+    exact = files("nmconnection", {"name": "ens33", "preserve_unmanaged": False}, {path: PARENT_NM})
     assert exact.steps[0].args["content"] == (
         "[connection]\nid=ens33\nuuid=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\ntype=ethernet\ninterface-name=ens33\n"
         "autoconnect=true\n\n[ipv4]\nmethod=disabled\n")
@@ -125,16 +125,16 @@ def test_nm_parent_keeps_its_address_id_uuid_and_unknown_settings():
 def test_nm_address_option_owns_address1_and_keeps_the_others():
     path = f"{NM_DIR}/ens33.21.nmconnection"
     old = "[connection]\nid=x\n\n[ipv4]\nmethod=manual\naddress1=10.0.0.1/24\naddress2=10.0.0.2/24\n"
-    content = files("nmconnection", VLAN, {path: old})[0].steps[0].args["content"]
+    content = files("nmconnection", VLAN, {path: old}).steps[0].args["content"]
     assert "[ipv4]\nmethod=manual\naddress1=172.21.1.254/24\naddress2=10.0.0.2/24\n" in content
-    dhcp = files("nmconnection", dict(VLAN, bootproto="dhcp"), {path: old})[0].steps[0].args["content"]
+    dhcp = files("nmconnection", dict(VLAN, bootproto="dhcp"), {path: old}).steps[0].args["content"]
     assert "[ipv4]\nmethod=auto\naddress1=172.21.1.254/24\naddress2=10.0.0.2/24\n" in dhcp
 
 
 def test_nm_extra():
     content = files("nmconnection", {"name": "eth0", "extra": {"ipv4.dns": "10.0.0.53;", "connection.id": "Uplink",
                                                                "ipv6.method": "disabled", "ethernet.wake-on-lan": 0,
-                                                               "connection.zone": " lead"}})[0].steps[0].args["content"]
+                                                               "connection.zone": " lead"}}).steps[0].args["content"]
     assert content.startswith("[connection]\nid=Uplink\n")
     assert "zone=\\slead\n" in content and "[ipv4]\nmethod=disabled\ndns=10.0.0.53;\n" in content
     assert content.endswith("[ipv6]\nmethod=disabled\n") and "[ethernet]\nwake-on-lan=0\n" in content
@@ -163,13 +163,13 @@ def test_nm_unreadable_file_is_refused_with_preserve_and_replaced_without(text, 
     with pytest.raises(UnderlayError) as err:
         files("nmconnection", {"name": "eth0"}, {path: text})
     assert err.value.field == "preserve_unmanaged" and path in str(err.value) and fragment in str(err.value)
-    plan = files("nmconnection", {"name": "eth0", "preserve_unmanaged": False}, {path: text})[0]
+    plan = files("nmconnection", {"name": "eth0", "preserve_unmanaged": False}, {path: text})
     assert plan.actions == [f"rewrite {path} (it did not parse)"]
 
 
 def test_nm_mode_is_corrected_to_0600():
     path = f"{NM_DIR}/eth0.nmconnection"
-    content = files("nmconnection", {"name": "eth0"})[0].steps[0].args["content"]
+    content = files("nmconnection", {"name": "eth0"}).steps[0].args["content"]
     built = spec("nmconnection", name="eth0")
     plan = _persist.plan(built, {path: FileSnapshot(path, "file", content.encode(), 0o644)})
     assert plan.actions == [f"set the mode of {path} from 0644 to 0600"]
@@ -177,7 +177,7 @@ def test_nm_mode_is_corrected_to_0600():
 
 # -- networkd ----------------------------------------------------------------------------
 def test_networkd_vlan_files_and_parent_line():
-    plan, _ = files("networkd", dict(VLAN, protocol="802.1ad", mtu=1496))
+    plan = files("networkd", dict(VLAN, protocol="802.1ad", mtu=1496))
     netdev, network, parent = (f"{ND_DIR}/10-ens33.21.netdev", f"{ND_DIR}/10-ens33.21.network",
                                f"{ND_DIR}/10-ens33.network")
     assert plan.actions == [f"create {netdev}", f"create {network}", f"create {parent}"]
@@ -190,7 +190,7 @@ def test_networkd_vlan_files_and_parent_line():
     # several files: the diff shows each under its path
     assert plan.after.startswith(f"# {netdev}\n[NetDev]\n") and f"# {parent}\n[Match]\nName=ens33\n" in plan.after
     assert plan.before == f"# {netdev}\n# {network}\n# {parent}\n"
-    again, _ = files("networkd", dict(VLAN, protocol="802.1ad", mtu=1496), written(plan))
+    again = files("networkd", dict(VLAN, protocol="802.1ad", mtu=1496), written(plan))
     assert not again.changed and again.before == again.after == written(plan)[network]
 
 
@@ -201,23 +201,23 @@ PARENT_ND = ("# installed by hand\n[Match]\nName=ens33\n\n[Network]\nDHCP=yes\nA
 
 def test_networkd_parent_keeps_addresses_dhcp_routes_and_gains_vlan_lines():
     path = f"{ND_DIR}/10-ens33.network"
-    plan, _ = files("networkd", {"name": "ens33", "mtu": 9000}, {path: PARENT_ND})
+    plan = files("networkd", {"name": "ens33", "mtu": 9000}, {path: PARENT_ND})
     first = written(plan)[path]
     assert first == ("[Match]\nName=ens33\n\n[Link]\nMTUBytes=9000\n\n[Network]\nDHCP=yes\nAddress=192.168.1.10/24\n"
                      "Address=192.168.1.11/24\nDNS=192.168.1.1\n\n[Route]\nGateway=192.168.1.1\n\n[Route]\n"
                      "Destination=10.0.0.0/8\nGateway=192.168.1.2\n")
     assert plan.actions == [f"update {path}: set Link.MTUBytes"]
-    vlan, _ = files("networkd", VLAN, {path: first})
+    vlan = files("networkd", VLAN, {path: first})
     parent_text = written(vlan)[path]
     assert "[Network]\nVLAN=ens33.21\nDHCP=yes\nAddress=192.168.1.10/24\n" in parent_text
     # the parent's own run keeps the VLAN= line where the VLAN's run put it: both unchanged now
-    assert not files("networkd", {"name": "ens33", "mtu": 9000}, {path: parent_text})[0].changed
+    assert not files("networkd", {"name": "ens33", "mtu": 9000}, {path: parent_text}).changed
     on_disk = dict(written(vlan))
-    assert not files("networkd", VLAN, on_disk)[0].changed
-    second = files("networkd", dict(VLAN, name="ens33.22", vlan_id=22, address=None), on_disk)[0]
+    assert not files("networkd", VLAN, on_disk).changed
+    second = files("networkd", dict(VLAN, name="ens33.22", vlan_id=22, address=None), on_disk)
     assert "[Network]\nVLAN=ens33.21\nVLAN=ens33.22\nDHCP=yes\n" in written(second)[path]
     # without preserve_unmanaged the parent's VLAN= lines stay (they belong to the VLANs' runs)
-    exact = files("networkd", {"name": "ens33", "preserve_unmanaged": False}, {path: written(second)[path]})[0]
+    exact = files("networkd", {"name": "ens33", "preserve_unmanaged": False}, {path: written(second)[path]})
     assert written(exact)[path] == ("[Match]\nName=ens33\n\n[Link]\nRequiredForOnline=no\n\n"
                                     "[Network]\nVLAN=ens33.21\nVLAN=ens33.22\n")
 
@@ -226,13 +226,13 @@ def test_networkd_address_option_owns_the_first_address():
     path = f"{ND_DIR}/10-ens33.21.network"
     old = "[Match]\nName=ens33.21\n\n[Network]\nAddress=10.0.0.1/24\nAddress=172.21.1.254/24\nAddress=10.0.0.3/24\n"
     on_disk = {path: old, f"{ND_DIR}/10-ens33.network": "[Match]\nName=ens33\n\n[Network]\nVLAN=ens33.21\n"}
-    text = written(files("networkd", VLAN, on_disk)[0])[path]
+    text = written(files("networkd", VLAN, on_disk))[path]
     assert text == "[Match]\nName=ens33.21\n\n[Network]\nAddress=172.21.1.254/24\nAddress=10.0.0.3/24\n"
 
 
 def test_networkd_absent_removes_its_files_and_its_line_in_the_parent():
-    present = written(files("networkd", VLAN)[0])
-    plan = files("networkd", {"name": "ens33.21", "type": "vlan", "parent": "ens33", "state": "absent"}, present)[0]
+    present = written(files("networkd", VLAN))
+    plan = files("networkd", {"name": "ens33.21", "type": "vlan", "parent": "ens33", "state": "absent"}, present)
     parent = f"{ND_DIR}/10-ens33.network"
     assert plan.actions == [f"remove {ND_DIR}/10-ens33.21.network", f"remove {ND_DIR}/10-ens33.21.netdev",
                             f"update {parent}: remove Network.VLAN"]
@@ -243,7 +243,7 @@ def test_networkd_absent_removes_its_files_and_its_line_in_the_parent():
 def test_networkd_bridge_dhcp_onboot_and_extra():
     plan = files("networkd", {"name": "br0", "type": "bridge", "mtu": 9000, "bootproto": "dhcp", "onboot": False,
                               "extra": {"Network.DNS": ["10.0.0.53", "10.0.0.54"], "Bridge.STP": True,
-                                        "Link.RequiredForOnline": "no"}})[0]
+                                        "Link.RequiredForOnline": "no"}})
     assert written(plan) == {
         f"{ND_DIR}/10-br0.netdev": "[NetDev]\nName=br0\nKind=bridge\nMTUBytes=9000\n",
         f"{ND_DIR}/10-br0.network": ("[Match]\nName=br0\n\n[Link]\nActivationPolicy=manual\nRequiredForOnline=no\n\n"
