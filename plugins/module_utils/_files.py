@@ -65,6 +65,24 @@ class FileSystem:
         except OSError as err:  # EACCES, or ELOOP: the file became a link after lstat
             raise UnderlayError(f"cannot read {path}: {err.strerror}", "dir", os.path.dirname(path)) from None
 
+    @classmethod
+    def listing(cls, directory, suffix):
+        """``{path: text}`` of the regular files in ``directory`` whose names end in ``suffix``
+        (sorted; nothing when the directory does not exist; links are not followed)."""
+        try:
+            names = sorted(os.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as err:
+            raise UnderlayError(f"cannot list {directory}: {err.strerror}", "dir", directory) from None
+        found = {}
+        for name in names:
+            if name.endswith(suffix) and not name.startswith("."):
+                snap = cls.snapshot(os.path.join(directory, name))
+                if snap.kind == "file":
+                    found[snap.path] = snap.text
+        return found
+
     def apply(self, step):
         getattr(self, "op_" + step.op)(**step.args)
 

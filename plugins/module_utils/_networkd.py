@@ -22,6 +22,7 @@ whatever ``preserve_unmanaged`` says, as they belong to the VLANs' runs.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import re
 
@@ -31,6 +32,7 @@ from ansible_collections.underlay.network.plugins.module_utils._persist_spec imp
 
 MODE = 0o644
 PREFIX = "10-"
+LISTED = ".network"
 # Keys of the .network file written from options: ``extra`` may not name them.
 OWNED = {
     "Match": ("Name", "MACAddress"),
@@ -57,6 +59,63 @@ def paths(spec):
     if spec.type == "vlan" and spec.parent is not None:
         found.append(network_path(spec.directory, spec.parent))
     return tuple(found)
+
+
+def locate(spec, listing):
+    """The files for ``spec``, given the ``.network`` files in its directory (``{path: text}``).
+
+    A link's settings are in one file: the first ``.network`` (in lexical order) that matches it.
+    When ``10-NAME.network`` does not exist but another file there is for this interface alone
+    (``[Match] Name=NAME``), that file is the one edited (with ``state: present``; removal only
+    ever removes the module's own file), so an address it holds stays in effect. Other files
+    that match the name (also through a glob) are named in a warning.
+    """
+    found, warnings = [], []
+    network, notes = _choose(spec.directory, spec.name, listing, adopt=spec.state == "present")
+    found.append(network)
+    warnings += notes
+    if spec.type in ("vlan", "bridge") or spec.state == "absent":
+        found.append(netdev_path(spec.directory, spec.name))
+    if spec.type == "vlan" and spec.parent is not None:
+        parent, notes = _choose(spec.directory, spec.parent, listing, adopt=True)
+        found.append(parent)
+        warnings += notes
+    return tuple(found), warnings
+
+
+def _choose(directory, name, listing, adopt):
+    own = network_path(directory, name)
+    matches = _matching(listing, name)
+    chosen = own
+    if own not in listing and adopt:
+        chosen = next((path for path, exact in matches.items() if exact), own)
+    notes = []
+    for path in matches:
+        if path == chosen:
+            continue
+        if os.path.basename(path) < os.path.basename(chosen):
+            notes.append(f"{path} also matches {name} and sorts before {chosen}: systemd-networkd applies {path},"
+                         f" not {chosen}, to {name}; merge the two files")
+        else:
+            notes.append(f"{path} also matches {name}: systemd-networkd applies {chosen} (it sorts first) to {name}"
+                         f" and ignores {path} for it; merge the two files")
+    return chosen, notes
+
+
+def _matching(listing, name):
+    """``{path: exact}`` for each file whose first ``[Match]`` names ``name`` (``exact``: only it)."""
+    found = {}
+    for path, text in sorted(listing.items(), key=lambda item: os.path.basename(item[0])):
+        try:
+            match = next((section for section in parse(text) if section.name == "Match"), None)
+        except _ini.ParseError:
+            continue
+        tokens = " ".join(match.values("Name")).split() if match else []
+        if tokens == [name]:
+            found[path] = True
+        elif any(fnmatch.fnmatchcase(name, token) for token in tokens):
+            found[path] = False
+    return found
 
 
 def parse(text):
@@ -202,7 +261,7 @@ def with_vlan(sections, name, present=True):
 
 # -- the format's interface (see _persist) ---------------------------------------------
 def desired(spec, current):
-    found = paths(spec)
+    found = list(current)
     network, out = found[0], {}
     netdev = netdev_path(spec.directory, spec.name) if netdev_path(spec.directory, spec.name) in found else None
     if spec.state == "absent":

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """persistent_interface: the runner's resource (read, plan, report, predict) for every format.
 
-The formats (_ifcfg, _nmconnection, _networkd) each give ``paths(spec)``,
-``check_extra(spec)``, ``desired(spec, snapshots) -> {path: text or None}``,
-``describe(path, before, after)``, ``variables(text)`` and ``MODE``. This module turns the
+The formats (_ifcfg, _nmconnection, _networkd) each give ``paths(spec)`` (the first is
+the main file), ``check_extra(spec)``, ``desired(spec, snapshots) -> {path: text or None}``,
+``describe(path, before, after)``, ``variables(text)`` and ``MODE``; a format whose files
+depend on what the directory holds (networkd) also gives ``LISTED`` (a file name suffix) and
+``locate(spec, {path: text}) -> (paths, warnings)``. This module turns the
 difference between the desired and the present files into steps (atomic writes and
 removals, each with the step that puts the file back, so a failure half-way through a
 multi-file format leaves the files as they were), and the ``--diff`` text.
@@ -33,18 +35,31 @@ def build_spec(params):
     return spec
 
 
+class Current(dict):
+    """``{path: FileSnapshot}`` of the interface's files, the main one first, with ``warnings``."""
+
+    def __init__(self, snapshots, warnings=()):
+        super().__init__(snapshots)
+        self.warnings = list(warnings)
+
+
 def read(files, spec):
-    """Snapshots of the format's files, ``{path: FileSnapshot}`` (refuses a format the host cannot use)."""
+    """Snapshots of the format's files (refuses a format the host cannot use)."""
     problem = _persist_spec.host_problem(spec)
     if problem:
         raise UnderlayError(problem, "format", spec.format)
-    return {path: files.snapshot(path) for path in FORMATS[spec.format].paths(spec)}
+    fmt = FORMATS[spec.format]
+    if hasattr(fmt, "locate"):
+        paths, warnings = fmt.locate(spec, files.listing(spec.directory, fmt.LISTED))
+    else:
+        paths, warnings = fmt.paths(spec), ()
+    return Current({path: files.snapshot(path) for path in paths}, warnings)
 
 
 def plan(spec, current):
     """Decide what to do with the files (nothing is touched here)."""
     fmt = FORMATS[spec.format]
-    primary = fmt.paths(spec)[0]
+    primary = next(iter(current))
     for path, snapshot in current.items():
         if snapshot.kind == "other":
             raise UnderlayError(f"{path} exists and is not a regular file; refusing to replace it", "name", spec.name)
@@ -62,6 +77,7 @@ def plan(spec, current):
             after[path] = path, content or ""
     result = _diff(primary, current, wanted, before, after)
     result.steps.extend(steps)
+    result.warnings.extend(getattr(current, "warnings", ()))
     return result
 
 
@@ -119,17 +135,16 @@ def _diff(primary, current, wanted, before, after):
                 before_header=names, after_header=names)
 
 
-def _result(spec, texts):
-    fmt = FORMATS[spec.format]
-    primary = fmt.paths(spec)[0]
+def _result(spec, current, texts):
+    primary = next(iter(current))
     content = texts.get(primary, "")
-    return {"path": primary, "paths": list(fmt.paths(spec)), "content": content,
-            "variables": fmt.variables(content) if content else {}, "files": texts}
+    return {"path": primary, "paths": list(current), "content": content,
+            "variables": FORMATS[spec.format].variables(content) if content else {}, "files": texts}
 
 
 def report(spec, current):
     """The return values from the files as they are (``content`` ``''`` when there is none)."""
-    return _result(spec, {path: snap.text for path, snap in current.items() if snap.kind == "file"})
+    return _result(spec, current, {path: snap.text for path, snap in current.items() if snap.kind == "file"})
 
 
 def predict(spec, current, planned):
@@ -140,4 +155,4 @@ def predict(spec, current, planned):
             texts[step.args["path"]] = step.args["content"]
         else:
             texts.pop(step.args["path"], None)
-    return _result(spec, texts)
+    return _result(spec, current, texts)

@@ -168,8 +168,11 @@ notes:
     reload), C(networkctl reload)); use M(underlay.network.vlan_subinterface) to configure the running kernel.
   - "nmconnection: NetworkManager reads only keyfiles owned by root with mode 0600. Another profile for the
     same interface in another file is not looked at."
-  - "networkd: networkd applies only the first C(.network) file that matches a link; a hand-written file
-    for the same interface that sorts before C(10-NAME.network) wins."
+  - "networkd: networkd applies only the first C(.network) file (in lexical order) that matches a link. When
+    C(10-NAME.network) does not exist and another C(.network) file in O(dir) is for this interface alone
+    (C([Match] Name=NAME)), that file is edited instead (with O(state=present); so the address it holds
+    stays in effect), and the same goes for a vlan's parent. Other files in O(dir) that match the name
+    (also through a glob such as C(en*)) are named in a warning. Removal only removes the module's own files."
 seealso:
   - module: underlay.network.vlan_subinterface
 """

@@ -290,3 +290,53 @@ def test_a_format_the_host_cannot_use_is_refused_for_the_default_dir_only(fmt, m
     assert _persist_spec.host_problem(built, exists=lambda path: True) is None
     given = spec(fmt, name="eth0", dir="/tmp/staging")
     assert _persist_spec.host_problem(given, exists=lambda path: False) is None
+
+
+# -- networkd: the file that is in effect -------------------------------------------------
+def test_networkd_edits_the_existing_file_for_the_interface_instead_of_shadowing_it(tmp_path):
+    """Debian's own eth0.network holds the management address: the trunk's run edits that file
+    (a new 10-ens33.network would sort first and hide it), and the VLAN's line goes there too."""
+    from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
+    (tmp_path / "ens33.network").write_text("[Match]\nName=ens33\n\n[Network]\nAddress=192.168.1.10/24\n")
+    (tmp_path / "wired.network").write_text("[Match]\nName=en*\n\n[Network]\nDHCP=yes\n")
+    (tmp_path / "broken.network").write_text("garbage\n")
+    fs = FileSystem()
+    trunk = _persist.build_spec({"name": "ens33", "format": "networkd", "dir": str(tmp_path), "mtu": 9000})
+    current = _persist.read(fs, trunk)
+    assert list(current) == [str(tmp_path / "ens33.network")]
+    assert current.warnings == [f"{tmp_path}/wired.network also matches ens33: systemd-networkd applies "
+                                f"{tmp_path}/ens33.network (it sorts first) to ens33 and ignores "
+                                f"{tmp_path}/wired.network for it; merge the two files"]
+    plan = _persist.plan(trunk, current)
+    assert plan.warnings == current.warnings
+    for step in plan.steps:
+        fs.apply(step)
+    vlan = _persist.build_spec(dict(VLAN, format="networkd", dir=str(tmp_path)))
+    current = _persist.read(fs, vlan)
+    assert list(current) == [str(tmp_path / name) for name in ("10-ens33.21.network", "10-ens33.21.netdev",
+                                                               "ens33.network")]
+    for step in _persist.plan(vlan, current).steps:
+        fs.apply(step)
+    assert (tmp_path / "ens33.network").read_text() == (
+        "[Match]\nName=ens33\n\n[Link]\nMTUBytes=9000\n\n[Network]\nVLAN=ens33.21\nAddress=192.168.1.10/24\n")
+    assert not (tmp_path / "10-ens33.network").exists()
+    assert not _persist.plan(trunk, _persist.read(fs, trunk)).changed
+    assert not _persist.plan(vlan, _persist.read(fs, vlan)).changed
+    # removal removes only the module's own files, and the VLAN's line in the parent's file
+    gone = _persist.build_spec({"name": "ens33.21", "type": "vlan", "parent": "ens33", "format": "networkd",
+                                "dir": str(tmp_path), "state": "absent"})
+    for step in _persist.plan(gone, _persist.read(fs, gone)).steps:
+        fs.apply(step)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.network", "ens33.network", "wired.network"]
+    assert "VLAN=" not in (tmp_path / "ens33.network").read_text()
+
+
+def test_networkd_warns_when_another_file_sorts_first(tmp_path):
+    from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
+    (tmp_path / "05-all.network").write_text("[Match]\nName=eth* ens*\n")
+    built = _persist.build_spec({"name": "ens33", "format": "networkd", "dir": str(tmp_path)})
+    current = _persist.read(FileSystem(), built)
+    assert list(current) == [str(tmp_path / "10-ens33.network")]
+    assert current.warnings == [f"{tmp_path}/05-all.network also matches ens33 and sorts before "
+                                f"{tmp_path}/10-ens33.network: systemd-networkd applies {tmp_path}/05-all.network,"
+                                f" not {tmp_path}/10-ens33.network, to ens33; merge the two files"]
