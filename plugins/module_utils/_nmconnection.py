@@ -29,6 +29,7 @@ from ansible_collections.underlay.network.plugins.module_utils._persist_spec imp
 
 MODE = 0o600
 ALIASES = {"802-3-ethernet": "ethernet"}
+_TYPE_ALIASES = {"ethernet": "802-3-ethernet"}
 UUID_NAMESPACE = uuid.UUID("6c1a8f4e-9b1e-4d3a-8f7c-1e2d3c4b5a69")
 # Keys written from the module's options: ``extra`` may not name them.
 OWNED = {
@@ -42,8 +43,36 @@ _SECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+LISTED = ".nmconnection"
+
+
 def paths(spec):
     return (os.path.join(spec.directory, f"{spec.name}.nmconnection"),)
+
+
+def locate(spec, listing):
+    """The keyfile for ``spec``, given the keyfiles in its directory (``{path: text}``).
+
+    When ``NAME.nmconnection`` does not exist but another keyfile there is a profile for this
+    interface (``interface-name=NAME``, of the same type), that profile is the one edited (with
+    ``state: present``): a second profile for the device would compete with it, and the address it
+    holds could be lost. Further profiles for the interface are named in a warning.
+    """
+    own = paths(spec)[0]
+    profiles = []
+    for path, text in listing.items():
+        try:
+            connection = next((s for s in parse(text) if s.name == "connection"), None)
+        except _ini.ParseError:
+            continue
+        if connection is not None and connection.first("interface-name") == spec.name and path != own:
+            profiles.append((path, connection.first("type")))
+    chosen = own
+    if own not in listing and spec.state == "present":
+        chosen = next((path for path, kind in profiles if kind in (spec.type, _TYPE_ALIASES.get(spec.type))), own)
+    warnings = [f"{path} is another NetworkManager profile for {spec.name}; it competes with {chosen}: remove one"
+                for path, _kind in profiles if path != chosen]
+    return (chosen,), warnings
 
 
 # -- reading -------------------------------------------------------------------------
@@ -171,7 +200,7 @@ def render(spec, existing):
 
 # -- the format's interface (see _persist) ---------------------------------------------
 def desired(spec, current):
-    path = paths(spec)[0]
+    path = next(iter(current))
     if spec.state == "absent":
         return {path: None}
     return {path: render(spec, existing(spec, path, current[path]))}

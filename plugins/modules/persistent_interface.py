@@ -166,8 +166,10 @@ options:
 notes:
   - The files only take effect at boot or when the network stack next reads them (C(nmcli connection
     reload), C(networkctl reload)); use M(underlay.network.vlan_subinterface) to configure the running kernel.
-  - "nmconnection: NetworkManager reads only keyfiles owned by root with mode 0600. Another profile for the
-    same interface in another file is not looked at."
+  - "nmconnection: NetworkManager reads only keyfiles owned by root with mode 0600. When C(NAME.nmconnection)
+    does not exist and another keyfile in O(dir) is a profile for this interface (C(interface-name=NAME), same
+    type), that profile is edited instead (with O(state=present)), so its address stays; further profiles for
+    the interface are named in a warning."
   - "networkd: networkd applies only the first C(.network) file (in lexical order) that matches a link. When
     C(10-NAME.network) does not exist and another C(.network) file in O(dir) is for this interface alone
     (C([Match] Name=NAME)), that file is edited instead (with O(state=present); so the address it holds

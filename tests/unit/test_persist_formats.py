@@ -340,3 +340,24 @@ def test_networkd_warns_when_another_file_sorts_first(tmp_path):
     assert current.warnings == [f"{tmp_path}/05-all.network also matches ens33 and sorts before "
                                 f"{tmp_path}/10-ens33.network: systemd-networkd applies {tmp_path}/05-all.network,"
                                 f" not {tmp_path}/10-ens33.network, to ens33; merge the two files"]
+
+
+def test_nm_edits_the_existing_profile_of_the_interface(tmp_path):
+    """A profile for ens33 in another file (the installer's) is edited rather than competed with."""
+    from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
+    theirs = tmp_path / "Wired connection 1.nmconnection"
+    theirs.write_text(PARENT_NM)
+    (tmp_path / "backup.nmconnection").write_text(PARENT_NM.replace("id=System ens33", "id=Old ens33")
+                                                  .replace("type=ethernet", "type=802-3-ethernet"))
+    fs = FileSystem()
+    built = _persist.build_spec({"name": "ens33", "format": "nmconnection", "dir": str(tmp_path), "mtu": 9000})
+    current = _persist.read(fs, built)
+    assert list(current) == [str(tmp_path / "Wired connection 1.nmconnection")]
+    assert current.warnings == [f"{tmp_path}/backup.nmconnection is another NetworkManager profile for ens33; it "
+                                f"competes with {theirs}: remove one"]
+    for step in _persist.plan(built, current).steps:
+        fs.apply(step)
+    text = theirs.read_text()
+    assert "id=System ens33\n" in text and "address1=192.168.1.10/24,192.168.1.1\n" in text and "mtu=9000\n" in text
+    assert not (tmp_path / "ens33.nmconnection").exists()
+    assert not _persist.plan(built, _persist.read(fs, built)).changed
