@@ -6,6 +6,9 @@ rendering (exact text), what is kept from an existing file, and the planner over
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.underlay.network.plugins.module_utils import _ini, _networkd, _nmconnection, _persist
@@ -361,3 +364,60 @@ def test_nm_edits_the_existing_profile_of_the_interface(tmp_path):
     assert "id=System ens33\n" in text and "address1=192.168.1.10/24,192.168.1.1\n" in text and "mtu=9000\n" in text
     assert not (tmp_path / "ens33.nmconnection").exists()
     assert not _persist.plan(built, _persist.read(fs, built)).changed
+
+
+# -- applying: a failure half-way puts every file back -------------------------------------
+@pytest.mark.parametrize("fail_after", [1, 2])
+def test_a_failure_half_way_restores_the_files(tmp_path, monkeypatch, fail_after):
+    from underlay_testlib import tree_snapshot
+    from ansible_collections.underlay.network.plugins.module_utils._files import FileSystem
+    from ansible_collections.underlay.network.plugins.module_utils._transaction import apply_steps
+    parent = tmp_path / "10-ens33.network"
+    parent.write_text("[Match]\nName=ens33\n\n[Network]\nAddress=192.168.1.10/24\n")
+    os.chmod(parent, 0o640)
+    before = tree_snapshot(str(tmp_path))
+    built = _persist.build_spec(dict(VLAN, format="networkd", dir=str(tmp_path)))
+    plan = _persist.plan(built, _persist.read(FileSystem(), built))
+    assert len(plan.steps) == 3
+    monkeypatch.setenv("UNDERLAY_TEST_FAIL_AFTER_STEP", str(fail_after))
+    with pytest.raises(UnderlayError) as err:
+        apply_steps(FileSystem(), plan.steps)
+    assert "injected failure" in str(err.value) and "rolled back" in str(err.value)
+    assert tree_snapshot(str(tmp_path)) == before
+
+
+# -- the module shell ----------------------------------------------------------------------
+def run_module(capsys, args, check_mode=False, diff=False):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.underlay.network.plugins.modules import persistent_interface
+    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
+        with pytest.raises(SystemExit):
+            persistent_interface.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("fmt", ["nmconnection", "networkd"])
+def test_module_create_unchanged_check_mode_and_diff(tmp_path, capsys, fmt):
+    from underlay_testlib import tree_snapshot
+    args = dict(VLAN, format=fmt, protocol="802.1ad", dir=str(tmp_path / "conf"))
+    checked = run_module(capsys, args, check_mode=True, diff=True)
+    assert checked["changed"] is True and os.listdir(tmp_path) == []
+    first = run_module(capsys, args, diff=True)
+    assert first["changed"] is True and first["actions"] == checked["actions"]
+    assert first["files"] == checked["files"] and first["content"] == checked["content"]
+    assert first["diff"]["after"] == checked["diff"]["after"] and "802.1ad" in first["diff"]["after"]
+    for path, text in first["files"].items():
+        assert open(path, encoding="utf-8").read() == text
+    before = tree_snapshot(str(tmp_path))
+    second = run_module(capsys, args)
+    assert second["changed"] is False and second["actions"] == [] and second["files"] == first["files"]
+    changed = run_module(capsys, dict(args, address="172.21.1.253/24"), check_mode=True, diff=True)
+    assert changed["changed"] is True and "172.21.1.253/24" in changed["diff"]["after"]
+    assert "172.21.1.254/24" in changed["diff"]["before"]
+    gone = run_module(capsys, dict(args, state="absent"), check_mode=True)
+    assert gone["changed"] is True and gone["content"] == ""
+    assert tree_snapshot(str(tmp_path)) == before
+    if fmt == "nmconnection":
+        assert first["variables"]["vlan"] == {"id": "21", "parent": "ens33", "protocol": "802.1ad"}
+    else:
+        assert first["variables"] == {"Match": {"Name": "ens33.21"}, "Network": {"Address": "172.21.1.254/24"}}
