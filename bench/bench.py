@@ -183,8 +183,8 @@ class Collection(Peer):
     def prepare(self):
         from ansible_collections.underlay.network.plugins.module_utils import _runner
         module, params = self.network_params()
-        resource = __import__(f"ansible_collections.underlay.network.plugins.modules.{module}",
-                              fromlist=["RESOURCE"]).RESOURCE
+        from ansible_collections.underlay.network.plugins.module_utils import _resources
+        resource = {"macvlan_network": _resources.MACVLAN_NETWORK, "bridge_network": _resources.BRIDGE_NETWORK}[module]
         _runner.run(resource, params)
 
     def endpoint_params(self, state="present"):
@@ -198,8 +198,8 @@ class Engine(Collection):
 
     def _run(self, state="present", changed=True):
         from ansible_collections.underlay.network.plugins.module_utils import _runner
-        from ansible_collections.underlay.network.plugins.modules import container_endpoint
-        result = _runner.run(container_endpoint.RESOURCE, self.endpoint_params(state))
+        from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT
+        result = _runner.run(CONTAINER_ENDPOINT, self.endpoint_params(state))
         if result["changed"] is not changed:
             raise RuntimeError(f"engine: changed={result['changed']}, expected {changed}")
 

@@ -263,6 +263,16 @@ def _plan_absent(spec, current, before):
     return result
 
 
+def stored_params(definition):
+    """The module parameters that declare ``definition`` again (the inverse of ``plan``'s
+    stored definition): what ``underlay-network restore`` applies."""
+    params = {"name": definition["name"], "bridge_name": definition["bridge_name"],
+              "icc": definition.get("icc", True), "internal": bool(definition.get("internal")),
+              "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu")}
+    params.update(definition["ipam"])
+    return params
+
+
 def options(definition):
     view = {
         "com.docker.network.bridge.name": definition["bridge_name"],

@@ -301,8 +301,9 @@ def plan(spec, current):
             kernel.add(f"remove '{name}', left in {netns_path} by an interrupted run", "link_del", name=name,
                        in_netns=netns_path)
     taken = {}  # netns path -> interface names chosen so far in this batch
+    defaults = {}  # netns path -> the gateway of the default route given so far in this batch
     for item in current.items:
-        before, after = _plan_item(kernel, item, networks[item.spec.network], taken)
+        before, after = _plan_item(kernel, item, networks[item.spec.network], taken, defaults)
         result.before["endpoints"].append(before)
         result.after["endpoints"].append(after)
     confirms = []
@@ -346,7 +347,7 @@ def _view(item, target, ifname, address, mac, gateway, prefix):
             "gateway": gateway, "netns": target.netns_path if target else None}
 
 
-def _plan_item(result, current, network, taken):
+def _plan_item(result, current, network, taken, defaults):
     item, target, definition = current.spec, current.target, current.definition
     pool = network.pool
     owner = _owner(item, target)
@@ -380,9 +381,11 @@ def _plan_item(result, current, network, taken):
                             " ifname)", "ifname", ifname)
     names.add(ifname)
     want_default = item.default_route
-    if want_default is None:
-        have = current.gateway_routes.get("default")
+    if want_default is None:  # the first network to offer one (in the namespace, then in this batch) keeps it
+        have = current.gateway_routes.get("default") or defaults.get(target.netns_path)
         want_default = not definition.get("internal") and (have is None or have == gateway)
+    if want_default:
+        defaults.setdefault(target.netns_path, gateway)
     details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
                "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest(),
                "routes": [list(route) for route in item.routes], "default_route": want_default}
@@ -446,6 +449,19 @@ def _plan_item(result, current, network, taken):
                    undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
                    dst=dst, gateway=via, **where)
     return before, _view(item, target, ifname, address, mac, gateway, prefix)
+
+
+def stored_item(network, address, lease):
+    """The batch item that attaches a lease's owner again exactly as its lease records it
+    (address, MAC, interface name, routes): what ``underlay-network`` restore and watch apply."""
+    kind, value = lease["owner"].split(":", 1)
+    target_key = {"container": "container", "netns": "container_netns", "pid": "pid"}[kind]
+    item = {"network": network, target_key: int(value) if kind == "pid" else value, "ipv4_address": address,
+            "mac_address": lease.get("mac_address"), "ifname": lease.get("ifname"),
+            "routes": [{"dst": dst, "gateway": via} for dst, via in lease.get("routes") or ()]}
+    if lease.get("default_route") is not None:
+        item["default_route"] = bool(lease["default_route"])
+    return item
 
 
 def _wanted_routes(routes, default_route, gateway):

@@ -323,6 +323,15 @@ def options(definition):
     return {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
 
 
+def stored_params(definition):
+    """The module parameters that declare ``definition`` again (the inverse of ``plan``'s
+    stored definition): what ``underlay-network restore`` applies."""
+    params = {"name": definition["name"], "parent": definition["parent"], "mode": definition["mode"],
+              "internal": bool(definition.get("internal")), "host_access": definition.get("host_access")}
+    params.update(definition["ipam"])
+    return params
+
+
 def report(spec, current):
     return network_view(current.definition, _endpoints(current), options)
 

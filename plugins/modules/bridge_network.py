@@ -143,19 +143,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
-
-RESOURCE = Resource(
-    key="network",
-    build_spec=_bridge.build_spec,
-    read=_bridge.read,
-    plan=_bridge.plan,
-    report=_bridge.report,
-    predict=_bridge.predict,
-    open=open_workspace,
-)
+from ansible_collections.underlay.network.plugins.module_utils._resources import BRIDGE_NETWORK
 
 
 def main():
@@ -179,7 +168,7 @@ def main():
         required_if=[("state", "present", ("subnet",))],
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, BRIDGE_NETWORK)
 
 
 if __name__ == "__main__":

@@ -215,20 +215,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
-
-RESOURCE = Resource(
-    key=_endpoint.result_key,
-    build_spec=_endpoint.build_spec,
-    read=_endpoint.read,
-    plan=_endpoint.plan,
-    report=_endpoint.report,
-    predict=_endpoint.predict,
-    open=open_workspace,
-    reread=_endpoint.reread,
-)
+from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT
 
 
 # the per-endpoint options: the single form's (with its defaults) and each batch item's (without:
@@ -265,7 +253,7 @@ def main():
         required_one_of=[("container", "pid", "container_netns", "endpoints")],
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, CONTAINER_ENDPOINT)
 
 
 if __name__ == "__main__":

@@ -164,19 +164,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _macvlan
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
-
-RESOURCE = Resource(
-    key="network",
-    build_spec=_macvlan.build_spec,
-    read=_macvlan.read,
-    plan=_macvlan.plan,
-    report=_macvlan.report,
-    predict=_macvlan.predict,
-    open=open_workspace,
-)
+from ansible_collections.underlay.network.plugins.module_utils._resources import MACVLAN_NETWORK
 
 
 def main():
@@ -202,7 +191,7 @@ def main():
         required_if=[("state", "present", ("parent", "subnet"))],
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, MACVLAN_NETWORK)
 
 
 if __name__ == "__main__":

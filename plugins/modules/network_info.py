@@ -76,19 +76,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _info
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
-
-RESOURCE = Resource(
-    key="networks",
-    build_spec=_info.build_spec,
-    read=_info.read,
-    plan=_info.plan,
-    report=lambda spec, current: current,
-    predict=lambda spec, current, planned: current,
-    open=open_workspace,
-)
+from ansible_collections.underlay.network.plugins.module_utils._resources import NETWORK_INFO
 
 
 def main():
@@ -100,7 +89,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, NETWORK_INFO)
 
 
 if __name__ == "__main__":

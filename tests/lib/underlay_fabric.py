@@ -16,7 +16,7 @@ The spec (YAML):
     hosts: [host1, host2]
     containers: [h1-web, h2-web]        # plain namespaces, targets of container_netns
 
-Each host is a namespace with its own /etc and /var/lib (overlays over the machine's, kept
+Each host is a namespace with its own /etc, /var/lib and /usr/local (overlays over the machine's, kept
 in DIR/hosts/NAME), entered by SSH through a ProxyCommand that runs `sshd -i` inside the
 namespace: a real SSH connection without touching any interface or route of the machine
 itself. The overlay upper directories must not live on an overlay filesystem (in the VM
@@ -30,6 +30,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -39,13 +40,14 @@ import yaml
 
 SSHD = "/usr/sbin/sshd"
 PROXY = """#!/bin/sh
-# ProxyCommand: an SSH session with namespace host $1 (own /etc and /var/lib under {hosts}/$1)
+# ProxyCommand: an SSH session with namespace host $1 (own /etc, /var/lib, /usr/local under {hosts}/$1)
 set -eu
 ns="$1"
 root="{hosts}/${{ns#{prefix}}}"
 exec ip netns exec "$ns" unshare --mount --propagation private -- sh -euc '
 mount -t overlay underlay-etc -o "lowerdir=/etc,upperdir=$1/etc,workdir=$1/etc.work" /etc
 mount -t overlay underlay-var -o "lowerdir=/var/lib,upperdir=$1/var,workdir=$1/var.work" /var/lib
+mount -t overlay underlay-local -o "lowerdir=/usr/local,upperdir=$1/local,workdir=$1/local.work" /usr/local
 exec {sshd} -i -f "$2"' sh "$root" "{config}"
 """
 SSHD_CONFIG = """HostKey {workdir}/ssh_host_ed25519_key
@@ -137,7 +139,7 @@ class Fabric:
 
     def _host_root(self, host):
         root = os.path.join(self.workdir, "hosts", host)
-        for sub in ("etc", "etc.work", "var", "var.work"):
+        for sub in ("etc", "etc.work", "var", "var.work", "local", "local.work"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         os.makedirs(os.path.join(root, "etc", "sysconfig", "network-scripts"), exist_ok=True)
 
@@ -177,6 +179,58 @@ class Fabric:
         for name in reversed(state.get("namespaces", [])):
             run("ip", "netns", "del", name, check=False, capture=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ reboot
+    def reboot(self, host):
+        """Leave ``host`` as a reboot would: its kernel state gone but for the trunk NIC and the
+        VLAN sub-interfaces (with their addresses) that its ifcfg files declare (what the OS
+        brings up at boot), and its containers' namespaces empty (their runtime starts them
+        again, without any endpoint). Returns the namespaces made empty."""
+        state = self._load()
+        ns = state["prefix"] + host
+        root = os.path.join(self.workdir, "hosts", host)
+        owners = set()
+        leases = os.path.join(root, "var", "underlay-network", "leases")
+        for entry in sorted(os.listdir(leases)) if os.path.isdir(leases) else ():
+            with open(os.path.join(leases, entry), encoding="utf-8") as stream:
+                owners.update(lease["owner"].split(":", 1)[1] for lease in json.load(stream)["leases"].values()
+                              if lease["owner"].startswith("netns:"))
+        for link in json.loads(run("ip", "-n", ns, "-j", "link", "show", capture=True).stdout):
+            if link["ifname"] not in ("lo", state["trunk"]):
+                run("ip", "-n", ns, "link", "del", link["ifname"], check=False, capture=True)
+        ns_run(ns, "nft", "flush", "ruleset")
+        ns_run(ns, "sysctl", "-qw", "net.ipv4.ip_forward=0")
+        for name in sorted(owners):
+            run("ip", "netns", "del", name)
+            run("ip", "netns", "add", name)
+            run("ip", "-n", name, "link", "set", "lo", "up")
+        scripts = os.path.join(root, "etc", "sysconfig", "network-scripts")
+        for entry in sorted(os.listdir(scripts)):
+            if entry.startswith("ifcfg-"):
+                self._ifup(ns, os.path.join(scripts, entry))
+        return sorted(owners)
+
+    @staticmethod
+    def _ifup(ns, path):
+        """Bring up a VLAN an ifcfg file declares, as the OS's network scripts would."""
+        keys = {}
+        with open(path, encoding="utf-8") as stream:
+            for line in stream:
+                if "=" in line and not line.lstrip().startswith("#"):
+                    key, value = line.strip().split("=", 1)
+                    keys[key] = (shlex.split(value) or [""])[0]
+        if keys.get("VLAN") != "yes":
+            return
+        device = keys["DEVICE"]
+        run("ip", "-n", ns, "link", "add", "link", keys["PHYSDEV"], "name", device, "type", "vlan",
+            "id", keys.get("VLAN_ID") or device.rsplit(".", 1)[1])
+        if keys.get("MTU"):
+            run("ip", "-n", ns, "link", "set", device, "mtu", keys["MTU"])
+        for suffix in [""] + [str(i) for i in range(10)]:
+            if keys.get("IPADDR" + suffix):
+                run("ip", "-n", ns, "addr", "add", f"{keys['IPADDR' + suffix]}/{keys.get('PREFIX' + suffix, '24')}",
+                    "dev", device)
+        run("ip", "-n", ns, "link", "set", device, "up")
 
     # ------------------------------------------------------------------ matrix
     def address_of(self, ns):
@@ -230,10 +284,13 @@ def print_matrix(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("command", choices=["up", "down", "matrix"])
+    parser.add_argument("command", choices=["up", "down", "matrix", "reboot"])
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--spec")
     parser.add_argument("--expect")
+    parser.add_argument("--host", help="reboot: the host to wipe as a reboot would")
+    parser.add_argument("--save", help="matrix: write the rows seen to this file")
+    parser.add_argument("--same-as", help="matrix: fail unless the rows (addresses included) equal this file's")
     args = parser.parse_args(argv)
     fabric = Fabric(args.workdir)
     if args.command == "up":
@@ -244,10 +301,27 @@ def main(argv=None):
     if args.command == "down":
         fabric.down()
         return 0
+    if args.command == "reboot":
+        emptied = fabric.reboot(args.host)
+        print(f"{args.host}: kernel state wiped, VLANs of its ifcfg files up, {len(emptied)} container"
+              f" namespace(s) empty: {' '.join(emptied)}")
+        return 0
     with open(args.expect, encoding="utf-8") as stream:
         rows, mismatches = fabric.matrix(yaml.safe_load(stream))
     print_matrix(rows)
     print(f"reachability: {len(rows) - mismatches} as expected, {mismatches} not")
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as stream:
+            json.dump(rows, stream, indent=1)
+    if args.same_as:
+        with open(args.same_as, encoding="utf-8") as stream:
+            before = json.load(stream)
+        differ = [f"{old['from']} -> {old['to']}: {old['address']} {old['seen']} before, {new['address']} {new['seen']} now"
+                  for old, new in zip(before, rows) if (old["address"], old["seen"]) != (new["address"], new["seen"])]
+        for line in differ:
+            print(f"differs: {line}")
+        print(f"reachability: {'the same as' if not differ else f'{len(differ)} row(s) differ from'} before")
+        mismatches += len(differ)
     return 1 if mismatches else 0
 
 

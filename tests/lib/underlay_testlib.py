@@ -49,6 +49,12 @@ class Namespaces:
         sh("sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", ns=name)
         return name
 
+    def recreate(self, name):
+        """``name`` removed and made again empty, as a reboot or a container restart leaves it."""
+        sh("ip", "netns", "del", name)
+        sh("ip", "netns", "add", name)
+        sh("ip", "link", "set", "lo", "up", ns=name)
+
     def veth(self, ns_a, name_a, ns_b, name_b, up=True):
         """A veth pair with one end in each namespace (made inside ns_a, so nothing touches the host)."""
         sh("ip", "link", "add", name_a, "type", "veth", "peer", "name", name_b, "netns", ns_b, ns=ns_a)
@@ -314,7 +320,7 @@ class SshFabric:
 
     def world(self):
         """Kernel state of every namespace but the switch, plus every file the hosts wrote
-        (their /etc and /var/lib overlays; the overlays' own work directories left out)."""
+        (their /etc, /var/lib and /usr/local overlays; the overlays' own work directories left out)."""
         files = {(host, part): tree_snapshot(os.path.join(self.workdir, "hosts", host, part))
-                 for host in self.state["hosts"] for part in ("etc", "var")}
+                 for host in self.state["hosts"] for part in ("etc", "var", "local")}
         return ({ns: kernel_snapshot(ns) for ns in self.state["namespaces"] if not ns.endswith("switch")}, files)
