@@ -18,8 +18,11 @@ which attaches it again through the modules' own engine with the same IP and MAC
   backoff; one that is not installed is looked for again every few seconds.
 - It never releases a lease itself: restore only attaches owners that are running, and the
   engine releases a lease only when its owner is provably gone.
-- Readiness is told to systemd (``READY=1``, ``Type=notify``) after the first subscriptions
-  and sweep; SIGTERM (or SIGINT) ends the events commands and returns 0.
+- Readiness is told to systemd (``READY=1``, ``Type=notify``) as soon as the first
+  subscriptions are made: from then on no start is missed (they replay from before they were
+  made), and nothing before it waits for a runtime's answer, so a unit ordered before
+  docker/podman cannot deadlock on their socket activation. The first sweep follows.
+  SIGTERM (or SIGINT) ends the events commands and returns 0.
 
 One line goes to stdout (the journal) per action and per problem.
 """
@@ -96,9 +99,13 @@ class Watcher:
         restore_signals = self._catch_signals()
         try:
             self._connect()
+            # ready once subscribed: every start from now on is seen (each subscription replays
+            # from before it was made), whether or not the runtime's daemon is up yet; so the
+            # unit can be ordered before docker/podman, which then start (socket activation
+            # included) while the sweep below waits for their answers
+            self._notify("READY=1")
             self._wait_settled()
             self._sweep("start")
-            self._notify("READY=1")
             while not self.stopping:
                 self._step()
         finally:
@@ -210,8 +217,8 @@ class Watcher:
         now = time.monotonic()
         for runtime in self.runtimes:
             sub = runtime.subscription
-            if runtime.failures and sub is not None and sub.alive() and runtime.swept \
-                    and now - runtime.started >= SETTLED_SECONDS:
+            settled = sub is not None and sub.alive() and now - runtime.started >= SETTLED_SECONDS
+            if runtime.failures and settled and runtime.swept:
                 self.log(f"watch: {runtime.name}: subscribed again after {runtime.failures} failed attempt(s)")
                 runtime.failures, runtime.last_failure = 0, None
 

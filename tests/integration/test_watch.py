@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``underlay-network watch`` with real Docker and Podman containers.
 
-The watcher runs as a subprocess of the real command, against a macvlan and a bridge network
-made by the modules in a test-made host namespace, with state_dir in a temporary directory.
+The watcher runs as a subprocess of the real command, installed by the networks role (one file
+carrying the engine) into a temporary path, against a macvlan and a bridge network made by
+the modules in a test-made host namespace, with state_dir in a temporary directory.
 Both runtimes run privately, as in test_container_endpoint_runtimes.py: dockerd on its own
 socket, data root and exec root (``--iptables=false --bridge=none``), stopped and started
 again by the tests; Podman with its own storage and its own events log. The image is
@@ -23,7 +24,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,8 +35,6 @@ import underlay_snapshots as snap
 import underlay_testlib as lib
 
 MODULE = "underlay.network.container_endpoint"
-LAUNCH = ("import sys; from ansible_collections.underlay.network.plugins.module_utils._cli import main;"
-          " sys.exit(main(sys.argv[1:]))")
 REATTACH_SECONDS = 30  # bounded wait for a re-attach (generous: the lanes share two cores)
 
 
@@ -146,14 +144,19 @@ def lab(namespaces, tmp_path):
     namespaces.veth(host, "veth0", peer, "veth1")
     lib.sh("ip", "addr", "add", "10.31.0.254/24", "dev", "veth1", ns=peer)
     state_dir = str(tmp_path / "state")
+    command = str(tmp_path / "sbin" / "underlay-network")
+    os.makedirs(os.path.dirname(command))
     base = {"netns": host, "state_dir": state_dir}
     r = lib.run_tasks([
         {"underlay.network.macvlan_network": dict(base, name="mv", parent="veth0", subnet="10.31.0.0/24")},
         {"underlay.network.bridge_network": dict(base, name="br", bridge_name="brw0", subnet="10.32.0.0/24",
                                                  masquerade=False)},
+        {"ansible.builtin.include_role": {"name": "underlay.network.networks", "tasks_from": "durability"},
+         "vars": {"underlay_netns": host, "underlay_state_dir": state_dir, "underlay_command_path": command}},
     ])
     assert not any(x.get("failed") for x in r), [x.get("msg") for x in r]
-    return SimpleNamespace(host=host, peer=peer, state_dir=state_dir, base=base, tmp=tmp_path)
+    assert os.access(command, os.X_OK), "the networks role did not install the command"
+    return SimpleNamespace(host=host, peer=peer, state_dir=state_dir, base=base, tmp=tmp_path, command=command)
 
 
 def attach(lab, network, targets):
@@ -235,14 +238,15 @@ class Watch:
         self.notify_path = str(lab.tmp / f"notify-{uuid.uuid4().hex[:6]}")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
-        env = lib.ansible_env()
+        # the command carries its engine: no PYTHONPATH to the checkout
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
         env["NOTIFY_SOCKET"] = self.notify_path
         env["PYTHONUNBUFFERED"] = "1"
         if path is not None:
             env["PATH"] = path
         with open(self.logfile, "w", encoding="utf-8") as log:
             self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-                [sys.executable, "-c", LAUNCH, "watch", "--state-dir", lab.state_dir, "--netns", lab.host],
+                [lab.command, "watch", "--state-dir", lab.state_dir, "--netns", lab.host],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def ready(self, timeout=60):
@@ -253,6 +257,9 @@ class Watch:
             raise AssertionError(f"no READY=1 within {timeout} s:\n{self.text()}") from None
         assert said == "READY=1", said
         assert self.proc.poll() is None, self.text()
+        # the first sweep follows READY=1; wait for it, so what a test does next is the
+        # watcher's events' work, not the sweep's
+        self.wait_for(r"^sweep \(start\): .* problem\(s\)", timeout=timeout)
         return self
 
     def text(self):
@@ -344,7 +351,7 @@ def test_restart_reattaches_same_ip_and_mac_on_macvlan_and_bridge(runtimes, lab,
     for tool, name in targets:
         wait_reattached(tool, [name], expected, watcher)
         pings(lab, tool, name, expected["mv"][name][0], expected["br"][name][0])
-        watcher.wait_for(rf"^started container:{re.escape(name)} \({tool}\): re-attached")
+        watcher.wait_for(rf"^started .*container:{re.escape(name)} \({tool}\).*: re-attached")
     assert leases(lab) == recorded, "the same addresses, MACs and interface names, no lease lost or added"
     assert not re.search(r"^problem", watcher.text(), re.M), watcher.text()
 
@@ -431,7 +438,7 @@ def test_runtime_not_installed_then_installed_and_podman_events_ending(runtimes,
     bin_dir = lab.tmp / "bin"
     bin_dir.mkdir()
     (bin_dir / "docker").symlink_to(shutil.which("docker"))
-    path = os.pathsep.join([os.path.dirname(sys.executable), str(bin_dir), "/usr/sbin"])
+    path = os.pathsep.join([str(bin_dir), "/usr/sbin"])
     watcher = Watch(lab, path=path)
     watchers.append(watcher)
     watcher.ready()
