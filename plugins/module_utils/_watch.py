@@ -46,6 +46,10 @@ BACKOFF_CAP = 5.0        # ... doubled each time, never longer than this
 SETTLED_SECONDS = 0.3    # a subscription alive this long is connected: sweep then
 HEALTHY_SECONDS = 10.0   # a subscription that lived this long ends a new outage: backoff from the start
 REPLAY_SECONDS = 1.0     # a subscription replays the starts from this long before it was made
+# an endpoint that could not be restored is tried again after these pauses: a restarted
+# container's old namespace is torn down by the kernel in the background, and until it is, its
+# old macvlan still holds the MAC address on the parent (EADDRINUSE for the new one)
+RETRY_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 _STOP = object()
 
 
@@ -87,6 +91,7 @@ class Watcher:
         self.runtimes = [_Runtime(name) for name in runtimes]
         self.messages = queue.Queue()
         self.stopping = False
+        self.retries = {}          # owner (None: every running owner) -> (attempts so far, monotonic due time)
 
     def log(self, line):
         print(line, file=self.out, flush=True)
@@ -140,6 +145,7 @@ class Watcher:
             return
         if started:
             self._restore_started(started)
+        self._retry_due()
         self._connect()
         if any(r.subscription is not None and not r.swept and r.subscription.alive()
                and time.monotonic() - r.started >= SETTLED_SECONDS for r in self.runtimes):
@@ -152,6 +158,7 @@ class Watcher:
         now = time.monotonic()
         due = [r.next_try for r in self.runtimes if r.subscription is None]
         due += [r.started + SETTLED_SECONDS for r in self.runtimes if r.subscription is not None and not r.swept]
+        due += [when for _attempts, when in self.retries.values()]
         return min([max(0.05, when - now) for when in due] + [RECHECK_SECONDS])
 
     # -- subscriptions --------------------------------------------------------------------
@@ -241,22 +248,67 @@ class Watcher:
             names = ", ".join(f"{owner} ({started[owner.split(':', 1)[1]]})" for owner in sorted(owners))
             self._restore(f"started {names}", owners)
 
-    def _restore(self, what, owners):
+    def _retry_due(self):
+        """Restore again, in one batch, the owners whose retry is due (a sweep when one is)."""
+        now = time.monotonic()
+        due = {owner: attempts for owner, (attempts, when) in self.retries.items() if when <= now}
+        if not due:
+            return
+        for owner in due:
+            del self.retries[owner]
+        attempt = max(due.values()) + 1
+        if None in due:
+            self._restore(f"sweep (attempt {attempt})", None, due)
+        else:
+            self._restore(f"attempt {attempt} for {', '.join(sorted(due))}", set(due), due)
+
+    @staticmethod
+    def _can_retry(owners, attempts):
+        """Whether one of ``owners`` (None: the sweep) has retries left."""
+        attempts = attempts or {}
+        return any(attempts.get(owner, 0) < len(RETRY_SECONDS) for owner in ([None] if owners is None else owners))
+
+    def _schedule_retry(self, what, owners, attempts):
+        """After a restore that left endpoints not restored: try again later, a few times
+        (``attempts``: the retries each owner has had)."""
+        attempts = attempts or {}
+        pauses = []
+        for owner in [None] if owners is None else sorted(owners):
+            done = attempts.get(owner, 0) + 1
+            if done > len(RETRY_SECONDS):
+                self.log(f"problem: {what}: gave up on {owner or 'the sweep'} after {done} attempts")
+                continue
+            self.retries[owner] = (done, time.monotonic() + RETRY_SECONDS[done - 1])
+            pauses.append(RETRY_SECONDS[done - 1])
+        if pauses:
+            self.log(f"{what}: trying again in {min(pauses):g} s")
+
+    def _restore(self, what, owners, attempts=None):
         began = time.monotonic()
         try:
             report = self.restore(self.state_dir, self.netns, owners=owners, networks=False)
         except Exception as err:  # pylint: disable=broad-except
-            # one failed restore must not end the watcher: say it and wait for the next start
+            # one failed restore must not end the watcher: say it, try again, go on
             self.log(f"problem: {what}: restore failed: {type(err).__name__}: {err}")
+            self._schedule_retry(what, owners, attempts)
             return
         for action in report.actions:
             self.log(f"{what}: {action}")
         for line in getattr(report, "skipped", ()):
             self.log(f"{what}: skipped: {line}")
+        # an endpoint not restored is tried again (a restarted container's old namespace not
+        # yet gone, a container restarted again meanwhile...); it is a problem only when the
+        # last retry fails too
+        failed = [problem for problem in report.problems if " not restored" in problem]
+        again = failed and self._can_retry(owners, attempts)
         for problem in report.problems:
-            self.log(f"problem: {what}: {problem}")
+            self.log(f"{what}: not yet, trying again: {problem}" if again and problem in failed
+                     else f"problem: {what}: {problem}")
         outcome = "re-attached" if report.changed else "nothing to change"
-        self.log(f"{what}: {outcome}, {len(report.problems)} problem(s), {time.monotonic() - began:.2f} s")
+        count = len(report.problems) - (len(failed) if again else 0)
+        self.log(f"{what}: {outcome}, {count} problem(s), {time.monotonic() - began:.2f} s")
+        if failed:
+            self._schedule_retry(what, owners, attempts)
 
     # -- process --------------------------------------------------------------------------
     def _notify(self, message):
