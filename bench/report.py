@@ -146,8 +146,9 @@ def restart_targets(med):
                             f" {ms(reattach)} ms | ≤ 2000 ms | {'met' if reattach <= 2.0 else '**not met**'} |")
             if outage is not None and docker:
                 share = outage / docker
+                verdict = "met" if share <= 1.5 else "**not met**"
                 rows.append(f"| {driver}: {who} container, outage vs Docker's own network | {share:.2f}×"
-                            f" ({ms(outage)} vs {ms(docker)} ms) | ≤ 1.5× | {'met' if share <= 1.5 else '**not met**'} |")
+                            f" ({ms(outage)} vs {ms(docker)} ms) | ≤ 1.5× | {verdict} |")
         if own is not None:
             rows.append(f"| {driver}: Docker's own start event → answering | {ms(own)} ms | — | reference |")
     if not rows:

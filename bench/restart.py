@@ -35,6 +35,8 @@ import threading
 import time
 
 import bench
+from ansible_collections.underlay.network.plugins.module_utils import _runner  # bench puts the collection on sys.path
+from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 
 PEERS = ("docker-restart", "watch-docker", "watch-podman")
 GAP = 0.05            # replies every 5 ms: a gap this long is the outage
@@ -208,8 +210,6 @@ class Watcher:
 
 
 def _collection_network(driver, world, state_dir, net):
-    from ansible_collections.underlay.network.plugins.module_utils import _runner  # pylint: disable=import-outside-toplevel
-    from ansible_collections.underlay.network.plugins.module_utils._resources import NETWORK_BY_DRIVER  # pylint: disable=import-outside-toplevel
     params = {"name": "ulbrs", "subnet": f"{net}.0/24", "netns": world.host, "state_dir": state_dir}
     params.update({"parent": "veth0", "mode": "bridge"} if driver == "macvlan" else
                   {"bridge_name": "ulbrscb0", "masquerade": False})
@@ -231,8 +231,6 @@ def _attach(world, state_dir, items, env):
 
 
 def _attach_items(world, state_dir, items):
-    from ansible_collections.underlay.network.plugins.module_utils import _runner  # pylint: disable=import-outside-toplevel
-    from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT  # pylint: disable=import-outside-toplevel
     result = _runner.run(CONTAINER_ENDPOINT, {"network": "ulbrs", "endpoints": items, "netns": world.host,
                                               "state_dir": state_dir})
     return {ep["container"]: ep["ipv4_address"].split("/")[0] for ep in result["endpoints"]}

@@ -83,7 +83,8 @@ def _write_state(state_dir, owners_by_network):
     os.makedirs(os.path.join(state_dir, "leases"))
     for index, (network, owners) in enumerate(owners_by_network.items()):
         definition = {"name": network, "id": f"{index:064x}", "driver": "macvlan", "parent": "eth0", "mode": "bridge",
-                      "ipam": {"subnet": f"10.{index}.0.0/24", "gateway": f"10.{index}.0.1", "ip_range": f"10.{index}.0.0/24",
+                      "ipam": {"subnet": f"10.{index}.0.0/24", "gateway": f"10.{index}.0.1",
+                               "ip_range": f"10.{index}.0.0/24",
                                "aux_addresses": {}}}
         leases = {f"10.{index}.0.{i + 2}": {"owner": owner, "mac_address": f"02:42:0a:{index:02x}:00:{i + 2:02x}",
                                             "ifname": "eth0"} for i, owner in enumerate(owners)}
@@ -122,7 +123,8 @@ def test_no_runtime_installed_tells_systemd_sweeps_once_and_keeps_looking(tmp_pa
 
     def restore(state_dir, netns=None, owners=None, networks=True):
         calls.append((state_dir, netns, owners, networks))
-        return _Report(actions=["network mv: set 'eth0' up in namespace lab1"], problems=["network br: warning: kept the lease of container:db"])
+        return _Report(actions=["network mv: set 'eth0' up in namespace lab1"],
+                       problems=["network br: warning: kept the lease of container:db"])
 
     out = io.StringIO()
     watcher = _watch.Watcher(str(tmp_path / "state"), "hostns", restore=restore, out=out)
