@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -39,7 +40,6 @@ from ansible_collections.underlay.network.plugins.module_utils import _runner  #
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 
 PEERS = ("docker-restart", "watch-docker", "watch-podman")
-GAP = 0.05            # replies every 5 ms: a gap this long is the outage
 WAIT = 60.0           # bounded wait for one restart's start event and the reply after it
 LAUNCH = ("import sys; from ansible_collections.underlay.network.plugins.module_utils._cli import main;"
           " sys.exit(main(sys.argv[1:]))")
@@ -78,14 +78,16 @@ class Pinger:
                 raise RuntimeError("restart bench: the endpoint does not answer before the restart")
             time.sleep(0.02)
 
-    def outage(self, start, timeout=WAIT):
-        """(last reply before, first reply after) the first gap longer than GAP after ``start``."""
+    def outage(self, issued, started, timeout=WAIT):
+        """(last reply before, first reply after) the restart issued at ``issued`` whose start
+        event came at ``started``: the longest silence between the two once a reply later than
+        the start event has come (a busy machine delays single pings too, but far less than a
+        restart silences the endpoint)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            replies = self.since(start - 1.0)
-            for before, after in zip(replies, replies[1:]):
-                if after - before > GAP and after > start:
-                    return before, after
+            replies = self.since(issued - 0.2)
+            if replies and replies[-1] > started:
+                return max(zip(replies, replies[1:]), key=lambda pair: pair[1] - pair[0])
             time.sleep(0.02)
         raise RuntimeError(f"restart bench: no reply after the restart within {timeout} s")
 
@@ -247,13 +249,13 @@ def _series(peer, tool, name, address, source_ns, clocks, restarts, log, restart
             issued = time.time()
             restart(name)
             started = clocks[tool].wait(name, issued)
-            last, back = pinger.outage(issued)
+            last, back = pinger.outage(issued, started)
             samples.append((rep, before, back - started, back - last))
             time.sleep(0.2)
     finally:
         pinger.stop()
-    values = sorted(s[2] for s in samples)
-    log(f"    {peer:13s} reattach median {values[len(values) // 2] * 1000:7.1f} ms over {len(values)} restarts")
+    log(f"    {peer:14s} start event to answering: median {statistics.median(s[2] for s in samples) * 1000:7.1f} ms,"
+        f" outage median {statistics.median(s[3] for s in samples) * 1000:7.1f} ms over {len(samples)} restarts")
     return samples
 
 
