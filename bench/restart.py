@@ -140,7 +140,7 @@ class StartClock:
 def rfc3339(text):
     """Podman's event time (``2026-12-04T22:00:45.093889081Z``, nanoseconds) as a Unix time."""
     import datetime  # pylint: disable=import-outside-toplevel
-    head, _, fraction = text.rstrip("Z").partition(".")
+    head, _dot, fraction = text.rstrip("Z").partition(".")
     moment = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp() + (float("0." + fraction) if fraction else 0.0)
 
@@ -279,8 +279,8 @@ def _driver(driver, restarts, workdir, log, dockerd, podman, clocks):
     dockerd.names.append(name)
     if driver == "macvlan":
         bench.sh("ip", "-n", world.wire, "addr", "add", f"{own}.254/24", "dev", "veth1")
-    samples["docker-restart"] = _series("docker-restart", "docker", name, f"{own}.10", source, clocks, restarts, log,
-                                lambda n: dockerd.docker("restart", "-t", "0", n))
+    samples["docker-restart"] = _series("docker-restart", "docker", name, f"{own}.10", source, clocks, restarts,
+                                        log, lambda n: dockerd.docker("restart", "-t", "0", n))
     dockerd.docker("rm", "-f", name)
     dockerd.names.remove(name)
     dockerd.docker("network", "rm", "ulbrsdocker")

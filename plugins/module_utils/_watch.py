@@ -94,7 +94,8 @@ class Watcher:
         self.retries = {}          # owner (None: every running owner) -> (attempts so far, monotonic due time)
 
     def log(self, line):
-        print(line, file=self.out, flush=True)
+        self.out.write(f"{line}\n")
+        self.out.flush()
 
     # -- the loop -------------------------------------------------------------------------
     def run(self):
@@ -179,8 +180,8 @@ class Watcher:
                 self.log(f"watch: {runtime.name} is installed now")
             runtime.installed = True
             try:
-                runtime.subscription = _events.Subscription(runtime.name, time.time() - REPLAY_SECONDS,
-                                                             self.messages)
+                since = time.time() - REPLAY_SECONDS
+                runtime.subscription = _events.Subscription(runtime.name, since, self.messages)
             except OSError as err:
                 self._failed(runtime, f"cannot run {runtime.name} events: {err}")
                 continue

@@ -191,7 +191,7 @@ def netns_of(tool, name):
 def links_of(tool, name):
     """{ifname: (IPv4 CIDRs, MAC)} inside the container (empty while it is not running)."""
     done = lib.sh(tool, "inspect", "--format", "{{.State.Running}} {{.State.Pid}}", name, check=False)
-    running, _, pid = done.stdout.strip().partition(" ")
+    running, _space, pid = done.stdout.strip().partition(" ")
     if done.returncode != 0 or running != "true" or pid in ("", "0"):
         return {}
     out = lib.sh("nsenter", f"--net=/proc/{pid}/ns/net", "--", "ip", "-j", "addr", "show", check=False)
