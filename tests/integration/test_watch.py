@@ -467,3 +467,26 @@ def test_runtime_not_installed_then_installed_and_podman_events_ending(runtimes,
         watcher.wait_for(r"^watch: podman: subscribed again", after=mark)
     assert leases(lab) == recorded, watcher.text()
     watcher.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="engine (_targets.owner_state): a container whose runtime is not installed"
+                   " (here: missing from PATH) counts as gone when the other runtime answers 'no such container',"
+                   " so its lease is released; the lease does not record which runtime made it")
+def test_a_runtime_missing_from_path_releases_no_lease(runtimes, lab, watchers):
+    """The watcher runs with docker on its PATH and no podman (a package upgrade, a unit with
+    another PATH): the Podman container's lease must survive the watcher's sweep and the
+    restore of a Docker container, since nothing proves that container gone."""
+    docker_name = container(runtimes, "docker", "keep-d")
+    pod = container(runtimes, "podman", "keep-p")
+    expected = {"mv": attach(lab, "mv", [("docker", docker_name), ("podman", pod)])}
+    recorded = leases(lab)
+    bin_dir = lab.tmp / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").symlink_to(shutil.which("docker"))
+    watcher = Watch(lab, path=os.pathsep.join([str(bin_dir), "/usr/sbin"]))
+    watchers.append(watcher)
+    watcher.ready()
+    lib.sh("docker", "restart", "-t", "0", docker_name)
+    wait_reattached("docker", [docker_name], expected, watcher)
+    watcher.stop()
+    assert leases(lab) == recorded, f"a lease was released while podman could not be asked:\n{watcher.text()}"
