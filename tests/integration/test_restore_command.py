@@ -170,3 +170,19 @@ def test_the_role_removes_the_command_once_the_host_has_no_networks(host):
                      "underlay_command_path": host["command"]}}])
     assert not any(r.get("failed") for r in results), [r.get("msg") for r in results]
     assert not os.path.exists(host["command"])
+
+
+def test_the_role_refuses_a_unit_file_it_does_not_own(host, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    foreign = units / "underlay-network-watch.service"
+    foreign.write_text("[Service]\nExecStart=/usr/bin/true\n")
+    os.unlink(host["command"])
+    with pytest.raises(AssertionError) as failure:  # the play stops: the role's own assertion failed
+        lib.run_tasks([
+            {"ansible.builtin.include_role": {"name": "underlay.network.networks", "tasks_from": "durability"},
+             "vars": {"underlay_netns": host["ns"], "underlay_state_dir": host["state_dir"],
+                      "underlay_command_path": host["command"], "underlay_systemd_dir": str(units)}}])
+    assert f"{foreign} exists and is not managed by underlay.network" in str(failure.value)
+    assert foreign.read_text() == "[Service]\nExecStart=/usr/bin/true\n"
+    assert not os.path.exists(host["command"]), "the command was installed after the refusal"
