@@ -190,7 +190,7 @@ def read(ws, spec):
     if names:
         inspections.prefetch(names)
     for network, table in tables.items():
-        owners[network] = {lease["owner"]: _targets.owner_state(lease["owner"], inspections)
+        owners[network] = {lease["owner"]: _targets.owner_state(lease["owner"], inspections, lease.get("runtime"))
                            for lease in table["leases"].values()}
         probes[network] = {ip: _probe(ws.kernel, network, lease)
                            for ip, lease in table["leases"].items() if lease.get("pending")}
@@ -391,6 +391,8 @@ def _plan_item(result, current, network, taken, defaults):
                "routes": [list(route) for route in item.routes], "default_route": want_default}
     if target.container_id:
         details["container_id"] = target.container_id
+    if target.runtime:
+        details["runtime"] = target.runtime
     address = _address(item, pool, owner, link, details)
     mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
     holder = network.macs.get(mac)

@@ -80,7 +80,7 @@ def _running_items(network, leases, owners, report):
     items = []
     inspections = _targets.Inspections()
     inspections.prefetch([lease["owner"].split(":", 1)[1] for lease in leases.values()
-                          if lease["owner"].startswith("container:")])
+                          if lease["owner"].startswith("container:") and (owners is None or lease["owner"] in owners)])
     for address, lease in sorted(leases.items()):
         owner = lease["owner"]
         if owners is not None and owner not in owners:

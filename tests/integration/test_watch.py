@@ -469,9 +469,6 @@ def test_runtime_not_installed_then_installed_and_podman_events_ending(runtimes,
     watcher.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="engine (_targets.owner_state): a container whose runtime is not installed"
-                   " (here: missing from PATH) counts as gone when the other runtime answers 'no such container',"
-                   " so its lease is released; the lease does not record which runtime made it")
 def test_a_runtime_missing_from_path_releases_no_lease(runtimes, lab, watchers):
     """The watcher runs with docker on its PATH and no podman (a package upgrade, a unit with
     another PATH): the Podman container's lease must survive the watcher's sweep and the
