@@ -33,6 +33,11 @@ class RestoreReport:
     actions: list = field(default_factory=list)   # what was done, one line each
     problems: list = field(default_factory=list)  # what could not be restored, one line each
     skipped: list = field(default_factory=list)   # endpoints left alone, and why
+    unrestored: list = field(default_factory=list)  # the problems that are a network or endpoint not restored
+
+    def fail(self, line):
+        self.problems.append(line)
+        self.unrestored.append(line)
 
     def take(self, prefix, result):
         self.changed = self.changed or result["changed"]
@@ -66,7 +71,7 @@ def restore(state_dir, netns=None, owners=None, networks=True, endpoints=True):
                 params = dict(STORED_PARAMS[driver](definition), **common)
                 report.take(f"network {name}", _runner.run(NETWORK_BY_DRIVER[driver], params))
             except UnderlayError as err:
-                report.problems.append(f"network {name}: not restored: {err}")
+                report.fail(f"network {name}: not restored: {err}")
                 usable.discard(name)
     for name in sorted(usable if endpoints else ()):
         items = _running_items(name, stored[name][1]["leases"], owners, report)
@@ -119,5 +124,5 @@ def _attach(network, items, common, report):
         try:
             report.take(f"network {network}", _runner.run(CONTAINER_ENDPOINT, dict(common, endpoints=[item])))
         except UnderlayError as err:
-            report.problems.append(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored:"
+            report.fail(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored:"
                                    f" {err}")

@@ -295,12 +295,12 @@ class Watcher:
             return
         for action in report.actions:
             self.log(f"{what}: {action}")
-        for line in getattr(report, "skipped", ()):
+        for line in report.skipped:
             self.log(f"{what}: skipped: {line}")
         # an endpoint not restored is tried again (a restarted container's old namespace not
         # yet gone, a container restarted again meanwhile...); it is a problem only when the
         # last retry fails too
-        failed = [problem for problem in report.problems if " not restored" in problem]
+        failed = list(report.unrestored)
         again = failed and self._can_retry(owners, attempts)
         for problem in report.problems:
             self.log(f"{what}: not yet, trying again: {problem}" if again and problem in failed
