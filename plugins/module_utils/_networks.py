@@ -93,7 +93,7 @@ def read_owners(spec, leases):
         return {}
     owners = {lease["owner"]: lease.get("runtime") for lease in leases["leases"].values()}
     inspections = _targets.Inspections()
-    inspections.prefetch([owner.split(":", 1)[1] for owner in owners if owner.startswith("container:")])
+    _targets.prefetch_containers(inspections, _targets.leased_containers(leases["leases"].values()))
     return {owner: _targets.owner_state(owner, inspections, runtime) for owner, runtime in sorted(owners.items())}
 
 

@@ -84,8 +84,8 @@ def _running_items(network, leases, owners, report):
     """The batch items of the leases whose owner is running now."""
     items = []
     inspections = _targets.Inspections()
-    inspections.prefetch([lease["owner"].split(":", 1)[1] for lease in leases.values()
-                          if lease["owner"].startswith("container:") and (owners is None or lease["owner"] in owners)])
+    _targets.prefetch_containers(inspections, _targets.leased_containers(
+        lease for lease in leases.values() if owners is None or lease["owner"] in owners))
     for address, lease in sorted(leases.items()):
         owner = lease["owner"]
         if owners is not None and owner not in owners:
@@ -102,7 +102,7 @@ def _running_items(network, leases, owners, report):
         item = _endpoint.stored_item(network, address, lease)
         try:
             _targets.resolve(*next((key, item[key]) for key in _endpoint.TARGET_KEYS if key in item),
-                             inspections=inspections)
+                             item["runtime"], inspections)
         except UnderlayError as err:
             report.skipped.append(f"network {network}: {owner} ({address}): {err}")
             continue

@@ -49,9 +49,9 @@ class Inspections:
     def __init__(self):
         self._data = {}
 
-    def prefetch(self, names):
-        """Ask every installed runtime about ``names`` at once."""
-        for tool in RUNTIMES:
+    def prefetch(self, names, runtimes=RUNTIMES):
+        """Ask every installed runtime of ``runtimes`` about ``names`` at once."""
+        for tool in runtimes:
             wanted = sorted({name for name in names if isinstance(name, str) and name} - {
                 name for (known_tool, name) in self._data if known_tool == tool})
             if not wanted or not shutil.which(tool):
@@ -72,6 +72,25 @@ class Inspections:
 
     def get(self, tool, name):
         return self._data.get((tool, name))
+
+
+def prefetch_containers(inspections, wanted):
+    """Ask about the containers of ``wanted``, ``(name, runtime)`` pairs (runtime ``auto`` or
+    None: every runtime), in one call per runtime: a lease's container only of the runtime
+    that made it."""
+    by_runtime = {tool: set() for tool in RUNTIMES}
+    for name, runtime in wanted:
+        for tool in (runtime,) if runtime in RUNTIMES else RUNTIMES:
+            by_runtime[tool].add(name)
+    for tool, names in by_runtime.items():
+        if names:
+            inspections.prefetch(names, (tool,))
+
+
+def leased_containers(leases):
+    """``(name, runtime)`` of the container owners of ``leases`` (lease dicts)."""
+    return [(lease["owner"].split(":", 1)[1], lease.get("runtime")) for lease in leases
+            if lease["owner"].startswith("container:")]
 
 
 def resolve(kind, value, runtime="auto", inspections=None):
