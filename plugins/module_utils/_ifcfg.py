@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 
+from ansible_collections.underlay.network.plugins.module_utils import _ini
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._persist_spec import check_extra_value
 
@@ -308,17 +309,7 @@ def describe(path, before_text, after_text):
         old = parse(before_text)
     except ParseError:
         return f"rewrite {path} (it held more than plain KEY=value lines)"
-    new = parse(after_text)
-    changed = [key for key in new if old.get(key) != new[key]]
-    removed = [key for key in old if key not in new]
-    if not changed and not removed:
-        return f"rewrite {path} in canonical form (same variables, other formatting)"
-    parts = []
-    if changed:
-        parts.append("set " + ", ".join(changed))
-    if removed:
-        parts.append("remove " + ", ".join(removed))
-    return f"update {path}: " + "; ".join(parts)
+    return _ini.describe_changes(path, old, parse(after_text), "variables")
 
 
 def variables(text):

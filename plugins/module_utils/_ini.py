@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
 _SECTION = re.compile(r"^\[([^\[\]]+)\]$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-\[\]]*$")
 
@@ -91,21 +93,60 @@ def flatten(sections):
     return flat
 
 
-def describe_update(path, before, after):
-    """``update PATH: set A.b, C.d; remove E.f`` from two parsed documents (``before`` may be None)."""
-    if before is None:
-        return f"rewrite {path} (it did not parse)"
-    old, new = flatten(before), flatten(after)
+def describe_changes(path, old, new, what="settings"):
+    """``update PATH: set A, B; remove C`` between two flat ``{key: value}`` maps (also for ifcfg)."""
     changed = [key for key in new if old.get(key) != new[key]]
     removed = [key for key in old if key not in new]
     if not changed and not removed:
-        return f"rewrite {path} in canonical form (same settings, other formatting)"
+        return f"rewrite {path} in canonical form (same {what}, other formatting)"
     parts = []
     if changed:
         parts.append("set " + ", ".join(changed))
     if removed:
         parts.append("remove " + ", ".join(removed))
     return f"update {path}: " + "; ".join(parts)
+
+
+def describe_update(path, before, after):
+    """``update PATH: set A.b, C.d; remove E.f`` from two parsed documents (``before`` may be None)."""
+    if before is None:
+        return f"rewrite {path} (it did not parse)"
+    return describe_changes(path, flatten(before), flatten(after))
+
+
+class Format:
+    """What the planner asks of an INI-like format: its parser and what to call its files."""
+
+    def __init__(self, parse, kind):
+        self.parse, self.kind = parse, kind
+
+    def existing(self, spec, path, snapshot):
+        """The parsed file, or ``None`` (no file; or one that does not parse, replaced whole
+        only without ``preserve_unmanaged``)."""
+        if snapshot.kind != "file":
+            return None
+        try:
+            return self.parse(snapshot.text)
+        except ParseError as err:
+            if spec.state == "present" and spec.preserve_unmanaged:
+                raise UnderlayError(
+                    f"{path} does not parse as {self.kind} ({err}): fix it, or set preserve_unmanaged"
+                    " to false to replace the whole file", "preserve_unmanaged", True) from None
+            return None
+
+    def describe(self, path, before_text, after_text):
+        try:
+            before = self.parse(before_text)
+        except ParseError:
+            before = None
+        return describe_update(path, before, self.parse(after_text))
+
+    def variables(self, text):
+        """``{section: {key: value}}`` (``{}`` when the text does not parse)."""
+        try:
+            return as_dict(self.parse(text))
+        except ParseError:
+            return {}
 
 
 def as_dict(sections):

@@ -300,29 +300,7 @@ def _parent_text(spec, path, snapshot):
     return _ini.render(with_vlan(sections, spec.name, present))
 
 
-def existing(spec, path, snapshot):
-    if snapshot.kind != "file":
-        return None
-    try:
-        return parse(snapshot.text)
-    except _ini.ParseError as err:
-        if spec.state == "present" and spec.preserve_unmanaged:
-            raise UnderlayError(
-                f"{path} does not parse as a systemd-networkd file ({err}): fix it, or set preserve_unmanaged"
-                " to false to replace the whole file", "preserve_unmanaged", True) from None
-        return None
-
-
-def describe(path, before_text, after_text):
-    try:
-        before = parse(before_text)
-    except _ini.ParseError:
-        before = None
-    return _ini.describe_update(path, before, parse(after_text))
-
-
-def variables(text):
-    try:
-        return _ini.as_dict(parse(text))
-    except _ini.ParseError:
-        return {}
+FORMAT = _ini.Format(parse, "a systemd-networkd file")
+existing = FORMAT.existing
+describe = FORMAT.describe
+variables = FORMAT.variables

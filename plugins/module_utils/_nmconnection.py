@@ -206,32 +206,7 @@ def desired(spec, current):
     return {path: render(spec, existing(spec, path, current[path]))}
 
 
-def existing(spec, path, snapshot):
-    """The parsed keyfile, or ``None`` (no file; or one that does not parse, replaced whole
-    only without ``preserve_unmanaged``)."""
-    if snapshot.kind != "file":
-        return None
-    try:
-        return parse(snapshot.text)
-    except _ini.ParseError as err:
-        if spec.state == "present" and spec.preserve_unmanaged:
-            raise UnderlayError(
-                f"{path} does not parse as a NetworkManager keyfile ({err}): fix it, or set preserve_unmanaged"
-                " to false to replace the whole file", "preserve_unmanaged", True) from None
-        return None
-
-
-def describe(path, before_text, after_text):
-    try:
-        before = parse(before_text)
-    except _ini.ParseError:
-        before = None
-    return _ini.describe_update(path, before, parse(after_text))
-
-
-def variables(text):
-    """``{section: {key: value}}`` (``{}`` when the text does not parse)."""
-    try:
-        return _ini.as_dict(parse(text))
-    except _ini.ParseError:
-        return {}
+FORMAT = _ini.Format(parse, "a NetworkManager keyfile")
+existing = FORMAT.existing
+describe = FORMAT.describe
+variables = FORMAT.variables
