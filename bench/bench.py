@@ -715,6 +715,8 @@ def main(argv=None):
     parser.add_argument("--docker", type=int, default=20, help="containers for docker network connect (0: skip)")
     parser.add_argument("--fleet", default="5,10,20", help="host counts for the fleet bench (empty: skip)")
     parser.add_argument("--fleet-reps", type=int, default=0, help="repetitions of the fleet bench (0: --reps)")
+    parser.add_argument("--restarts", type=int, default=10,
+                        help="restarts per container for the re-attach bench (bench/restart.py; 0: skip)")
     parser.add_argument("--out", required=True, help="file for the raw samples (JSON)")
     args = parser.parse_args(argv)
     args.sizes = [int(x) for x in args.sizes.split(",") if x]
@@ -746,6 +748,9 @@ def main(argv=None):
         if args.fleet:
             import fleet  # pylint: disable=import-outside-toplevel
             report["samples"] += fleet.run(args, workdir, log, report["notes"])
+        if args.restarts:
+            import restart  # pylint: disable=import-outside-toplevel
+            report["samples"] += restart.run(args, workdir, log, report["notes"])
     finally:
         _cleanup_all()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -27,7 +27,11 @@ LABELS = {
     "e2e-docker": "collection, ansible-playbook (container: NAME)",
     "site": "site.yml (roles, batched endpoints)",
     "command": "same number of `command` tasks",
+    "docker-restart": "Docker's own network (`docker restart`)",
+    "watch-docker": "collection + `underlay-network watch`, Docker container",
+    "watch-podman": "collection + `underlay-network watch`, Podman container",
 }
+RESTART_PEERS = ("docker-restart", "watch-docker", "watch-podman")
 SIZE_PEERS = ("e2e", "engine", "floor", "cni", "ip")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -109,6 +113,49 @@ def fleet_table(med):
     return lines + [""]
 
 
+def restart_table(med):
+    """Re-attach after a restart (bench/restart.py): medians over the restarts."""
+    keys = sorted({(k[0], k[1]) for k in med if k[2] in RESTART_PEERS}, key=lambda k: (k[0] != "macvlan", k))
+    if not keys:
+        return []
+    lines = ["#### Re-attach after a container restart (issue 15)", "",
+             "| network | restarts | peer | start event → answering ping, ms | outage seen by the pinger, ms |"
+             " outage × Docker's |", "|---|---:|---|---:|---:|---:|"]
+    for driver, n in keys:
+        base = med.get((driver, n, "docker-restart", "outage"))
+        for peer in RESTART_PEERS:
+            reattach, outage = med.get((driver, n, peer, "reattach")), med.get((driver, n, peer, "outage"))
+            lines.append(f"| {driver} | {n} | {LABELS[peer]} | {ms(reattach)} | {ms(outage)} | {ratio(outage, base)} |")
+    return lines + [""]
+
+
+def restart_targets(med):
+    """Issue 15's targets: re-attach within 2 s of the start event, and no worse than 1.5×
+    Docker's own (compared as the outage a peer sees: Docker wires its network before it
+    reports the start, so its event-to-answer time is about zero or below)."""
+    rows = []
+    for driver, n in sorted({(k[0], k[1]) for k in med if k[2] in RESTART_PEERS},
+                            key=lambda k: (k[0] != "macvlan", k)):
+        docker = med.get((driver, n, "docker-restart", "outage"))
+        own = med.get((driver, n, "docker-restart", "reattach"))
+        for peer in ("watch-docker", "watch-podman"):
+            reattach, outage = med.get((driver, n, peer, "reattach")), med.get((driver, n, peer, "outage"))
+            who = peer.split("-")[1].capitalize()
+            if reattach is not None:
+                rows.append(f"| {driver}: {who} container, start event → answering (median of {n}) |"
+                            f" {ms(reattach)} ms | ≤ 2000 ms | {'met' if reattach <= 2.0 else '**not met**'} |")
+            if outage is not None and docker:
+                share = outage / docker
+                verdict = "met" if share <= 1.5 else "**not met**"
+                rows.append(f"| {driver}: {who} container, outage vs Docker's own network | {share:.2f}×"
+                            f" ({ms(outage)} vs {ms(docker)} ms) | ≤ 1.5× | {verdict} |")
+        if own is not None:
+            rows.append(f"| {driver}: Docker's own start event → answering | {ms(own)} ms | — | reference |")
+    if not rows:
+        return []
+    return ["#### Targets (issue 15)", "", "| target | measured | limit | |", "|---|---|---:|---|"] + rows + [""]
+
+
 def secs(value):
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -169,7 +216,8 @@ def machine(data):
 
 def markdown(data):
     med = medians(data["samples"])
-    lines = machine(data) + targets(med) + size_tables(data, med) + docker_table(med) + fleet_table(med)
+    lines = machine(data) + targets(med) + restart_targets(med) + size_tables(data, med) + docker_table(med) \
+        + restart_table(med) + fleet_table(med)
     lines += [f"- {note}" for note in data.get("notes", [])]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -110,7 +110,8 @@ class ActionModule(ActionBase):
                          for name in names}
             if args.get("check_role_arguments", True):
                 problems.extend(self._role_argument_problems(host, variables))
-            fleet[host] = {"trunks": variables["underlay_trunks"], "networks": variables["underlay_networks"]}
+            fleet[host] = {"trunks": variables["underlay_trunks"], "networks": variables["underlay_networks"],
+                           "persist_format": plain(hostvars[host].get("underlay_persist_format", "ifcfg"))}
         endpoints = args.get("endpoints")
         if endpoints is None:
             endpoints = task_vars.get("underlay_endpoints", [])

@@ -176,7 +176,7 @@ def read(ws, spec):
     definitions, tables, probes, owners = {}, {}, {}, {}
     # containers (targets, and owners of leases) are asked about in one runtime call per batch
     inspections = _targets.Inspections()
-    names = [item.target for item in spec.endpoints if item.target_kind == "container"]
+    wanted = [(item.target, item.runtime) for item in spec.endpoints if item.target_kind == "container"]
     for item in spec.endpoints:
         if item.network in definitions:
             continue
@@ -185,12 +185,10 @@ def read(ws, spec):
             raise UnderlayError(f"network '{item.network}' does not exist (state_dir {spec.state_dir})",
                                 "network", item.network)
         tables[item.network] = ws.store.leases(item.network)
-        names += [lease["owner"].split(":", 1)[1] for lease in tables[item.network]["leases"].values()
-                  if lease["owner"].startswith("container:")]
-    if names:
-        inspections.prefetch(names)
+        wanted += _targets.leased_containers(tables[item.network]["leases"].values())
+    _targets.prefetch_containers(inspections, wanted)
     for network, table in tables.items():
-        owners[network] = {lease["owner"]: _targets.owner_state(lease["owner"], inspections)
+        owners[network] = {lease["owner"]: _targets.owner_state(lease["owner"], inspections, lease.get("runtime"))
                            for lease in table["leases"].values()}
         probes[network] = {ip: _probe(ws.kernel, network, lease)
                            for ip, lease in table["leases"].items() if lease.get("pending")}
@@ -391,6 +389,8 @@ def _plan_item(result, current, network, taken, defaults):
                "routes": [list(route) for route in item.routes], "default_route": want_default}
     if target.container_id:
         details["container_id"] = target.container_id
+    if target.runtime:
+        details["runtime"] = target.runtime
     address = _address(item, pool, owner, link, details)
     mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
     holder = network.macs.get(mac)
@@ -457,6 +457,7 @@ def stored_item(network, address, lease):
     kind, value = lease["owner"].split(":", 1)
     target_key = {"container": "container", "netns": "container_netns", "pid": "pid"}[kind]
     item = {"network": network, target_key: int(value) if kind == "pid" else value, "ipv4_address": address,
+            "runtime": lease.get("runtime") or "auto",
             "mac_address": lease.get("mac_address"), "ifname": lease.get("ifname"),
             "routes": [{"dst": dst, "gateway": via} for dst, via in lease.get("routes") or ()]}
     if lease.get("default_route") is not None:

@@ -6,7 +6,8 @@
 Reading never follows a symbolic link at the target (``lstat``; a regular file is opened
 with ``O_NOFOLLOW``). Writing is atomic: a temporary file in the target's directory
 (named ``.NAME.XXXXXX.tmp`` so that ``ifcfg-*`` globs and NetworkManager never pick it up),
-written, fsynced and set to mode 0644, then renamed over the target, and the directory
+written, fsynced and set to its mode (0644 unless the format says otherwise: a
+NetworkManager keyfile is 0600), then renamed over the target, and the directory
 fsynced. ``rename`` replaces the directory entry itself, so a symbolic link at the target
 is replaced, never written through. A missing directory is created (mode 0755) only by a
 write, so reading and check mode create nothing.
@@ -64,13 +65,39 @@ class FileSystem:
         except OSError as err:  # EACCES, or ELOOP: the file became a link after lstat
             raise UnderlayError(f"cannot read {path}: {err.strerror}", "dir", os.path.dirname(path)) from None
 
+    @classmethod
+    def listing(cls, directory, suffix):
+        """``{path: text}`` of the regular files in ``directory`` whose names end in ``suffix``
+        (sorted; nothing when the directory does not exist; links are not followed)."""
+        try:
+            names = sorted(os.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as err:
+            raise UnderlayError(f"cannot list {directory}: {err.strerror}", "dir", directory) from None
+        found = {}
+        for name in names:
+            if name.endswith(suffix) and not name.startswith("."):
+                snap = cls.snapshot(os.path.join(directory, name))
+                if snap.kind == "file":
+                    found[snap.path] = snap.text
+        return found
+
     def apply(self, step):
         getattr(self, "op_" + step.op)(**step.args)
 
     @staticmethod
-    def op_write_file(path, content):
+    def op_write_file(path, content, mode=FILE_MODE):
         try:
-            _write(path, content)
+            _write(path, content.encode("utf-8"), mode)
+        except OSError as err:
+            raise _unwritable(path, err) from None
+
+    @staticmethod
+    def op_restore_file(path, data, mode):
+        """Put back a file's earlier bytes and mode (the undo of a write)."""
+        try:
+            _write(path, data, mode)
         except OSError as err:
             raise _unwritable(path, err) from None
 
@@ -90,15 +117,15 @@ def _unwritable(path, err):
     return UnderlayError(f"cannot write {path}: {err.strerror}", "dir", os.path.dirname(path))
 
 
-def _write(path, content):
+def _write(path, data, mode):
     directory = os.path.dirname(path)
     make_directory(directory)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8"))
+            handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.rename(tmp, path)
     except BaseException:

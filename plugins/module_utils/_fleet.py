@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass, field as dataclass_field
 from typing import Dict, List, Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf, _validation
+from ansible_collections.underlay.network.plugins.module_utils import _netconf, _persist_spec, _validation
 from ansible_collections.underlay.network.plugins.module_utils._endpoint import mac_address
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 DRIVERS = ("macvlan", "bridge")
+PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {"macvlan": ("parent", "mode", "host_access"), "bridge": ("bridge_name", "icc", "masquerade", "mtu")}
 TARGET_KEYS = ("container", "pid", "container_netns")
 _SUBINTERFACE = re.compile(r"^(?P<parent>.+)\.(?P<vid>\d+)$")
@@ -113,13 +114,15 @@ class FleetPlan:
             return None
 
     # ------------------------------------------------------------------ per host
-    def add_host(self, name, trunks, networks):
+    def add_host(self, name, trunks, networks, persist_format="ifcfg"):
         host = _Host(name)
         self.hosts[name] = host
-        self._trunks(host, trunks or [])
+        persist_format = self.guarded(name, "underlay_persist_format", _validation.choice, "underlay_persist_format",
+                                      persist_format, PERSIST_FORMATS)
+        self._trunks(host, trunks or [], persist_format)
         self._networks(host, networks or [])
 
-    def _trunks(self, host, trunks):
+    def _trunks(self, host, trunks, persist_format):
         parents = {}
         for index, trunk in enumerate(trunks):
             where = f"underlay_trunks[{index}]"
@@ -142,6 +145,9 @@ class FleetPlan:
                     self.problem(host.name, f"{here}.id", vid, f"VLAN {vid} is listed twice on {parent}")
                     continue
                 seen[vid] = position
+                if persist_format is not None:  # the module's own rule: which format can say 802.1ad
+                    self.guarded(host.name, f"{here}.protocol", _persist_spec.check_protocol, persist_format,
+                                 vlan.get("protocol"))
                 ifname = vlan.get("name") or f"{parent}.{vid}"
                 if self.guarded(host.name, f"{here}.name", _validation.interface_name, "name", ifname) is None:
                     continue
@@ -339,14 +345,15 @@ class FleetPlan:
 
 
 def validate_fleet(hosts, endpoints, inventory_hosts=None):
-    """Check the plan of ``hosts`` (name -> {"trunks": [...], "networks": [...]}).
+    """Check the plan of ``hosts`` (name -> {"trunks": [...], "networks": [...], "persist_format": str}).
 
     ``endpoints`` is the fleet-wide ``underlay_endpoints`` list; ``inventory_hosts`` the
     names an endpoint's ``host`` may take (default: ``hosts``). Returns (problems, summary).
     """
     plan = FleetPlan()
     for name in sorted(hosts):
-        plan.add_host(name, hosts[name].get("trunks"), hosts[name].get("networks"))
+        plan.add_host(name, hosts[name].get("trunks"), hosts[name].get("networks"),
+                      hosts[name].get("persist_format") or "ifcfg")
     plan.add_endpoints(endpoints, set(inventory_hosts if inventory_hosts is not None else hosts))
     plan.check_segments()
     return plan.problems, plan.summary()

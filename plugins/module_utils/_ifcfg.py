@@ -1,18 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""persistent_interface, format ifcfg: spec, rendering, parsing and the planner.
+"""persistent_interface, format ifcfg: the RHEL ``ifcfg-NAME`` file, parsed and rendered.
 
-Pure: no file I/O (the file arrives as a ``_files.FileSnapshot``), no
-AnsibleModule. An ifcfg file is a list of ``KEY=value`` shell assignments that
-initscripts source with ``bash`` and NetworkManager's ifcfg-rh plugin parses; this
-module renders them so that ``bash`` sourcing the file yields exactly the intended
-values, in a fixed key order, so the same options always give the same bytes.
-
-Idempotence is exact and textual: the file is rewritten whenever its bytes (or its
-mode, 0644) differ from the canonical rendering. A file that means the same but is
-written differently (other quoting, order, comments) is rewritten in canonical form
-and the action says so.
+Pure: text in, text out (the planner is _persist). An ifcfg file is a list of
+``KEY=value`` shell assignments that initscripts source with ``bash`` and
+NetworkManager's ifcfg-rh plugin parses; values are quoted so that ``bash`` sourcing the
+file yields exactly the intended values, in a fixed key order, so the same options (and
+the same kept keys) always give the same bytes. ifcfg has no key for the VLAN protocol:
+802.1ad is refused by ``_persist_spec.check_protocol``.
 """
 
 from __future__ import annotations
@@ -20,22 +16,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
-from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _validation as v
+from ansible_collections.underlay.network.plugins.module_utils import _ini
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
+from ansible_collections.underlay.network.plugins.module_utils._persist_spec import check_extra_value
 
-DEFAULT_DIR = "/etc/sysconfig/network-scripts"
-FILE_MODE = 0o644
-TYPES = ("ethernet", "vlan", "bridge")
-BOOTPROTOS = ("none", "static", "dhcp", "bootp", "ibft")
+MODE = 0o644
 TYPE_VALUES = {"ethernet": "Ethernet", "bridge": "Bridge"}
 
-# The keys the module writes, in the order it writes them, per interface type. ``extra``
-# may not name one of these (each has its own option); with ``preserve_unmanaged`` every
-# other key already in the file is kept.
+# The keys options may write, per interface type: ``extra`` may not name them (each has
+# its own option). With ``preserve_unmanaged`` every key not written from an option is kept.
 _COMMON_HEAD = ("DEVICE",)
 _COMMON_TAIL = ("BOOTPROTO", "ONBOOT", "IPADDR", "PREFIX", "NETWORK", "MTU")
 MANAGED_KEYS = {
@@ -43,6 +33,8 @@ MANAGED_KEYS = {
     "vlan": _COMMON_HEAD + _COMMON_TAIL + ("VLAN", "PHYSDEV", "VLAN_ID"),
     "bridge": _COMMON_HEAD + ("TYPE",) + _COMMON_TAIL,
 }
+# Written together from ``address``: a stale NETMASK would contradict PREFIX.
+ADDRESS_KEYS = ("IPADDR", "PREFIX", "NETWORK", "NETMASK")
 
 KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Variables bash itself gives a meaning to (or refuses to have assigned): a file that sets
@@ -61,145 +53,12 @@ _SHELL_PREFIXES = ("BASH_", "LC_", "COMP_", "HIST", "READLINE_")
 # which is expanded after ``=`` and ``:``, no ``$``, quotes, globs, braces or blanks).
 _BARE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_MAC = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
-_VLAN_SUFFIX = re.compile(r"\.([0-9]+)$")
 
 
-# -- spec ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IfcfgSpec:
-    """The desired file. ``extra`` is a tuple of (KEY, rendered value) pairs, sorted."""
-
-    name: str
-    path: str
-    directory: str
-    state: str = "present"
-    format: str = "ifcfg"
-    type: str = "ethernet"
-    parent: Optional[str] = None
-    vlan_id: Optional[int] = None
-    address: Optional[str] = None
-    hwaddr: Optional[str] = None
-    onboot: bool = True
-    bootproto: str = "none"
-    mtu: Optional[int] = None
-    extra: Tuple[Tuple[str, str], ...] = ()
-    preserve_unmanaged: bool = False
-
-
-def build_spec(params):
-    """Validate module params into an ``IfcfgSpec`` (raises ``UnderlayError`` naming the field)."""
-    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
-    file_format = v.choice("format", params.get("format") or "ifcfg", ("ifcfg",))
-    name = v.interface_name("name", params.get("name"))
-    _plain_text("name", name)
-    directory = params.get("dir") or DEFAULT_DIR
-    if not isinstance(directory, str) or not directory.startswith("/"):
-        raise UnderlayError(f"{directory!r} is not an absolute path", "dir", directory)
-    _plain_text("dir", directory)
-    directory = os.path.normpath(directory)
-    path = os.path.join(directory, f"ifcfg-{name}")
-    if state == "absent":
-        return IfcfgSpec(name=name, path=path, directory=directory, state=state, format=file_format)
-
-    kind = v.choice("type", params.get("type") or "ethernet", TYPES)
-    parent, vlan_id = _vlan_options(kind, name, params.get("parent"), params.get("vlan_id"))
-    hwaddr = params.get("hwaddr")
-    if hwaddr is not None:
-        if kind != "ethernet":
-            raise UnderlayError(
-                f"is only for type ethernet (HWADDR binds the file to a network card); to set the address of a"
-                f" {kind}, use extra: {{MACADDR: '{hwaddr}'}}", "hwaddr", hwaddr)
-        hwaddr = mac_address("hwaddr", hwaddr)
-    onboot = params.get("onboot")
-    return IfcfgSpec(
-        name=name,
-        path=path,
-        directory=directory,
-        state=state,
-        format=file_format,
-        type=kind,
-        parent=parent,
-        vlan_id=vlan_id,
-        address=ipv4_address("address", params.get("address")),
-        hwaddr=hwaddr,
-        onboot=True if onboot is None else _boolean("onboot", onboot),
-        bootproto=v.choice("bootproto", params.get("bootproto") or "none", BOOTPROTOS),
-        mtu=v.mtu("mtu", params.get("mtu")),
-        extra=extra_variables("extra", params.get("extra"), MANAGED_KEYS[kind]),
-        preserve_unmanaged=_boolean("preserve_unmanaged", params.get("preserve_unmanaged") or False),
-    )
-
-
-def _vlan_options(kind, name, parent, vlan_id):
-    if kind != "vlan":
-        for field, value in (("parent", parent), ("vlan_id", vlan_id)):
-            if value is not None:
-                raise UnderlayError(f"is only for type vlan (type is {kind})", field, value)
-        return None, None
-    if parent is None:
-        raise UnderlayError("is required with type vlan (the trunk interface, PHYSDEV)", "parent", None)
-    if vlan_id is None:
-        raise UnderlayError("is required with type vlan", "vlan_id", None)
-    v.interface_name("parent", parent)
-    _plain_text("parent", parent)
-    vlan_id = v.vlan_id("vlan_id", vlan_id)
-    if parent == name:
-        raise UnderlayError(f"'{name}' is the parent itself", "name", name)
-    suffix = _VLAN_SUFFIX.search(name)
-    if suffix and int(suffix.group(1)) != vlan_id:
-        raise UnderlayError(
-            f"'{name}' ends in '.{suffix.group(1)}' but vlan_id is {vlan_id}; tools that read the VLAN id from"
-            " the name would disagree: make them match or pick a name without a '.NUMBER' suffix", "name", name)
-    return parent, vlan_id
-
-
-def _boolean(field, value):
-    if not isinstance(value, bool):
-        raise UnderlayError(f"{value!r} is not a boolean", field, value)
-    return value
-
-
-def _plain_text(field, value):
-    """Refuse NUL, newlines and other control characters (a tab is allowed)."""
-    bad = _CONTROL.search(value)
-    if bad:
-        raise UnderlayError(
-            f"{value!r} contains the control character {bad.group(0)!r}; ifcfg values are single lines of text",
-            field, value)
-    return value
-
-
-def mac_address(field, value):
-    """``HWADDR`` as RHEL writes it: colon-separated, upper-case hex (``00:0C:29:3E:5B:7A``).
-
-    Anaconda, initscripts and NetworkManager's ifcfg-rh writer all emit upper case (and
-    compare case-insensitively when matching a card), so the canonical text is upper case.
-    """
-    text = str(value).strip().lower()
-    if _MAC.match(text):
-        text = text.replace("-", ":")
-    elif re.match(r"^[0-9a-f]{12}$", text):
-        text = ":".join(text[i:i + 2] for i in range(0, 12, 2))
-    else:
-        raise UnderlayError(f"'{value}' is not a MAC address (e.g. 00:0c:29:3e:5b:7a)", field, value)
-    if int(text[:2], 16) & 1:
-        raise UnderlayError(f"'{value}' is a multicast MAC address; a network card has a unicast one", field, value)
-    if text == "00:00:00:00:00:00":
-        raise UnderlayError(f"'{value}' is the all-zero MAC address", field, value)
-    return text.upper()
-
-
-def ipv4_address(field, value):
-    """``ADDRESS/PREFIX`` (IPv4) normalised; ``None`` stays ``None``."""
-    if value is None:
-        return None
-    normal = v.host_address(field, value)
-    if ipaddress.ip_interface(normal).version != 4:
-        raise UnderlayError(
-            f"'{value}' is not IPv4; IPADDR/PREFIX hold IPv4 only: give an IPv6 address with"
-            f" extra: {{IPV6INIT: 'yes', IPV6ADDR: '{value}'}}", field, value)
-    return normal
+# -- options -------------------------------------------------------------------------
+def paths(spec):
+    """The files of ``spec`` (the first is the one ``path`` returns)."""
+    return (os.path.join(spec.directory, f"ifcfg-{spec.name}"),)
 
 
 def check_key(field, key):
@@ -213,18 +72,9 @@ def check_key(field, key):
     return key
 
 
-def value_text(field, value):
-    """Render one value: booleans as yes/no (the ifcfg convention), numbers as decimals."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if not isinstance(value, str):
-        raise UnderlayError(f"{value!r} is not a string, number or boolean", field, value)
-    return _plain_text(field, value)
-
-
-def extra_variables(field, extra, reserved):
+def check_extra(spec, field="extra"):
+    """``extra`` as a sorted tuple of (KEY, text) pairs."""
+    extra = spec.extra
     if extra is None:
         return ()
     if not isinstance(extra, dict):
@@ -232,23 +82,28 @@ def extra_variables(field, extra, reserved):
     rendered = []
     for key, value in extra.items():
         check_key(field, key)
-        if key in reserved:
+        if key in MANAGED_KEYS[spec.type]:
             raise UnderlayError(
                 f"'{key}' is written from the module's own options; set it through them, not through {field}",
                 field, key)
-        rendered.append((key, value_text(f"{field}.{key}", value)))
+        rendered.append((key, check_extra_value(f"{field}.{key}", value)))
     return tuple(sorted(rendered))
 
 
 # -- rendering -----------------------------------------------------------------------
-def managed_variables(spec):
-    """The keys written from the options, in the fixed order (a dict keeps that order)."""
+def managed_variables(spec, existing=None):
+    """The keys written from the options, in the fixed order (a dict keeps that order).
+
+    ``BOOTPROTO``, when not given, keeps the value already in the file (with
+    ``preserve_unmanaged``), else ``none``.
+    """
+    kept = existing if (spec.preserve_unmanaged and existing) else {}
     found = {"DEVICE": spec.name}
     if spec.hwaddr is not None:
         found["HWADDR"] = spec.hwaddr
     if spec.type in TYPE_VALUES:
         found["TYPE"] = TYPE_VALUES[spec.type]
-    found["BOOTPROTO"] = spec.bootproto
+    found["BOOTPROTO"] = spec.bootproto or kept.get("BOOTPROTO") or "none"
     found["ONBOOT"] = "yes" if spec.onboot else "no"
     if spec.address is not None:
         iface = ipaddress.ip_interface(spec.address)
@@ -267,16 +122,21 @@ def managed_variables(spec):
 
 def desired_variables(spec, existing=None):
     """Managed keys, then ``extra`` (sorted), then (with ``preserve_unmanaged``) the keys of
-    ``existing`` (the parsed file, in its order) that neither of those names."""
-    found = managed_variables(spec)
-    found.update(spec.extra)
+    ``existing`` (the parsed file, in its order) that none of those write: an address, an
+    MTU or a MAC address set by another tool stays when its option is not given."""
+    found = managed_variables(spec, existing)
+    found.update(spec.extra or ())
     if spec.preserve_unmanaged and existing:
-        reserved = set(MANAGED_KEYS[spec.type]) | set(found)
+        reserved = set(found)
+        if spec.address is not None:
+            reserved.update(ADDRESS_KEYS)
+        if spec.type == "vlan":
+            reserved.add("VLAN_ID")
         for key, value in existing.items():
             if key not in reserved:
                 if _CONTROL.search(value):
                     raise UnderlayError(
-                        f"the unmanaged key {key} in {spec.path} holds a multi-line value {value!r}, which this"
+                        f"the unmanaged key {key} in {paths(spec)[0]} holds a multi-line value {value!r}, which this"
                         " module does not write: fix it, or set preserve_unmanaged to false", "preserve_unmanaged", True)
                 found[key] = value
     return found
@@ -418,87 +278,43 @@ def _parse_double(text, pos, line, out):
     raise ParseError(start, "an unterminated double quote")
 
 
-# -- planning ------------------------------------------------------------------------
-def read(files, spec):
-    return files.snapshot(spec.path)
+# -- the format's interface (see _persist) ---------------------------------------------
+def desired(spec, current):
+    """``{path: text}`` for ``spec`` given ``current`` (``{path: FileSnapshot}``); ``None`` removes."""
+    path = paths(spec)[0]
+    if spec.state == "absent":
+        return {path: None}
+    return {path: render(desired_variables(spec, existing(spec, path, current[path])))}
 
 
-def _existing_variables(spec, current):
-    """The parsed file, or ``None`` when it does not parse (only an error with preserve_unmanaged)."""
-    if current.kind != "file":
+def existing(spec, path, snapshot):
+    """The parsed file, or ``None`` when there is none or it does not parse (then only an
+    error with ``preserve_unmanaged``: the module never guesses what a file means)."""
+    if snapshot.kind != "file":
         return None
     try:
-        return parse(current.text)
+        return parse(snapshot.text)
     except ParseError as err:
         if spec.state == "present" and spec.preserve_unmanaged:
             raise UnderlayError(
-                f"{spec.path} {err}; with preserve_unmanaged the file must hold only plain KEY=value lines:"
+                f"{path} {err}; with preserve_unmanaged the file must hold only plain KEY=value lines:"
                 " fix that line, or set preserve_unmanaged to false to replace the whole file",
                 "preserve_unmanaged", True) from None
         return None
 
 
-def plan(spec, current):
-    """Decide what to do with the file at ``spec.path`` (nothing is touched here)."""
-    if current.kind == "other":
-        raise UnderlayError(f"{spec.path} exists and is not a regular file; refusing to replace it", "name", spec.name)
-    before_header = spec.path if current.kind != "symlink" else f"{spec.path} (symbolic link to {current.link_target})"
-    before = current.text if current.kind == "file" else ""
-    existing = _existing_variables(spec, current)
-    if spec.state == "absent":
-        result = Plan(before=before, after="", before_header=before_header, after_header=spec.path)
-        if current.kind == "file":
-            result.add(f"remove {spec.path}", "remove_file", path=spec.path)
-        elif current.kind == "symlink":
-            result.add(f"remove the symbolic link {spec.path} (not its target {current.link_target})",
-                       "remove_file", path=spec.path)
-        return result
-
-    variables = desired_variables(spec, existing)
-    content = render(variables)
-    result = Plan(before=before, after=content, before_header=before_header, after_header=spec.path)
-    if current.kind == "absent":
-        result.add(f"create {spec.path}", "write_file", path=spec.path, content=content)
-    elif current.kind == "symlink":
-        result.add(f"replace the symbolic link {spec.path} (to {current.link_target}) with a regular file",
-                   "write_file", path=spec.path, content=content)
-    elif current.data != content.encode("utf-8"):
-        result.add(f"{_describe_update(spec.path, existing, variables)}", "write_file",
-                   path=spec.path, content=content)
-    elif current.mode != FILE_MODE:
-        result.add(f"set the mode of {spec.path} from {current.mode:04o} to {FILE_MODE:04o}", "write_file",
-                   path=spec.path, content=content)
-    return result
-
-
-def _describe_update(path, existing, variables):
-    if existing is None:
-        return f"rewrite {path} (it held more than plain KEY=value lines)"
-    changed = [key for key in variables if existing.get(key) != variables[key]]
-    removed = [key for key in existing if key not in variables]
-    if not changed and not removed:
-        return f"rewrite {path} in canonical form (same variables, other formatting)"
-    parts = []
-    if changed:
-        parts.append("set " + ", ".join(changed))
-    if removed:
-        parts.append("remove " + ", ".join(removed))
-    return f"update {path}: " + "; ".join(parts)
-
-
-def report(spec, current):
-    """The return values from the file as it is (``content`` ``''`` when there is none)."""
-    if spec.state == "absent" or current.kind != "file":
-        return {"path": spec.path, "content": "", "variables": {}}
+def describe(path, before_text, after_text):
+    """The action for rewriting ``path`` from ``before_text`` to ``after_text``."""
     try:
-        variables = parse(current.text)
+        old = parse(before_text)
     except ParseError:
-        variables = {}
-    return {"path": spec.path, "content": current.text, "variables": variables}
+        return f"rewrite {path} (it held more than plain KEY=value lines)"
+    return _ini.describe_changes(path, old, parse(after_text), "variables")
 
 
-def predict(spec, current, planned):
-    """The return values the planned run would give (check mode)."""
-    if spec.state == "absent":
-        return {"path": spec.path, "content": "", "variables": {}}
-    return {"path": spec.path, "content": planned.after, "variables": parse(planned.after)}
+def variables(text):
+    """The variables ``bash`` sourcing ``text`` would set (``{}`` when it does not parse)."""
+    try:
+        return parse(text)
+    except ParseError:
+        return {}

@@ -91,10 +91,10 @@ def read_owners(spec, leases):
     containers are asked about in one runtime call."""
     if spec.state != "absent":
         return {}
-    owners = {lease["owner"] for lease in leases["leases"].values()}
+    owners = {lease["owner"]: lease.get("runtime") for lease in leases["leases"].values()}
     inspections = _targets.Inspections()
-    inspections.prefetch([owner.split(":", 1)[1] for owner in owners if owner.startswith("container:")])
-    return {owner: _targets.owner_state(owner, inspections) for owner in sorted(owners)}
+    _targets.prefetch_containers(inspections, _targets.leased_containers(leases["leases"].values()))
+    return {owner: _targets.owner_state(owner, inspections, runtime) for owner, runtime in sorted(owners.items())}
 
 
 def read_endpoint_identities(kernel, spec, definition, leases):

@@ -33,6 +33,11 @@ class RestoreReport:
     actions: list = field(default_factory=list)   # what was done, one line each
     problems: list = field(default_factory=list)  # what could not be restored, one line each
     skipped: list = field(default_factory=list)   # endpoints left alone, and why
+    unrestored: list = field(default_factory=list)  # the problems that are a network or endpoint not restored
+
+    def fail(self, line):
+        self.problems.append(line)
+        self.unrestored.append(line)
 
     def take(self, prefix, result):
         self.changed = self.changed or result["changed"]
@@ -66,7 +71,7 @@ def restore(state_dir, netns=None, owners=None, networks=True, endpoints=True):
                 params = dict(STORED_PARAMS[driver](definition), **common)
                 report.take(f"network {name}", _runner.run(NETWORK_BY_DRIVER[driver], params))
             except UnderlayError as err:
-                report.problems.append(f"network {name}: not restored: {err}")
+                report.fail(f"network {name}: not restored: {err}")
                 usable.discard(name)
     for name in sorted(usable if endpoints else ()):
         items = _running_items(name, stored[name][1]["leases"], owners, report)
@@ -79,8 +84,8 @@ def _running_items(network, leases, owners, report):
     """The batch items of the leases whose owner is running now."""
     items = []
     inspections = _targets.Inspections()
-    inspections.prefetch([lease["owner"].split(":", 1)[1] for lease in leases.values()
-                          if lease["owner"].startswith("container:")])
+    _targets.prefetch_containers(inspections, _targets.leased_containers(
+        lease for lease in leases.values() if owners is None or lease["owner"] in owners))
     for address, lease in sorted(leases.items()):
         owner = lease["owner"]
         if owners is not None and owner not in owners:
@@ -97,7 +102,7 @@ def _running_items(network, leases, owners, report):
         item = _endpoint.stored_item(network, address, lease)
         try:
             _targets.resolve(*next((key, item[key]) for key in _endpoint.TARGET_KEYS if key in item),
-                             inspections=inspections)
+                             item["runtime"], inspections)
         except UnderlayError as err:
             report.skipped.append(f"network {network}: {owner} ({address}): {err}")
             continue
@@ -119,5 +124,5 @@ def _attach(network, items, common, report):
         try:
             report.take(f"network {network}", _runner.run(CONTAINER_ENDPOINT, dict(common, endpoints=[item])))
         except UnderlayError as err:
-            report.problems.append(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored:"
+            report.fail(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored:"
                                    f" {err}")

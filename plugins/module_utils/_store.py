@@ -38,7 +38,7 @@ FILE_MODE = 0o644
 DEFINITION_STRINGS = {"macvlan": ("name", "id", "parent", "mode"), "bridge": ("name", "id", "bridge_name")}
 IPAM_STRINGS = ("subnet", "gateway", "ip_range")
 # optional lease fields the engine reads as strings
-LEASE_STRINGS = ("container", "container_id", "ifname", "netns_path", "mac_address")
+LEASE_STRINGS = ("container", "container_id", "ifname", "netns_path", "mac_address", "runtime")
 
 
 class StateDir:

@@ -31,6 +31,7 @@ class Target:
     netns_path: str
     container: Optional[str] = None
     container_id: Optional[str] = None
+    runtime: Optional[str] = None      # the runtime that answered for a container
 
 
 def describe(kind, value):
@@ -48,9 +49,9 @@ class Inspections:
     def __init__(self):
         self._data = {}
 
-    def prefetch(self, names):
-        """Ask every installed runtime about ``names`` at once."""
-        for tool in RUNTIMES:
+    def prefetch(self, names, runtimes=RUNTIMES):
+        """Ask every installed runtime of ``runtimes`` about ``names`` at once."""
+        for tool in runtimes:
             wanted = sorted({name for name in names if isinstance(name, str) and name} - {
                 name for (known_tool, name) in self._data if known_tool == tool})
             if not wanted or not shutil.which(tool):
@@ -71,6 +72,25 @@ class Inspections:
 
     def get(self, tool, name):
         return self._data.get((tool, name))
+
+
+def prefetch_containers(inspections, wanted):
+    """Ask about the containers of ``wanted``, ``(name, runtime)`` pairs (runtime ``auto`` or
+    None: every runtime), in one call per runtime: a lease's container only of the runtime
+    that made it."""
+    by_runtime = {tool: set() for tool in RUNTIMES}
+    for name, runtime in wanted:
+        for tool in (runtime,) if runtime in RUNTIMES else RUNTIMES:
+            by_runtime[tool].add(name)
+    for tool, names in by_runtime.items():
+        if names:
+            inspections.prefetch(names, (tool,))
+
+
+def leased_containers(leases):
+    """``(name, runtime)`` of the container owners of ``leases`` (lease dicts)."""
+    return [(lease["owner"].split(":", 1)[1], lease.get("runtime")) for lease in leases
+            if lease["owner"].startswith("container:")]
 
 
 def resolve(kind, value, runtime="auto", inspections=None):
@@ -119,19 +139,21 @@ def _container(name, runtime, inspections=None):
             raise UnderlayError(f"container '{name}' ({tool}) is not running (status {state.get('Status')})",
                                 "container", name)
         return Target(owner=f"container:{canonical}", label=f"container {canonical}",
-                      netns_path=f"/proc/{state['Pid']}/ns/net", container=canonical, container_id=data.get("Id"))
+                      netns_path=f"/proc/{state['Pid']}/ns/net", container=canonical, container_id=data.get("Id"),
+                      runtime=tool)
     raise UnderlayError(f"no container named '{name}' ({'; '.join(reasons)})", "container", name)
 
 
 _NO_SUCH = ("no such container", "no such object")
 
 
-def owner_state(owner, inspections=None):
+def owner_state(owner, inspections=None, runtime=None):
     """Whether the owner of a lease still exists: ``("alive", None)``, ``("gone", None)`` or
     ``("unknown", reason)``.
 
     Only a provable absence is "gone" (a lease is released only then): a namespace or
-    ``/proc/PID`` that does not exist, or a container that every installed runtime, having
+    ``/proc/PID`` that does not exist, or a container that its runtime (``runtime``, the one
+    that answered for it when its lease was made), else every installed runtime, having
     answered, says it does not have. A runtime that is not installed, not running or not
     answering proves nothing: the owner is "unknown" and its lease is kept.
     """
@@ -143,7 +165,9 @@ def owner_state(owner, inspections=None):
     if kind != "container":
         return "unknown", f"'{owner}' is not an owner this collection makes"
     doubts = []
-    for tool in RUNTIMES:
+    if runtime in RUNTIMES and not shutil.which(runtime):
+        return "unknown", f"{runtime}, whose container it is, is not installed to ask"
+    for tool in (runtime,) if runtime in RUNTIMES else RUNTIMES:
         if inspections is not None and inspections.get(tool, value) is not None:
             return "alive", None
         if not shutil.which(tool):

@@ -25,6 +25,9 @@ description:
     ip_range there unless excluded with aux_addresses. No endpoint C(mac_address) given twice
     on one VLAN (or one bridge network), each checked as C(container_endpoint) checks it.
     Every endpoint names an inventory host and a network that host defines.
+    C(underlay_persist_format) is a known format, and an 802.1ad VLAN is not persisted as ifcfg
+    (ifcfg cannot say 802.1ad), by the rule M(underlay.network.persistent_interface) applies; with
+    V(auto) the format is known only on the host, where the module applies the same rule.
   - A VLAN id is one layer-2 segment across the whole inventory and all untagged parents are
     one segment (the native VLAN); bridge networks are local to their host.
   - This is an action plugin; nothing runs on the managed hosts. Run it once

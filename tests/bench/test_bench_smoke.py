@@ -45,7 +45,7 @@ def measured(data):
 def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
     if not os.path.exists("/usr/lib/cni/macvlan"):
         pytest.fail("/usr/lib/cni missing: scripts/setup installs containernetworking-plugins")
-    data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "")[0]
+    data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "", "--restarts", "0")[0]
     want = {(driver, peer, phase) for driver in ("macvlan", "bridge") for peer in ("e2e", "engine", "floor", "cni", "ip")
             for phase in ("attach", "noop", "detach")}
     assert want <= measured(data), sorted(want - measured(data))
@@ -59,7 +59,8 @@ def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
 def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
     if not (shutil.which("dockerd") and shutil.which("docker") and os.path.exists("/bin/busybox")):
         pytest.skip("dockerd, docker or busybox-static missing: no Docker peer on this machine")
-    data = _bench(tmp_path, "--sizes", "", "--drivers", "macvlan", "--docker", "3", "--fleet", "")[0]
+    data = _bench(tmp_path, "--sizes", "", "--drivers", "macvlan", "--docker", "3", "--fleet", "",
+                  "--restarts", "0")[0]
     assert {("macvlan", "docker", "attach"), ("macvlan", "docker", "detach"), ("macvlan", "e2e-docker", "attach"),
             ("macvlan", "e2e-docker", "noop"), ("macvlan", "e2e-docker", "detach")} <= measured(data)
 
@@ -67,6 +68,24 @@ def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
 def test_fleet_site_yml_and_its_command_baseline(tmp_path):
     if not os.path.exists(os.path.join(REPO, "playbooks", "site.yml")):
         pytest.skip("playbooks/site.yml missing")
-    data = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "2")[0]
+    data = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "2", "--restarts", "0")[0]
     assert {("fleet", peer, phase) for peer in ("site", "command") for phase in ("attach", "noop")} <= measured(data)
     assert not data["notes"], data["notes"]
+
+
+def test_reattach_after_restart_with_the_watcher_and_dockers_own_network(tmp_path):
+    """bench/restart.py at 2 restarts per container, both drivers: Docker's own network, and
+    the watcher re-attaching a Docker and a Podman container (each restart must be seen by
+    the pinger to come back, and the watcher must report no problem)."""
+    for tool in ("dockerd", "docker", "podman"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} missing: scripts/setup installs docker.io and podman")
+    data, out = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "", "--restarts", "2")
+    want = {(driver, peer, phase) for driver in ("macvlan", "bridge")
+            for peer in ("docker-restart", "watch-docker", "watch-podman") for phase in ("reattach", "outage")}
+    assert want <= measured(data), sorted(want - measured(data))
+    assert all(s["seconds"] > 0 for s in data["samples"] if s["phase"] == "outage"), out
+    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
+                            text=True, check=True).stdout
+    assert "#### Re-attach after a container restart (issue 15)" in report
+    assert "| macvlan | 2 | collection + `underlay-network watch`, Podman container |" in report

@@ -146,13 +146,13 @@ def test_preserve_unmanaged(tmp_path):
     path = tmp_path / "ifcfg-ens33.21"
     path.write_text('# from the installer\nDEVICE=ens33.21\nNAME="VLAN 21"\nZONE=internal\nIPADDR=10.9.9.9\n'
                     'UUID=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\n')
-    kept = ok(lib.run_tasks([vlan(tmp_path, preserve_unmanaged=True)])[0])
+    kept = ok(lib.run_tasks([vlan(tmp_path)])[0])  # preserve_unmanaged is true by default
     assert kept["changed"] is True
     assert path.read_text() == VLAN_TEXT + 'NAME="VLAN 21"\nZONE=internal\nUUID=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\n'
     again = ok(lib.run_tasks([vlan(tmp_path, preserve_unmanaged=True)])[0])
     assert again["changed"] is False
     # without preserve_unmanaged the file holds exactly what the options describe
-    exact = ok(lib.run_tasks([vlan(tmp_path)])[0])
+    exact = ok(lib.run_tasks([vlan(tmp_path, preserve_unmanaged=False)])[0])
     assert exact["actions"] == [f"update {path}: remove NAME, ZONE, UUID"]
     assert path.read_text() == VLAN_TEXT
 

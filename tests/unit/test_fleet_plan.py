@@ -236,3 +236,25 @@ def test_one_mac_on_different_vlans_or_host_local_bridges_or_an_absent_endpoint_
 def test_a_bad_mac_is_named_with_container_endpoints_own_message(mac, expected):
     found = messages(GOOD, [{"host": "host1", "container": "a", "network": "vlan100", "mac_address": mac}])
     assert found == [f"host1: underlay_endpoints[0].mac_address: {expected}"], found
+
+
+@pytest.mark.parametrize("persist_format, protocol, expected", [
+    ("ifcfg", "802.1ad", ["host1: underlay_trunks[ens33].vlans[1].protocol: 802.1ad cannot be written in an ifcfg file"]),
+    (None, "802.1ad", ["host1: underlay_trunks[ens33].vlans[1].protocol: 802.1ad cannot be written in an ifcfg file"]),
+    ("nmconnection", "802.1ad", []),
+    ("networkd", "802.1ad", []),
+    ("auto", "802.1ad", []),  # known on the host only: the module refuses it there if auto means ifcfg
+    ("none", "802.1ad", []),
+    ("ifcfg", "802.1Q", []),
+    ("netplan", "802.1Q", ["host1: underlay_persist_format: 'netplan' is not one of ifcfg, nmconnection, networkd, "
+                           "auto, none"]),
+])
+def test_persist_format_and_protocol_use_the_modules_rule(persist_format, protocol, expected):
+    hosts = copy.deepcopy(GOOD)
+    hosts["host1"]["trunks"][0]["vlans"][1]["protocol"] = protocol
+    if persist_format is not None:
+        hosts["host1"]["persist_format"] = persist_format
+    found = messages(hosts)
+    assert [message for message in found if "protocol" in message or "persist_format" in message] == \
+        [message for message in found if any(message.startswith(e) for e in expected)]
+    assert all(any(message.startswith(e) for message in found) for e in expected), found

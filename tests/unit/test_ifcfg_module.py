@@ -15,7 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from underlay_testlib import tree_snapshot
 
-from ansible_collections.underlay.network.plugins.module_utils import _ifcfg
+from ansible_collections.underlay.network.plugins.module_utils import _persist
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import FileSnapshot, FileSystem
 from ansible_collections.underlay.network.plugins.modules import persistent_interface
@@ -28,7 +28,7 @@ VLAN_TEXT = ("DEVICE=ens33.21\nBOOTPROTO=none\nONBOOT=yes\nIPADDR=172.21.1.254\n
 
 
 def planned(params, current):
-    return _ifcfg.plan(_ifcfg.build_spec(params), current)
+    return _persist.plan(_persist.build_spec(params), {current.path: current})
 
 
 def on_disk(text, mode=0o644):
@@ -39,7 +39,9 @@ def on_disk(text, mode=0o644):
 def test_create():
     plan = planned(VLAN, FileSnapshot(path=PATH))
     assert plan.actions == [f"create {PATH}"]
-    assert plan.steps[0].op == "write_file" and plan.steps[0].args == {"path": PATH, "content": VLAN_TEXT}
+    assert plan.steps[0].op == "write_file"
+    assert plan.steps[0].args == {"path": PATH, "content": VLAN_TEXT, "mode": 0o644}
+    assert plan.steps[0].undo.op == "remove_file"  # a failure later in the run takes the new file away
     assert (plan.before, plan.after, plan.before_header, plan.after_header) == ("", VLAN_TEXT, PATH, PATH)
 
 
@@ -67,13 +69,13 @@ def test_same_variables_other_formatting_is_rewritten_canonically(text):
 
 def test_changed_values_are_named():
     old = VLAN_TEXT.replace("172.21.1.254", "172.21.1.1") + "HWADDR=00:0C:29:3E:5B:7A\n"
-    plan = planned(VLAN, on_disk(old))
+    plan = planned(dict(VLAN, preserve_unmanaged=False), on_disk(old))
     assert plan.actions == [f"update {PATH}: set IPADDR; remove HWADDR"]
     assert plan.before == old and plan.after == VLAN_TEXT
 
 
 def test_unparseable_file_is_replaced_without_preserve():
-    plan = planned(VLAN, on_disk("DEVICE=$(hostname)\n"))
+    plan = planned(dict(VLAN, preserve_unmanaged=False), on_disk("DEVICE=$(hostname)\n"))
     assert plan.actions == [f"rewrite {PATH} (it held more than plain KEY=value lines)"]
 
 
@@ -89,12 +91,24 @@ def test_preserve_unmanaged_keeps_other_keys_in_their_order():
     assert not again.changed
 
 
-def test_preserve_unmanaged_drops_managed_keys_whose_option_is_unset():
-    old = "DEVICE=eth0\nHWADDR=00:0C:29:3E:5B:7A\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\nMTU=9000\nGATEWAY=10.0.0.1\n"
-    plan = planned({"name": "eth0", "preserve_unmanaged": True, "dir": DIR},
-                   FileSnapshot(path=f"{DIR}/ifcfg-eth0", kind="file", data=old.encode(), mode=0o644))
-    assert plan.after == "DEVICE=eth0\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\nGATEWAY=10.0.0.1\n"
-    assert plan.actions == [f"update {DIR}/ifcfg-eth0: remove HWADDR, MTU"]
+def test_preserve_unmanaged_keeps_what_options_not_given_would_write():
+    """A parent NIC's address, DHCP, MTU and card binding survive a run that gives none of them."""
+    old = ("DEVICE=eth0\nHWADDR=00:0C:29:3E:5B:7A\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\nMTU=9000\n"
+           "IPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.1\n")
+    current = FileSnapshot(path=f"{DIR}/ifcfg-eth0", kind="file", data=old.encode(), mode=0o644)
+    plan = planned({"name": "eth0", "dir": DIR}, current)
+    assert plan.after == ("DEVICE=eth0\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\nHWADDR=00:0C:29:3E:5B:7A\n"
+                          "MTU=9000\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.1\n")
+    assert plan.actions == [f"rewrite {DIR}/ifcfg-eth0 in canonical form (same variables, other formatting)"]
+    # without preserve_unmanaged the file holds what the options describe
+    exact = planned({"name": "eth0", "dir": DIR, "preserve_unmanaged": False}, current)
+    assert exact.after == "DEVICE=eth0\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\n"
+    # a given address replaces the address keys (a stale NETMASK too), and a given bootproto wins
+    given = planned({"name": "eth0", "dir": DIR, "address": "10.0.0.6/24", "bootproto": "none"},
+                    FileSnapshot(path=f"{DIR}/ifcfg-eth0", kind="file", data=(old + "NETMASK=255.0.0.0\n").encode(),
+                                 mode=0o644))
+    assert "IPADDR=10.0.0.6\nPREFIX=24\nNETWORK=10.0.0.0\n" in given.after and "NETMASK" not in given.after
+    assert "BOOTPROTO=none\n" in given.after and given.after.count("IPADDR") == 1
 
 
 def test_preserve_unmanaged_refuses_a_file_it_cannot_read():
@@ -228,6 +242,13 @@ def test_module_check_mode_writes_nothing(tmp_path, capsys):
     gone = run(capsys, dict(args, state="absent"), check_mode=True)
     assert gone["changed"] is True and gone["content"] == ""
     assert tree_snapshot(str(tmp_path)) == before
+
+
+def test_module_refuses_8021ad_for_ifcfg_and_writes_nothing(tmp_path, capsys):
+    result = run(capsys, dict(VLAN, protocol="802.1ad", dir=str(tmp_path / "scripts")))
+    assert result["failed"] is True and result["field"] == "protocol"
+    assert result["msg"].startswith("protocol: 802.1ad cannot be written in an ifcfg file")
+    assert os.listdir(tmp_path) == []
 
 
 def test_module_absent(tmp_path, capsys):

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _ifcfg
+from ansible_collections.underlay.network.plugins.module_utils import _ifcfg, _persist
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 BASH = shutil.which("bash")
@@ -20,7 +20,7 @@ BASH_OWN = {"PWD", "SHLVL", "_"}
 
 
 def rendered(**params):
-    spec = _ifcfg.build_spec(dict({"dir": "/etc/sysconfig/network-scripts"}, **params))
+    spec = _persist.build_spec(dict({"dir": "/etc/sysconfig/network-scripts"}, **params))
     return _ifcfg.render(_ifcfg.desired_variables(spec))
 
 
@@ -188,4 +188,4 @@ def test_round_trip_of_rendered_files():
 
 def test_render_refuses_nothing_it_was_not_validated_for():
     with pytest.raises(UnderlayError):
-        _ifcfg.build_spec({"name": "eth0", "extra": {"A": "x\ny"}})
+        _persist.build_spec({"name": "eth0", "extra": {"A": "x\ny"}})

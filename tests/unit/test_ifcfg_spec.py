@@ -1,24 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""persistent_interface option validation: every refusal names the field and the value."""
+"""persistent_interface option validation (format ifcfg): every refusal names the field and the value."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _ifcfg
+from ansible_collections.underlay.network.plugins.module_utils import _ifcfg, _persist
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 VLAN = {"name": "ens33.21", "type": "vlan", "parent": "ens33", "vlan_id": 21}
 
 
 def test_defaults():
-    spec = _ifcfg.build_spec({"name": "ens33"})
-    assert spec.path == "/etc/sysconfig/network-scripts/ifcfg-ens33"
-    assert (spec.type, spec.format, spec.bootproto, spec.onboot, spec.state) == ("ethernet", "ifcfg", "none", True,
+    spec = _persist.build_spec({"name": "ens33"})
+    assert _ifcfg.paths(spec) == ("/etc/sysconfig/network-scripts/ifcfg-ens33",)
+    # bootproto None: BOOTPROTO already in the file is kept, else none is written
+    assert (spec.type, spec.format, spec.bootproto, spec.onboot, spec.state) == ("ethernet", "ifcfg", None, True,
                                                                                  "present")
-    assert spec.preserve_unmanaged is False and spec.extra == ()
+    assert spec.preserve_unmanaged is True and spec.extra == () and spec.default_dir is True
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -28,16 +29,16 @@ def test_defaults():
     ("02:42:AC:11:00:02", "02:42:AC:11:00:02"),
 ])
 def test_hwaddr_is_written_upper_case_with_colons(value, expected):
-    assert _ifcfg.build_spec({"name": "eth0", "hwaddr": value}).hwaddr == expected
+    assert _persist.build_spec({"name": "eth0", "hwaddr": value}).hwaddr == expected
 
 
 def test_dir_is_normalised():
-    assert _ifcfg.build_spec({"name": "eth0", "dir": "/tmp/x//y/"}).path == "/tmp/x/y/ifcfg-eth0"
+    assert _ifcfg.paths(_persist.build_spec({"name": "eth0", "dir": "/tmp/x//y/"})) == ("/tmp/x/y/ifcfg-eth0",)
 
 
 def test_absent_needs_only_the_name():
-    spec = _ifcfg.build_spec({"name": "ens33.21", "state": "absent", "type": "vlan"})
-    assert spec.state == "absent" and spec.path.endswith("/ifcfg-ens33.21")
+    spec = _persist.build_spec({"name": "ens33.21", "state": "absent", "type": "vlan"})
+    assert spec.state == "absent" and _ifcfg.paths(spec)[0].endswith("/ifcfg-ens33.21")
 
 
 @pytest.mark.parametrize("params, field, value, fragment", [
@@ -58,12 +59,15 @@ def test_absent_needs_only_the_name():
     ({"name": "eth0", "mtu": 65536}, "mtu", 65536, "out of range"),
     ({"name": "eth0", "address": "10.0.0.0/24"}, "address", "10.0.0.0/24", "network address"),
     ({"name": "eth0", "address": "10.0.0.300/24"}, "address", "10.0.0.300/24", "not an address in CIDR"),
-    ({"name": "eth0", "address": "2001:db8::1/64"}, "address", "2001:db8::1/64", "IPV6ADDR"),
+    ({"name": "eth0", "address": "2001:db8::1/64"}, "address", "2001:db8::1/64", "not IPv4"),
     ({"name": "eth0", "hwaddr": "00:0c:29:3e:5b"}, "hwaddr", "00:0c:29:3e:5b", "not a MAC address"),
     ({"name": "eth0", "hwaddr": "00:0c-29:3e:5b:7a"}, "hwaddr", "00:0c-29:3e:5b:7a", "not a MAC address"),
     ({"name": "eth0", "hwaddr": "01:00:5e:00:00:01"}, "hwaddr", "01:00:5e:00:00:01", "multicast"),
     ({"name": "eth0", "hwaddr": "00:00:00:00:00:00"}, "hwaddr", "00:00:00:00:00:00", "all-zero"),
-    ({"name": "br0", "type": "bridge", "hwaddr": "02:00:00:00:00:01"}, "hwaddr", "02:00:00:00:00:01", "MACADDR"),
+    ({"name": "br0", "type": "bridge", "hwaddr": "02:00:00:00:00:01"}, "hwaddr", "02:00:00:00:00:01", "use extra"),
+    (dict(VLAN, protocol="802.1ad"), "protocol", "802.1ad", "802.1ad cannot be written in an ifcfg file"),
+    (dict(VLAN, protocol="802.1q"), "protocol", "802.1q", "not one of 802.1Q, 802.1ad"),
+    ({"name": "eth0", "protocol": "802.1Q"}, "protocol", "802.1Q", "only for type vlan"),
     ({"name": "eth0", "onboot": "yes"}, "onboot", "yes", "not a boolean"),
     ({"name": "eth0", "parent": "ens33"}, "parent", "ens33", "only for type vlan"),
     ({"name": "eth0", "vlan_id": 5}, "vlan_id", 5, "only for type vlan"),
@@ -95,11 +99,11 @@ def test_absent_needs_only_the_name():
 ])
 def test_refusals_name_field_and_value(params, field, value, fragment):
     with pytest.raises(UnderlayError) as err:
-        _ifcfg.build_spec(params)
+        _persist.build_spec(params)
     assert err.value.field == field and err.value.value == value
     assert str(err.value).startswith(f"{field}: ") and fragment in str(err.value)
 
 
 def test_tab_is_a_value_like_any_other():
-    spec = _ifcfg.build_spec({"name": "eth0", "extra": {"NAME": "a\tb"}})
+    spec = _persist.build_spec({"name": "eth0", "extra": {"NAME": "a\tb"}})
     assert spec.extra == (("NAME", "a\tb"),)

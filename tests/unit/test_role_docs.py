@@ -33,3 +33,20 @@ def test_ansible_doc_renders_each_role(role):
 
     assert list(undocumented(doc["options"])) == []
     assert {"underlay_netns", "underlay_state_dir"} <= set(doc["options"])
+
+
+def test_trunk_host_documents_the_persist_formats():
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    done = subprocess.run([ansible_doc, "-t", "role", "--json", "underlay.network.trunk_host"], capture_output=True,
+                          text=True, env=env, check=True)
+    options = json.loads(done.stdout)["underlay.network.trunk_host"]["entry_points"]["main"]["options"]
+    assert options["underlay_persist_format"]["choices"] == ["ifcfg", "nmconnection", "networkd", "auto", "none"]
+    assert options["underlay_persist_format"]["default"] == "ifcfg"
+    assert options["underlay_persist_dir"]["default"] == ""
+    assert options["underlay_ifcfg_dir"]["default"] == "/etc/sysconfig/network-scripts"
+    vlan = options["underlay_trunks"]["options"]["vlans"]["options"]
+    assert vlan["protocol"]["choices"] == ["802.1Q", "802.1ad"]
+    with open(os.path.join(REPO, "roles", "trunk_host", "defaults", "main.yml"), encoding="utf-8") as stream:
+        defaults = stream.read()
+    assert "underlay_persist_format: ifcfg\n" in defaults and 'underlay_persist_dir: ""\n' in defaults

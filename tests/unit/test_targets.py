@@ -65,3 +65,15 @@ def test_container_is_gone_only_when_every_runtime_says_so(no_runtimes, tmp_path
         if answer is not None:
             _runtime(tmp_path, name, *answer)
     assert _targets.owner_state("container:web1") == expected
+
+
+def test_a_container_whose_runtime_is_missing_is_never_gone(no_runtimes, tmp_path):
+    """Podman made it and is not installed now (a package upgrade, another PATH): Docker's "no
+    such container" proves nothing about it; once Podman answers, only Podman's word counts."""
+    _runtime(tmp_path, "docker", 1, "Error: No such container: web1")
+    assert _targets.owner_state("container:web1", runtime="podman") == (
+        "unknown", "podman, whose container it is, is not installed to ask")
+    _runtime(tmp_path, "podman", 125, "Error: no such container web1")
+    assert _targets.owner_state("container:web1", runtime="podman") == ("gone", None)
+    _runtime(tmp_path, "docker", 0, "abc")
+    assert _targets.owner_state("container:web1", runtime="podman") == ("gone", None)
