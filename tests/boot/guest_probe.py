@@ -23,8 +23,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
-def run(argv):
-    return subprocess.run(argv, check=False, capture_output=True, text=True)
+def run(argv, timeout=30):
+    """argv's result; a command that hangs (a busy podman, a stuck namespace) counts as failed."""
+    try:
+        return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout} s")
 
 
 def container_pid(name):

@@ -70,7 +70,7 @@ def write_inventory(vm: SystemdVM, workdir: Path, persist_format: str) -> Path:
         **host_vars(persist_format),
     }
     path = workdir / "inventory.yml"
-    path.write_text(yaml.safe_dump({"all": {"hosts": {"sysvm": host}}}, sort_keys=False))
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"sysvm": host}}}, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -84,11 +84,11 @@ def ansible_env(workdir: Path) -> dict:
 
 def converge(inventory: Path, workdir: Path, timeout: float = 1500.0) -> subprocess.CompletedProcess:
     log = workdir / "converge.log"
-    with open(log, "w") as out:
+    with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "site.yml")],
                               cwd=REPO, env=ansible_env(workdir), stdout=out, stderr=subprocess.STDOUT,
                               timeout=timeout, check=False)
-    proc.stdout = log.read_text()
+    proc.stdout = log.read_text(encoding="utf-8")
     return proc
 
 
@@ -100,7 +100,7 @@ def network_info(inventory: Path, workdir: Path) -> dict:
                           text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"network_info failed:\n{proc.stdout}{proc.stderr}")
-    result = json.loads((tree / "sysvm").read_text())
+    result = json.loads((tree / "sysvm").read_text(encoding="utf-8"))
     return {net["Name"]: net for net in result["networks"]}
 
 
@@ -120,7 +120,7 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 def start_containers(vm: SystemdVM) -> None:
     """The containers, with a restart policy, before site.yml attaches their endpoints."""
     vm.ssh(["env", f"ROOTFS={ROOTFS}", "bash", "-euo", "pipefail", "-s", "--", *CONTAINERS],
-           input=CONTAINERS_SCRIPT, timeout=300)
+           stdin_text=CONTAINERS_SCRIPT, timeout=300)
 
 
 UPSTREAM_SCRIPT = """
@@ -146,7 +146,7 @@ def start_upstream(vm: SystemdVM) -> None:
 
 
 def probe(vm: SystemdVM, what: str, arg) -> dict:
-    proc = vm.ssh(["python3", "-", what, json.dumps(arg)], input=PROBE.read_text(), timeout=120)
+    proc = vm.ssh(["python3", "-", what, json.dumps(arg)], stdin_text=PROBE.read_text(encoding="utf-8"), timeout=180)
     return json.loads(proc.stdout)
 
 
@@ -183,7 +183,11 @@ def matrix_entries(fact: dict) -> list[dict]:
 
 
 def matrix(vm: SystemdVM, entries: list[dict]) -> dict:
-    return probe(vm, "matrix", [{k: e[k] for k in ("name", "from", "to")} for e in entries])
+    """Which entries answered; all None when the guest did not answer within the probe's time."""
+    try:
+        return probe(vm, "matrix", [{k: e[k] for k in ("name", "from", "to")} for e in entries])
+    except subprocess.TimeoutExpired:
+        return {e["name"]: None for e in entries}
 
 
 def expected(entries: list[dict]) -> dict:
@@ -195,7 +199,8 @@ def show_matrix(result: dict, entries: list[dict]) -> str:
     for e in entries:
         got = result.get(e["name"])
         mark = "ok " if got == e["expect"] else "BAD"
-        lines.append(f"  {mark} {'reaches ' if got else 'no reply'}  {e['name']}")
+        seen = "reaches " if got else ("no reply" if got is not None else "unknown ")
+        lines.append(f"  {mark} {seen}  {e['name']}")
     return "\n".join(lines)
 
 

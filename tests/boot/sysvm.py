@@ -162,8 +162,10 @@ class SystemdVM:
             self.qmp_path.unlink()
         with open(self.console, "ab") as console:
             console.write(f"\n==== power on {time.strftime('%H:%M:%S')} ====\n".encode())
-        self.proc = subprocess.Popen(self.qemu_argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.workdir / "qemu.stderr", "ab"), start_new_session=True)
+        with open(self.workdir / "qemu.stderr", "ab") as stderr:
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs until power_off
+                self.qemu_argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=True)
         self.qmp = QMP(self.qmp_path)
         self.boots += 1
 
@@ -224,17 +226,17 @@ class SystemdVM:
                 *options, "root@127.0.0.1"]
 
     def ssh(self, argv: list[str], check: bool = True, timeout: float = 300.0,
-            input: str | None = None) -> subprocess.CompletedProcess:
+            stdin_text: str | None = None) -> subprocess.CompletedProcess:
         """Run argv in the guest (quoted for its shell, never built from a string)."""
         proc = subprocess.run([*self.ssh_argv(), "--", shlex.join(argv)], check=False, capture_output=True,
-                              text=True, timeout=timeout, input=input)
+                              text=True, timeout=timeout, input=stdin_text)
         if check and proc.returncode != 0:
             raise VMError(f"in the guest: {shlex.join(argv)}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
         return proc
 
     def script(self, text: str, check: bool = True, timeout: float = 300.0) -> subprocess.CompletedProcess:
         """Run a bash script (a fixed text of the test, fed on stdin) in the guest."""
-        return self.ssh(["bash", "-euo", "pipefail", "-s"], check=check, timeout=timeout, input=text)
+        return self.ssh(["bash", "-euo", "pipefail", "-s"], check=check, timeout=timeout, stdin_text=text)
 
     def close_ssh(self) -> None:
         if self.control_path.exists():
@@ -269,7 +271,7 @@ class SystemdVM:
 
     def console_tail(self, lines: int = 60) -> str:
         try:
-            text = self.console.read_text(errors="replace")
+            text = self.console.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return "(no console log)"
         return "\n".join(text.splitlines()[-lines:])
@@ -302,4 +304,3 @@ def cold_boot(image: Path, workdir: Path, timeout: float = 900.0) -> tuple[Syste
         vm.power_off()
         raise
     return vm, timings
-
