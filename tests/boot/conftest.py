@@ -60,6 +60,6 @@ def pytest_terminal_summary(terminalreporter):
     if not TIMINGS:
         return
     terminalreporter.section("boot lane timings")
-    width = max(len(label) for label, _ in TIMINGS)
+    width = max(len(entry[0]) for entry in TIMINGS)
     for label, value in TIMINGS:
         terminalreporter.write_line(f"{label:<{width}}  {value}")

@@ -75,7 +75,8 @@ def test_converge(state, vm, timings):
 
     state.facts = sc.facts(vm)
     state.entries = sc.matrix_entries(state.facts)
-    result, _ = sc.wait_for_matrix(vm, state.entries, timeout=30)
+    result, waited = sc.wait_for_matrix(vm, state.entries, timeout=30)
+    timings(f"{state.format}: the matrix after site.yml", waited)
     print(f"\nreachability after site.yml ({state.format}):\n{sc.show_matrix(result, state.entries)}")
     print("endpoints:", json.dumps(state.facts["containers"], sort_keys=True))
     assert result == sc.expected(state.entries), sc.show_matrix(result, state.entries)
