@@ -241,8 +241,8 @@ class SystemdVM:
     def close_ssh(self) -> None:
         if self.control_path.exists():
             subprocess.run([*self.ssh_argv("-O", "exit")], check=False, capture_output=True, timeout=10)
-            if self.control_path.exists():
-                self.control_path.unlink()
+            # the master removes its socket as it exits: it may be gone by now
+            self.control_path.unlink(missing_ok=True)
 
     def wait_ssh(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
