@@ -153,7 +153,14 @@ def document(spec, existing):
         managed.append(_ini.Section("vlan", vlan))
     if spec.type == "bridge":
         managed.append(_ini.Section("bridge"))
-    managed.append(_ini.Section("ipv4", _ipv4(spec, kept.get("ipv4"))))
+    ipv4 = _ipv4(spec, kept.get("ipv4"))
+    managed.append(_ini.Section("ipv4", ipv4))
+    if ipv4[0] == ("method", "disabled") and ("ipv6", "method") not in chosen \
+            and not (kept.get("ipv6") and kept["ipv6"].first("method")):
+        # an address-less link (a trunk, a VLAN only macvlans hang off): NetworkManager's default
+        # ipv6.method=auto waits for a router advertisement, fails the activation without one
+        # and deletes the device it made (and every macvlan on it), again and again
+        managed.append(_ini.Section("ipv6", [("method", "disabled")]))
     written = {section.name: {entry[0] for entry in section.entries} for section in managed}
     for section in managed:
         section.entries += extra.pop(section.name, [])

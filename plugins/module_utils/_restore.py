@@ -124,5 +124,4 @@ def _attach(network, items, common, report):
         try:
             report.take(f"network {network}", _runner.run(CONTAINER_ENDPOINT, dict(common, endpoints=[item])))
         except UnderlayError as err:
-            report.fail(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored:"
-                                   f" {err}")
+            report.fail(f"network {network}: endpoint of {who} ({item['ipv4_address']}) not restored: {err}")

@@ -122,7 +122,22 @@ def test_nm_parent_keeps_its_address_id_uuid_and_unknown_settings():
     exact = files("nmconnection", {"name": "ens33", "preserve_unmanaged": False}, {path: PARENT_NM})
     assert exact.steps[0].args["content"] == (
         "[connection]\nid=ens33\nuuid=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\ntype=ethernet\ninterface-name=ens33\n"
-        "autoconnect=true\n\n[ipv4]\nmethod=disabled\n")
+        "autoconnect=true\n\n[ipv4]\nmethod=disabled\n\n[ipv6]\nmethod=disabled\n")
+
+
+def test_nm_address_less_link_has_ipv6_off_unless_its_file_says_otherwise():
+    """NetworkManager's default ipv6.method=auto fails an address-less VLAN without a router
+    advertisement and deletes the device (and the macvlans on it): seen at boot in the boot lane."""
+    vlan = {"name": "ens33.100", "type": "vlan", "parent": "ens33", "vlan_id": 100}
+    content = files("nmconnection", vlan).steps[0].args["content"]
+    sections = {s.name: s for s in _nmconnection.parse(content)}
+    assert (sections["ipv4"].first("method"), sections["ipv6"].first("method")) == ("disabled", "disabled")
+    path = f"{NM_DIR}/ens33.100.nmconnection"
+    assert not files("nmconnection", vlan, {path: content}).changed
+    own = content.replace("[ipv6]\nmethod=disabled", "[ipv6]\nmethod=link-local")
+    assert not files("nmconnection", vlan, {path: own}).changed
+    with_address = files("nmconnection", VLAN).steps[0].args["content"]
+    assert "[ipv6]" not in with_address
 
 
 def test_nm_address_option_owns_address1_and_keeps_the_others():
