@@ -12,37 +12,16 @@ from __future__ import annotations
 from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint, _info, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
 
-MACVLAN_NETWORK = Resource(
-    key="network",
-    build_spec=_macvlan.build_spec,
-    read=_macvlan.read,
-    plan=_macvlan.plan,
-    report=_macvlan.report,
-    predict=_macvlan.predict,
-    open=open_workspace,
-)
 
-BRIDGE_NETWORK = Resource(
-    key="network",
-    build_spec=_bridge.build_spec,
-    read=_bridge.read,
-    plan=_bridge.plan,
-    report=_bridge.report,
-    predict=_bridge.predict,
-    open=open_workspace,
-)
+def _stored(planner, key, **more):
+    """The pipeline of a module whose planner reads and plans against the kernel and state_dir."""
+    return Resource(key=key, build_spec=planner.build_spec, read=planner.read, plan=planner.plan,
+                    report=planner.report, predict=planner.predict, open=open_workspace, **more)
 
-CONTAINER_ENDPOINT = Resource(
-    key=_endpoint.result_key,
-    build_spec=_endpoint.build_spec,
-    read=_endpoint.read,
-    plan=_endpoint.plan,
-    report=_endpoint.report,
-    predict=_endpoint.predict,
-    open=open_workspace,
-    reread=_endpoint.reread,
-)
 
+MACVLAN_NETWORK = _stored(_macvlan, "network")
+BRIDGE_NETWORK = _stored(_bridge, "network")
+CONTAINER_ENDPOINT = _stored(_endpoint, _endpoint.result_key, reread=_endpoint.reread)
 NETWORK_INFO = Resource(
     key="networks",
     build_spec=_info.build_spec,
