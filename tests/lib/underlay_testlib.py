@@ -107,7 +107,10 @@ def _read_snapshot(ns):
 
     links = ip_json("link", "show")
     for link in links:
-        for volatile in ("stats", "stats64", "operstate", "linkinfo_stats"):
+        # counters and transient state, not configuration (carrier counts move when a peer's
+        # link comes up late, under load)
+        for volatile in ("stats", "stats64", "operstate", "linkinfo_stats", "carrier_changes", "carrier_up_count",
+                         "carrier_down_count"):
             link.pop(volatile, None)
     addresses = ip_json("addr", "show")
     for entry in addresses:
