@@ -107,10 +107,7 @@ def _read_snapshot(ns):
 
     links = ip_json("link", "show")
     for link in links:
-        # counters and transient state, not configuration (carrier counts move when a peer's
-        # link comes up late, under load)
-        for volatile in ("stats", "stats64", "operstate", "linkinfo_stats", "carrier_changes", "carrier_up_count",
-                         "carrier_down_count"):
+        for volatile in ("stats", "stats64", "operstate", "linkinfo_stats"):
             link.pop(volatile, None)
     addresses = ip_json("addr", "show")
     for entry in addresses:
