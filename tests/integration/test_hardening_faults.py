@@ -129,6 +129,6 @@ def test_a_failure_after_any_step_leaves_nothing_behind(request, lab, name):
             found[f"after step {after_step} ({planned['actions'][after_step - 1]})"] = (
                 changes, (result or {}).get("msg"), traceback)
             before = lab.world.snapshot(settle=True)  # judge the next step on its own
-    assert not found, found
+    assert not found, "\n".join(f"{where}: {what}" for where, what in found.items())  # a str: shown whole
     converged = run(lab, step)[0]
     assert converged and not converged.get("failed"), f"the run after the injected failures: {converged}"
