@@ -15,7 +15,6 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.underlay.network.plugins.module_utils._fleet import Problem, validate_fleet
 
@@ -23,8 +22,6 @@ try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     yaml = None
-
-display = Display()
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 # Per-host role variables; the fleet-wide underlay_endpoints is checked once.

@@ -109,11 +109,10 @@ def _item(params, defaults, index):
         v.interface_name(f"{where}ifname", ifname)
     address = merged.get("ipv4_address")
     if address is not None:
-        try:
-            address = str(ipaddress.IPv4Address(str(address).split("/", 1)[0].strip()))
-        except ValueError:
-            raise UnderlayError(f"'{merged['ipv4_address']}' is not an IPv4 address", f"{where}ipv4_address",
-                                merged["ipv4_address"]) from None
+        parsed = _netconf.ip_address(f"{where}ipv4_address", str(address).split("/", 1)[0])
+        if parsed.version != 4:
+            raise UnderlayError(f"'{address}' is not an IPv4 address", f"{where}ipv4_address", address)
+        address = str(parsed)
     mac = merged.get("mac_address")
     if mac is not None:
         mac = mac_address(f"{where}mac_address", mac)

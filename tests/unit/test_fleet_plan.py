@@ -11,6 +11,8 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint, _macvlan, _vlan
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._fleet import validate_fleet
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "inventories", "example")
@@ -258,3 +260,63 @@ def test_persist_format_and_protocol_use_the_modules_rule(persist_format, protoc
     assert [message for message in found if "protocol" in message or "persist_format" in message] == \
         [message for message in found if any(message.startswith(e) for e in expected)]
     assert all(any(message.startswith(e) for message in found) for e in expected), found
+
+
+def module_message(builder, params):
+    """What the module's own spec builder says about ``params``."""
+    with pytest.raises(UnderlayError) as err:
+        builder(params)
+    return err.value.field, err.value.detail
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"mac_address": "02:42:zz:00:00:01"}, "mac_address"),
+    ({"ifname": "an-interface-name-too-long"}, "ifname"),
+    ({"ifname": "eth/0"}, "ifname"),
+    ({"routes": [{"dst": "nope", "gateway": "10.0.0.1"}]}, "routes"),
+    ({"runtime": "lxc"}, "runtime"),
+    ({"ipv4_address": "fe80::1"}, "ipv4_address"),
+])
+def test_an_endpoint_item_gets_container_endpoints_own_message(extra, field):
+    item = dict({"container": "a", "network": "vlan100"}, **extra)
+    expected_field, expected = module_message(_endpoint.build_spec, item)
+    assert expected_field == field
+    found = messages(GOOD, [dict(item, host="host1")])
+    assert found == [f"host1: underlay_endpoints[0].{field}: {expected}"], found
+
+
+@pytest.mark.parametrize("network, field", [
+    (macvlan("vlan300", "ens33.300", "10.3.0.0/24", mode="private",
+             host_access={"ifname": "shim", "address": "10.3.0.9"}), "host_access"),
+    (macvlan("vlan300", "ens33.300", "10.3.0.0/24", mode="fast"), "mode"),
+    (macvlan("vlan300", "ens33.300", "10.3.0.0/24", host_access={"ifname": "ens33.300", "address": "10.3.0.9"}),
+     "host_access.ifname"),
+    ({"name": "br", "driver": "bridge", "subnet": "10.4.0.0/24", "internal": True, "masquerade": True}, "masquerade"),
+    ({"name": "br", "driver": "bridge", "subnet": "fd00::/64"}, "subnet"),
+    ({"name": "br", "driver": "bridge", "subnet": "10.4.0.0/24", "bridge_name": "a-bridge-name-too-long"},
+     "bridge_name"),
+    ({"name": "br", "driver": "bridge", "subnet": "10.4.0.0/24", "mtu": 20}, "mtu"),
+])
+def test_a_network_item_gets_the_network_modules_own_message(network, field):
+    builder = {"macvlan": _macvlan.build_spec, "bridge": _bridge.build_spec}[network["driver"]]
+    expected_field, expected = module_message(builder, network)
+    assert expected_field == field
+    hosts = copy.deepcopy(GOOD)
+    hosts["host1"]["networks"].append(network)
+    assert messages(hosts) == [f"host1: underlay_networks[{network['name']}].{field}: {expected}"]
+
+
+def test_a_trunk_vlan_gets_vlan_subinterfaces_own_message_under_the_roles_names():
+    hosts = copy.deepcopy(GOOD)
+    hosts["host1"]["trunks"][0]["vlans"].append({"id": 4000, "name": "ens33", "mtu": 10})
+    _field, expected = module_message(_vlan.build_spec, {"parent": "ens33", "vlan_id": 4000, "name": "ens33"})
+    assert messages(hosts) == [f"host1: underlay_trunks[ens33].vlans[2].name: {expected}"]
+    hosts["host1"]["trunks"][0]["vlans"][2] = {"id": 4000, "mtu": 10}
+    _field, expected = module_message(_vlan.build_spec, {"parent": "ens33", "vlan_id": 4000, "mtu": 10})
+    assert messages(hosts) == [f"host1: underlay_trunks[ens33].vlans[2].mtu: {expected}"]
+    hosts["host1"]["trunks"][0]["vlans"][2] = {"id": 4000, "address": "10.9.9.0/24"}
+    _field, expected = module_message(_vlan.build_spec, {"parent": "ens33", "vlan_id": 4000,
+                                                         "addresses": ["10.9.9.0/24"]})
+    problems, _summary = validate_fleet(hosts, [])
+    assert [(str(p), p.value) for p in problems] == [
+        (f"host1: underlay_trunks[ens33].vlans[2].address: {expected}", "10.9.9.0/24")]

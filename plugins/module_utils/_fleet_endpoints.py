@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet-wide ``underlay_endpoints`` list: each item validated by
+``container_endpoint``'s own spec builder (so a bad MAC, address, ifname or route gets the
+module's message), then placed on its host's network. Added here only what the list form
+brings: the item's host, a network that host defines, and a static address checked against
+that network's addressing (which the module does when it plans, against the stored
+definition). Pure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint, _netconf
+from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
+
+# the keys of one endpoint item that container_endpoint takes (``host`` is the role's)
+ITEM_KEYS = ("network",) + _endpoint.TARGET_KEYS + (
+    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state")
+
+
+def add_endpoints(plan, endpoints, inventory_hosts):
+    for index, item in enumerate(endpoints or []):
+        _endpoint_item(plan, f"underlay_endpoints[{index}]", item, inventory_hosts)
+
+
+def _endpoint_item(plan, where, item, inventory_hosts):
+    problems = plan.problems
+    host_name = item.get("host")
+    if host_name not in inventory_hosts:
+        problems.add(str(host_name), f"{where}.host", host_name, f"{host_name!r} is not a host of the inventory")
+        return
+    host = plan.hosts.get(host_name)
+    if host is None:  # outside the hosts being validated
+        return
+    targets = [key for key in _endpoint.TARGET_KEYS if item.get(key) not in (None, "")]
+    if len(targets) != 1:  # reported for the whole item, with the network checks below still made
+        problems.add(host_name, where, {key: item.get(key) for key in targets},
+                     "give exactly one of " + ", ".join(_endpoint.TARGET_KEYS)
+                     + (f" (got {', '.join(targets)})" if targets else ""))
+    name = item.get("network")
+    if not name:
+        problems.add(host_name, f"{where}.network", name, "an endpoint needs a network")
+        return
+    if name not in host.present:
+        known = ", ".join(sorted(host.present)) or "none"
+        problems.add(host_name, f"{where}.network", name,
+                     f"host {host_name} defines no network '{name}' (its networks: {known})")
+        return
+    if len(targets) != 1:
+        return
+    batch = problems.guarded(host_name, where, _endpoint.build_spec, {key: item.get(key) for key in ITEM_KEYS})
+    network = host.networks.get(name)
+    if batch is None or network is None or batch.endpoints[0].state == "absent":
+        return
+    spec = batch.endpoints[0]
+    if spec.mac_address is not None:
+        plan.macs.append(Address(host_name, f"{where}.mac_address", spec.mac_address, network.segment))
+    if spec.ipv4_address is None:
+        return
+    address = ipaddress.ip_address(spec.ipv4_address)
+    conflict = _netconf.address_conflict(network.ipam, address)
+    if conflict is None:
+        plan.addresses.append(Address(host_name, f"{where}.ipv4_address", address, network.segment, network))
+    elif conflict[0] == "subnet" and address not in network.ipam.subnet:
+        problems.add(host_name, f"{where}.ipv4_address", item["ipv4_address"],
+                     f"{address} is outside the subnet {network.ipam.subnet} of network '{name}'")
+    else:
+        problems.add(host_name, f"{where}.ipv4_address", item["ipv4_address"],
+                     f"{address} is reserved in network '{name}' ({conflict[2]})")

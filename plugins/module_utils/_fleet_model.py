@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a fleet plan is made of: the problems found, the networks and addresses collected per
+host, and the layer-2 segments they sit on. Pure.
+
+What counts as one layer-2 segment: a VLAN id is one segment across the whole inventory
+(hosts trunked to the same switches), and all untagged parents are one segment, the
+native VLAN. Bridge networks are local to their host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+from typing import Dict, List, Optional
+
+from ansible_collections.underlay.network.plugins.module_utils import _netconf
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+
+NATIVE = "untagged"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the plan cannot be applied: ``host: where: message``."""
+
+    host: str
+    where: str
+    value: object
+    message: str
+
+    def __str__(self):
+        return f"{self.host}: {self.where}: {self.message}"
+
+
+@dataclass
+class Network:
+    host: str
+    name: str
+    driver: str
+    parent: Optional[str]
+    segment: object  # VLAN id, NATIVE, or ("bridge", host, name)
+    ipam: _netconf.IpamConfig
+
+    @property
+    def label(self):
+        return f"{self.host}'s network {self.name}"
+
+    def pool_holds(self, address):
+        """Whether this network's IPAM may hand out ``address`` to a container."""
+        return (address in self.ipam.ip_range and address != self.ipam.gateway
+                and address not in self.ipam.aux_addresses.values())
+
+
+@dataclass
+class Address:
+    """An address (IPv4, or a MAC) one item of the plan puts on a segment."""
+
+    host: str
+    where: str
+    address: object
+    segment: object
+    network: Optional[Network] = None  # set for an endpoint's static address
+
+
+@dataclass
+class Host:
+    name: str
+    subinterfaces: Dict[str, int] = dataclass_field(default_factory=dict)
+    networks: Dict[str, Network] = dataclass_field(default_factory=dict)
+    present: Dict[str, dict] = dataclass_field(default_factory=dict)
+
+
+def segment_name(segment):
+    if segment == NATIVE:
+        return "the untagged (native) VLAN"
+    if isinstance(segment, tuple):
+        return f"{segment[1]}'s bridge network {segment[2]}"
+    return f"VLAN {segment}"
+
+
+class Problems:
+    """The problems found so far, and the run of a module's own validator under a place."""
+
+    def __init__(self):
+        self.found: List[Problem] = []
+
+    def add(self, host, where, value, message):
+        self.found.append(Problem(host, where, value, message))
+
+    def guarded(self, host, where, func, *args, fields=None):
+        """Run a validator; an UnderlayError becomes a Problem under ``where``, its message the
+        validator's own. ``fields`` renames a field the module calls otherwise than the role
+        variable does (``vlan_id`` -> ``id``)."""
+        try:
+            return func(*args)
+        except UnderlayError as err:
+            name = (fields or {}).get(err.field, err.field)
+            value = err.value[0] if isinstance(err.value, list) and len(err.value) == 1 and name != err.field \
+                else err.value
+            place = f"{where}.{name}" if name and not where.endswith(name) else where
+            self.add(host, place, value, err.detail)
+            return None
