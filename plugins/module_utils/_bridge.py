@@ -31,6 +31,7 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 DRIVER = "bridge"
 FORWARDING = "net.ipv4.ip_forward"
@@ -47,7 +48,7 @@ class BridgeSpec:
     masquerade: bool = True
     mtu: Optional[int] = None
     force: bool = False
-    state_dir: str = "/var/lib/underlay-network"
+    state_dir: str = DEFAULT_STATE_DIR
     netns: Optional[str] = None
     netns_path: Optional[str] = None
 
@@ -78,20 +79,14 @@ def build_spec(params):
         raise UnderlayError("bridge networks are IPv4 for now", "subnet", str(ipam.subnet))
     bridge_name = params.get("bridge_name") or "br-" + _netconf.network_id(name)[:12]
     v.interface_name("bridge_name", bridge_name)
-    internal = _boolean("internal", params.get("internal", False))
-    icc = _boolean("icc", params.get("icc", True))
+    internal = v.boolean("internal", params.get("internal", False))
+    icc = v.boolean("icc", params.get("icc", True))
     masquerade = params.get("masquerade")
-    masquerade = (not internal) if masquerade is None else _boolean("masquerade", masquerade)
+    masquerade = (not internal) if masquerade is None else v.boolean("masquerade", masquerade)
     if internal and masquerade:
         raise UnderlayError("an internal network is never NATed: drop masquerade or internal", "masquerade", True)
     return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade,
                       mtu=v.mtu("mtu", params.get("mtu")), **common)
-
-
-def _boolean(field, value):
-    if isinstance(value, bool):
-        return value
-    raise UnderlayError(f"{value!r} is not a boolean", field, value)
 
 
 def read(ws, spec):

@@ -17,8 +17,7 @@ import sys
 from ansible_collections.underlay.network.plugins.module_utils import _restore, _runner
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._resources import NETWORK_INFO
-
-DEFAULT_STATE_DIR = "/var/lib/underlay-network"
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 
 def _parser():

@@ -29,6 +29,7 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 from ansible_collections.underlay.network.plugins.module_utils._lease_journal import PendingProbe, ahead_table, settle
 from ansible_collections.underlay.network.plugins.module_utils._leases import pool_from
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 TARGET_KEYS = ("container", "pid", "container_netns")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -138,7 +139,7 @@ def build_spec(params):
             "default_route", "routes", "state")
     top = {k: params.get(k) for k in keys}
     netns = params.get("netns")
-    common = {"state_dir": params.get("state_dir") or "/var/lib/underlay-network", "netns": netns,
+    common = {"state_dir": params.get("state_dir") or DEFAULT_STATE_DIR, "netns": netns,
               "netns_path": v.netns_path("netns", netns)}
     if params.get("endpoints") is not None:
         defaults = {k: top[k] for k in ("network", "runtime", "state") if top[k] is not None}

@@ -118,8 +118,15 @@ def _unwritable(path, err):
 
 
 def _write(path, data, mode):
+    make_directory(os.path.dirname(path))
+    atomic_write(path, data, mode)
+
+
+def atomic_write(path, data, mode):
+    """Replace ``path`` with ``data`` (bytes) and ``mode`` atomically: a temporary file in the
+    same (existing) directory, written, fsynced and chmodded, renamed over ``path``, then the
+    directory fsynced. A failure leaves no temporary file behind."""
     directory = os.path.dirname(path)
-    make_directory(directory)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -11,7 +11,6 @@ form brings: an item's place, a parent or network listed twice, a key of the oth
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _netconf, _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils import _validation, _vlan
@@ -22,7 +21,6 @@ DRIVERS = tuple(BUILDERS)
 PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {_macvlan.DRIVER: ("parent", "mode", "host_access"),
                _bridge.DRIVER: ("bridge_name", "icc", "masquerade", "mtu")}
-_SUBINTERFACE = re.compile(r"^(?P<parent>.+)\.(?P<vid>\d+)$")
 # vlan_subinterface's option names -> the trunk role's
 _VLAN_FIELDS = {"vlan_id": "id", "addresses": "address"}
 
@@ -78,9 +76,9 @@ def _trunks(plan, host, trunks, persist_format):
 def _segment_of(host, parent):
     if parent in host.subinterfaces:
         return host.subinterfaces[parent]
-    match = _SUBINTERFACE.match(parent or "")
-    if match:
-        return int(match.group("vid"))
+    parts = _validation.vlan_name_parts(parent)
+    if parts:
+        return parts[1]
     return NATIVE
 
 

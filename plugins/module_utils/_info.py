@@ -17,6 +17,7 @@ from ansible_collections.underlay.network.plugins.module_utils._inspect import i
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
 from ansible_collections.underlay.network.plugins.module_utils._nftables import owner
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 OPTIONS = {"macvlan": _macvlan.options, "bridge": _bridge.options}
 
@@ -34,7 +35,7 @@ def build_spec(params):
     if names is not None:
         names = tuple(network_name(n) for n in names)
     netns = params.get("netns")
-    return InfoSpec(names=names, state_dir=params.get("state_dir") or "/var/lib/underlay-network",
+    return InfoSpec(names=names, state_dir=params.get("state_dir") or DEFAULT_STATE_DIR,
                     netns=netns, netns_path=v.netns_path("netns", netns))
 
 

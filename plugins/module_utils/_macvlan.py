@@ -12,7 +12,6 @@ its own containers (which macvlan otherwise forbids).
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -35,10 +34,10 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 MODES = ("bridge", "private", "vepa", "passthru")
 DRIVER = "macvlan"
-_VLAN_PARENT = re.compile(r"^(?P<base>.+)\.(?P<vid>[0-9]{1,4})$")
 LOOPBACK_INDEX = 1  # the kernel gives every namespace's loopback this index
 
 
@@ -52,7 +51,7 @@ class MacvlanSpec:
     internal: bool = False
     host_access: Optional[dict] = None   # {"ifname": str, "address": "IP/32"}
     force: bool = False
-    state_dir: str = "/var/lib/underlay-network"
+    state_dir: str = DEFAULT_STATE_DIR
     netns: Optional[str] = None
     netns_path: Optional[str] = None
 
@@ -121,9 +120,9 @@ def read(ws, spec):
     parent_name = spec.parent or _stored_parent(definition)
     parent = kernel.link(parent_name) if parent_name else None
     vlan_base = None
-    match = _VLAN_PARENT.match(parent_name or "")
-    if parent is None and match:
-        vlan_base = kernel.link(match.group("base"))
+    vlan_parts = v.vlan_name_parts(parent_name)
+    if parent is None and vlan_parts:
+        vlan_base = kernel.link(vlan_parts[0])
     shim = shim_routes = old_shim = None
     if spec.host_access:
         shim = kernel.link(spec.host_access["ifname"])
@@ -209,11 +208,11 @@ def _check_host_access_free(spec, current):
 
 
 def _plan_parent(result, spec, current):
-    match = _VLAN_PARENT.match(spec.parent)
+    vlan_parts = v.vlan_name_parts(spec.parent)
     where = f"network namespace '{spec.netns}'" if spec.netns else "the host's network namespace"
-    if not match:
+    if not vlan_parts:
         raise UnderlayError(f"interface '{spec.parent}' does not exist in {where}", "parent", spec.parent)
-    base, vid = match.group("base"), int(match.group("vid"))
+    base, vid = vlan_parts
     if current.vlan_base is None:
         raise UnderlayError(
             f"interface '{spec.parent}' does not exist in {where}, nor does '{base}' to create it on",

@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
@@ -144,9 +144,3 @@ def overlapping(subnet, others):
             return name, other
     return None
 
-
-def optional_ipam(definition) -> Optional[IpamConfig]:
-    """The IpamConfig of a stored definition (as written by ``IpamConfig.as_dict``)."""
-    if not definition:
-        return None
-    return build_ipam(definition["ipam"])

@@ -17,6 +17,7 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint import 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Step
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 
 def common_spec(params):
@@ -25,7 +26,7 @@ def common_spec(params):
     return {"name": _netconf.network_name(params.get("name")),
             "state": v.choice("state", params.get("state") or "present", ("present", "absent")),
             "force": bool(params.get("force")),
-            "state_dir": params.get("state_dir") or "/var/lib/underlay-network",
+            "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
 
 

@@ -42,7 +42,6 @@ PROTOCOLS = ("802.1Q", "802.1ad")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _MAC = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
-_VLAN_SUFFIX = re.compile(r"\.([0-9]+)$")
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def build_spec(params):
     directory = os.path.normpath(directory)
     preserve = params.get("preserve_unmanaged")
     common = dict(name=name, directory=directory, state=state, format=file_format, default_dir=not given_dir,
-                  preserve_unmanaged=True if preserve is None else boolean("preserve_unmanaged", preserve))
+                  preserve_unmanaged=True if preserve is None else v.boolean("preserve_unmanaged", preserve))
     kind = v.choice("type", params.get("type") or "ethernet", TYPES)
     if state == "absent":
         common["type"] = kind
@@ -144,7 +143,7 @@ def build_spec(params):
         protocol=protocol,
         address=ipv4_address("address", params.get("address")),
         hwaddr=hwaddr,
-        onboot=True if onboot is None else boolean("onboot", onboot),
+        onboot=True if onboot is None else v.boolean("onboot", onboot),
         bootproto=bootproto,
         mtu=v.mtu("mtu", params.get("mtu")),
         extra=params.get("extra"),
@@ -167,18 +166,12 @@ def _vlan_options(kind, name, parent, vlan_id):
     vlan_id = v.vlan_id("vlan_id", vlan_id)
     if parent == name:
         raise UnderlayError(f"'{name}' is the parent itself", "name", name)
-    suffix = _VLAN_SUFFIX.search(name)
-    if suffix and int(suffix.group(1)) != vlan_id:
+    suffix = v.vlan_name_parts(name)
+    if suffix and suffix[1] != vlan_id:
         raise UnderlayError(
-            f"'{name}' ends in '.{suffix.group(1)}' but vlan_id is {vlan_id}; tools that read the VLAN id from"
+            f"'{name}' ends in '.{suffix[1]}' but vlan_id is {vlan_id}; tools that read the VLAN id from"
             " the name would disagree: make them match or pick a name without a '.NUMBER' suffix", "name", name)
     return parent, vlan_id
-
-
-def boolean(field, value):
-    if not isinstance(value, bool):
-        raise UnderlayError(f"{value!r} is not a boolean", field, value)
-    return value
 
 
 def plain_text(field, value):

@@ -29,9 +29,10 @@ import shutil
 import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._files import fsync_directory
+from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam
 
+DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the command's state_dir default
 DIR_MODE = 0o755
 FILE_MODE = 0o644
 # the fields each driver's code reads from a stored definition, all strings
@@ -158,28 +159,12 @@ class StateDir:
 
     def _write(self, kind, name, data):
         target = self._file(kind, name)
+        text = json.dumps(data, indent=1, sort_keys=True) + "\n"
         try:
-            directory = self._ensure(kind)
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+            self._ensure(kind)
+            atomic_write(target, text.encode("utf-8"), FILE_MODE)
         except OSError as err:
             raise self._unwritable(target, err) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, FILE_MODE)
-            os.rename(tmp, target)
-            fsync_directory(directory)
-        except BaseException as err:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            if isinstance(err, OSError):
-                raise self._unwritable(target, err) from None
-            raise
 
     def _delete(self, kind, name):
         target = self._file(kind, name)

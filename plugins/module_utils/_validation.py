@@ -18,6 +18,7 @@ IFNAME_MAX = 15  # IFNAMSIZ - 1
 VLAN_PROTOCOLS = {"802.1Q": 0x8100, "802.1ad": 0x88A8}
 NETNS_DIR = "/run/netns"
 _IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
+_VLAN_NAME = re.compile(r"^(?P<base>.*)\.(?P<vid>[0-9]+)$")  # IF.VID, the kernel's own VLAN naming
 
 
 def interface_name(field, value):
@@ -61,6 +62,18 @@ def mtu(field, value):
     if value is None:
         return None
     return integer(field, value, 68, 65535)
+
+
+def vlan_name_parts(name):
+    """``(IF, VID)`` of a name of the form ``IF.VID`` (``ens33.21`` -> ``("ens33", 21)``), else None."""
+    match = _VLAN_NAME.match(name or "")
+    return (match.group("base"), int(match.group("vid"))) if match else None
+
+
+def boolean(field, value):
+    if not isinstance(value, bool):
+        raise UnderlayError(f"{value!r} is not a boolean", field, value)
+    return value
 
 
 def choice(field, value, choices):
