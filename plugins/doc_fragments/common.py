@@ -38,6 +38,40 @@ options:
     default: /var/lib/underlay-network
 """
 
+    # the options every network module (macvlan_network, bridge_network) shares
+    NETWORK = r"""
+options:
+  name:
+    description:
+      - Name of the network, 1 to 64 characters of letters, digits, V(_), V(.) and V(-).
+    type: str
+    required: true
+  ip_range:
+    description:
+      - The part of O(subnet) addresses are allocated from. Defaults to the whole O(subnet).
+    type: str
+  aux_addresses:
+    description:
+      - Addresses of O(subnet) that are never allocated, by name (Docker's C(--aux-address)).
+    type: dict
+    default: {}
+  force:
+    description:
+      - With O(state=absent), detach the attached endpoints first. Without it, removing a
+        network with endpoints fails, naming them.
+      - Leases whose owner is provably gone (a removed container, a deleted namespace, an exited
+        PID) do not block removal and are released; an owner that cannot be asked (its runtime is
+        down) blocks it, and the message says why.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) creates or updates the network, V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
     ATTRIBUTES = r"""
 attributes:
   check_mode:

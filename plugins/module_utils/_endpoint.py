@@ -131,7 +131,7 @@ def _item(params, defaults, index):
         network=network, target_kind=given[0], target=merged[given[0]],
         runtime=v.choice(f"{where}runtime", merged.get("runtime") or "auto", ("auto",) + _targets.RUNTIMES),
         ifname=ifname, ipv4_address=address, mac_address=mac, default_route=merged.get("default_route"),
-        routes=tuple(routes), state=v.choice(f"{where}state", merged.get("state") or "present", ("present", "absent")))
+        routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"))
 
 
 def build_spec(params):

@@ -24,7 +24,7 @@ def common_spec(params):
     """name, state, force, state_dir and netns, validated (the spec fields every network has)."""
     netns = params.get("netns")
     return {"name": _netconf.network_name(params.get("name")),
-            "state": v.choice("state", params.get("state") or "present", ("present", "absent")),
+            "state": v.state(params.get("state")),
             "force": bool(params.get("force")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}

@@ -38,7 +38,7 @@ HOST_MARKERS = {
 }
 TYPES = ("ethernet", "vlan", "bridge")
 BOOTPROTOS = ("none", "static", "dhcp", "bootp", "ibft")
-PROTOCOLS = ("802.1Q", "802.1ad")
+PROTOCOLS = tuple(v.VLAN_PROTOCOLS)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _MAC = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
@@ -97,7 +97,7 @@ def host_problem(spec, exists=os.path.isdir):
 
 def build_spec(params):
     """Validate the shared options (``extra`` is left to the format)."""
-    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
+    state = v.state(params.get("state"))
     file_format = v.choice("format", params.get("format") or "ifcfg", FORMATS)
     name = plain_text("name", v.interface_name("name", params.get("name")))
     directory = params.get("dir")

@@ -16,6 +16,8 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 
 IFNAME_MAX = 15  # IFNAMSIZ - 1
 VLAN_PROTOCOLS = {"802.1Q": 0x8100, "802.1ad": 0x88A8}
+STATES = ("present", "absent")  # every module's state
+ADMIN_STATES = ("up", "down")
 NETNS_DIR = "/run/netns"
 _IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
 _VLAN_NAME = re.compile(r"^(?P<base>.*)\.(?P<vid>[0-9]+)$")  # IF.VID, the kernel's own VLAN naming
@@ -80,6 +82,11 @@ def choice(field, value, choices):
     if value not in choices:
         raise UnderlayError(f"{value!r} is not one of {', '.join(choices)}", field, value)
     return value
+
+
+def state(value, field="state"):
+    """An item's ``state``, ``present`` when not given."""
+    return choice(field, value or "present", STATES)
 
 
 def vlan_protocol(field, value):

@@ -43,7 +43,7 @@ class VlanCurrent:
 
 def build_spec(params):
     """Validate module params into a ``VlanSpec`` (raises ``UnderlayError`` naming the field)."""
-    state = v.choice("state", params.get("state") or "present", ("present", "absent"))
+    state = v.state(params.get("state"))
     vlan_id = v.vlan_id("vlan_id", params.get("vlan_id"))
     parent = params.get("parent")
     if parent is not None:
@@ -71,7 +71,7 @@ def build_spec(params):
         protocol=v.vlan_protocol("protocol", params.get("protocol") or "802.1Q"),
         mtu=v.mtu("mtu", params.get("mtu")),
         addresses=tuple(addresses) if addresses is not None else None,
-        admin_state=v.choice("admin_state", params.get("admin_state") or "up", ("up", "down")),
+        admin_state=v.choice("admin_state", params.get("admin_state") or "up", v.ADMIN_STATES),
         state=state,
         recreate=bool(params.get("recreate")),
         netns=netns,

@@ -28,13 +28,9 @@ author:
 extends_documentation_fragment:
   - underlay.network.common
   - underlay.network.common.state_dir
+  - underlay.network.common.network
   - underlay.network.common.attributes
 options:
-  name:
-    description:
-      - Name of the network, 1 to 64 characters of letters, digits, V(_), V(.) and V(-).
-    type: str
-    required: true
   subnet:
     description:
       - The network's IPv4 subnet in CIDR notation. Required with O(state=present).
@@ -43,15 +39,6 @@ options:
     description:
       - The bridge's own address; must lie in O(subnet). Defaults to the first host address.
     type: str
-  ip_range:
-    description:
-      - The part of O(subnet) addresses are allocated from. Defaults to the whole O(subnet).
-    type: str
-  aux_addresses:
-    description:
-      - Addresses of O(subnet) that are never allocated, by name.
-    type: dict
-    default: {}
   bridge_name:
     description:
       - Name of the Linux bridge (Docker's C(com.docker.network.bridge.name)), at most 15
@@ -76,21 +63,6 @@ options:
     description:
       - MTU of the bridge. Default is to leave the kernel's choice alone.
     type: int
-  force:
-    description:
-      - With O(state=absent), detach the attached endpoints first. Without it, removing a
-        network with endpoints fails, naming them.
-      - Leases whose owner is provably gone (a removed container, a deleted namespace, an exited
-        PID) do not block removal and are released; an owner that cannot be asked (its runtime is
-        down) blocks it, and the message says why.
-    type: bool
-    default: false
-  state:
-    description:
-      - V(present) creates or updates the network, V(absent) removes it.
-    type: str
-    choices: [present, absent]
-    default: present
 notes:
   - Needs the C(nft) command (package C(nftables)) on the managed host for O(masquerade) and
     O(internal) (and to remove a network that had them); a network with neither never runs it.
@@ -143,27 +115,18 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.underlay.network.plugins.module_utils import _argspec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
 from ansible_collections.underlay.network.plugins.module_utils._resources import BRIDGE_NETWORK
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            subnet=dict(type="str"),
-            gateway=dict(type="str"),
-            ip_range=dict(type="str"),
-            aux_addresses=dict(type="dict", default={}),
+        argument_spec=_argspec.network(
             bridge_name=dict(type="str"),
             icc=dict(type="bool", default=True),
             masquerade=dict(type="bool"),
-            internal=dict(type="bool", default=False),
             mtu=dict(type="int"),
-            force=dict(type="bool", default=False),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            netns=dict(type="str"),
-            state_dir=dict(type="path", default="/var/lib/underlay-network"),
         ),
         required_if=[("state", "present", ("subnet",))],
         supports_check_mode=True,

@@ -215,8 +215,11 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.underlay.network.plugins.module_utils import _argspec, _validation
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
+from ansible_collections.underlay.network.plugins.module_utils._endpoint import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT
+from ansible_collections.underlay.network.plugins.module_utils._targets import RUNTIMES
 
 
 # the per-endpoint options: the single form's (with its defaults) and each batch item's (without:
@@ -227,13 +230,13 @@ ENDPOINT_OPTIONS = dict(
     container=dict(type="str"),
     pid=dict(type="int"),
     container_netns=dict(type="str"),
-    runtime=dict(type="str", choices=["auto", "docker", "podman"]),
+    runtime=dict(type="str", choices=["auto", *RUNTIMES]),
     ifname=dict(type="str"),
     ipv4_address=dict(type="str"),
     mac_address=dict(type="str"),
     default_route=dict(type="bool"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
-    state=dict(type="str", choices=["present", "absent"]),
+    state=dict(type="str", choices=list(_validation.STATES)),
 )
 
 
@@ -245,12 +248,10 @@ def main():
             routes=dict(ENDPOINT_OPTIONS["routes"], default=[]),
             state=dict(ENDPOINT_OPTIONS["state"], default="present"),
             endpoints=dict(type="list", elements="dict", options=ENDPOINT_OPTIONS),
-            netns=dict(type="str"),
-            state_dir=dict(type="path", default="/var/lib/underlay-network"),
+            **_argspec.stored(),
         ),
-        mutually_exclusive=[("container", "pid", "container_netns"),
-                            ("endpoints", "container"), ("endpoints", "pid"), ("endpoints", "container_netns")],
-        required_one_of=[("container", "pid", "container_netns", "endpoints")],
+        mutually_exclusive=[TARGET_KEYS] + [("endpoints", key) for key in TARGET_KEYS],
+        required_one_of=[TARGET_KEYS + ("endpoints",)],
         supports_check_mode=True,
     )
     execute(module, CONTAINER_ENDPOINT)

@@ -28,13 +28,9 @@ author:
 extends_documentation_fragment:
   - underlay.network.common
   - underlay.network.common.state_dir
+  - underlay.network.common.network
   - underlay.network.common.attributes
 options:
-  name:
-    description:
-      - Name of the network, 1 to 64 characters of letters, digits, V(_), V(.) and V(-).
-    type: str
-    required: true
   parent:
     description:
       - The host interface the network's macvlan interfaces hang off. Required with O(state=present).
@@ -54,15 +50,6 @@ options:
     description:
       - The gateway endpoints route through; must lie in O(subnet). Defaults to the first host address.
     type: str
-  ip_range:
-    description:
-      - The part of O(subnet) addresses are allocated from. Defaults to the whole O(subnet).
-    type: str
-  aux_addresses:
-    description:
-      - Addresses of O(subnet) that are never allocated, by name (Docker's C(--aux-address)).
-    type: dict
-    default: {}
   internal:
     description:
       - Endpoints get no default route.
@@ -83,21 +70,6 @@ options:
         description: The host's address on the network; must lie in O(subnet) and not be leased to an endpoint.
         type: str
         required: true
-  force:
-    description:
-      - With O(state=absent), detach the attached endpoints first. Without it, removing a
-        network with endpoints fails, naming them.
-      - Leases whose owner is provably gone (a removed container, a deleted namespace, an exited
-        PID) do not block removal and are released; an owner that cannot be asked (its runtime is
-        down) blocks it, and the message says why.
-    type: bool
-    default: false
-  state:
-    description:
-      - V(present) creates or updates the network, V(absent) removes it.
-    type: str
-    choices: [present, absent]
-    default: present
 seealso:
   - module: underlay.network.vlan_subinterface
   - module: underlay.network.network_info
@@ -164,29 +136,21 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.underlay.network.plugins.module_utils import _argspec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
+from ansible_collections.underlay.network.plugins.module_utils._macvlan import MODES
 from ansible_collections.underlay.network.plugins.module_utils._resources import MACVLAN_NETWORK
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
+        argument_spec=_argspec.network(
             parent=dict(type="str"),
-            mode=dict(type="str", choices=["bridge", "private", "vepa", "passthru"], default="bridge"),
-            subnet=dict(type="str"),
-            gateway=dict(type="str"),
-            ip_range=dict(type="str"),
-            aux_addresses=dict(type="dict", default={}),
-            internal=dict(type="bool", default=False),
+            mode=dict(type="str", choices=list(MODES), default=MODES[0]),
             host_access=dict(type="dict", options=dict(
                 ifname=dict(type="str", required=True),
                 address=dict(type="str", required=True),
             )),
-            force=dict(type="bool", default=False),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            netns=dict(type="str"),
-            state_dir=dict(type="path", default="/var/lib/underlay-network"),
         ),
         required_if=[("state", "present", ("parent", "subnet"))],
         supports_check_mode=True,

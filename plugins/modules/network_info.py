@@ -76,17 +76,14 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.underlay.network.plugins.module_utils import _argspec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
 from ansible_collections.underlay.network.plugins.module_utils._resources import NETWORK_INFO
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="list", elements="str"),
-            netns=dict(type="str"),
-            state_dir=dict(type="path", default="/var/lib/underlay-network"),
-        ),
+        argument_spec=dict(_argspec.stored(), name=dict(type="list", elements="str")),
         supports_check_mode=True,
     )
     execute(module, NETWORK_INFO)

@@ -277,7 +277,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _persist
+from ansible_collections.underlay.network.plugins.module_utils import _argspec, _persist, _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
 from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_files
 
@@ -296,20 +296,20 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            format=dict(type="str", choices=["ifcfg", "nmconnection", "networkd"], default="ifcfg"),
-            type=dict(type="str", choices=["ethernet", "vlan", "bridge"], default="ethernet"),
+            format=dict(type="str", choices=list(_persist_spec.FORMATS), default="ifcfg"),
+            type=dict(type="str", choices=list(_persist_spec.TYPES), default="ethernet"),
             parent=dict(type="str"),
             vlan_id=dict(type="int"),
-            protocol=dict(type="str", choices=["802.1Q", "802.1ad"]),
+            protocol=dict(type="str", choices=list(_persist_spec.PROTOCOLS)),
             address=dict(type="str"),
             hwaddr=dict(type="str"),
             onboot=dict(type="bool", default=True),
-            bootproto=dict(type="str", choices=["none", "static", "dhcp", "bootp", "ibft"]),
+            bootproto=dict(type="str", choices=list(_persist_spec.BOOTPROTOS)),
             mtu=dict(type="int"),
             extra=dict(type="dict"),
             preserve_unmanaged=dict(type="bool", default=True),
             dir=dict(type="path"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            state=_argspec.state(),
         ),
         supports_check_mode=True,
     )

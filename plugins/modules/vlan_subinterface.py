@@ -168,7 +168,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _argspec, _validation, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
 from ansible_collections.underlay.network.plugins.module_utils._runner import Resource
 
@@ -188,13 +188,13 @@ def main():
             parent=dict(type="str"),
             vlan_id=dict(type="int", required=True),
             name=dict(type="str"),
-            protocol=dict(type="str", choices=["802.1Q", "802.1ad"], default="802.1Q"),
+            protocol=dict(type="str", choices=list(_validation.VLAN_PROTOCOLS), default="802.1Q"),
             mtu=dict(type="int"),
             addresses=dict(type="list", elements="str"),
-            admin_state=dict(type="str", choices=["up", "down"], default="up"),
+            admin_state=dict(type="str", choices=list(_validation.ADMIN_STATES), default="up"),
             recreate=dict(type="bool", default=False),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            netns=dict(type="str"),
+            state=_argspec.state(),
+            **_argspec.netns(),
         ),
         required_if=[
             ("state", "present", ("parent",)),
