@@ -18,39 +18,32 @@ from ansible_collections.underlay.network.plugins.module_utils import _netconf, 
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
+    NetworkSpec,
+    check_driver,
     check_leases_fit,
     check_overlap,
     common_spec,
     definition_view,
     network_view,
     now,
-    plan_detach,
+    plan_removal,
     predicted_view,
     read_endpoint_identities,
     read_owners,
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
-from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 DRIVER = "bridge"
 FORWARDING = "net.ipv4.ip_forward"
 
 
 @dataclass(frozen=True)
-class BridgeSpec:
-    name: str
-    state: str
+class BridgeSpec(NetworkSpec):
     bridge_name: Optional[str] = None
-    ipam: Optional[_netconf.IpamConfig] = None
     icc: bool = True
-    internal: bool = False
     masquerade: bool = True
     mtu: Optional[int] = None
-    force: bool = False
-    state_dir: str = DEFAULT_STATE_DIR
-    netns: Optional[str] = None
-    netns_path: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -132,10 +125,7 @@ def _own_rules(current, name):
 
 
 def plan(spec, current):
-    definition = current.definition
-    if definition and definition.get("driver") != DRIVER:
-        raise UnderlayError(f"network '{spec.name}' already exists with driver {definition.get('driver')}",
-                            "name", spec.name)
+    definition = check_driver(spec, current.definition, DRIVER)
     before = definition_view(definition)
     if spec.state == "absent":
         return _plan_absent(spec, current, before)
@@ -241,21 +231,16 @@ def _delete_rule(result, text, listed):
 
 
 def _plan_absent(spec, current, before):
-    """Everything undoable first; the link deletions, which have no undo, last."""
-    result = Plan(before=before, after={"state": "absent"})
-    definition = current.definition
-    if definition is None:
-        return result
-    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {},
-                         current.endpoint_identities or {})
-    for text, listed in sorted(_own_rules(current, spec.name).items()):
-        _delete_rule(result, text, listed)
-    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=restore_definition(spec.name, definition), name=spec.name)
-    result.steps.extend(detach)
-    if current.bridge is not None and current.bridge.kind == "bridge":
-        result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
-    return result
+    """The network's nftables rules go with its definition; its bridge last."""
+    def rules(result):
+        for text, listed in sorted(_own_rules(current, spec.name).items()):
+            _delete_rule(result, text, listed)
+
+    def bridge(result):
+        if current.bridge is not None and current.bridge.kind == "bridge":
+            result.add(f"remove bridge '{current.bridge.name}'", "link_del", name=current.bridge.name)
+
+    return plan_removal(spec, current, before, undoable=rules, links=bridge)
 
 
 def stored_params(definition):

@@ -104,10 +104,7 @@ class FileSystem:
     @staticmethod
     def op_remove_file(path):
         try:
-            os.unlink(path)
-            fsync_directory(os.path.dirname(path))
-        except FileNotFoundError:
-            return
+            remove_file(path)
         except OSError as err:
             raise _unwritable(path, err) from None
 
@@ -142,6 +139,15 @@ def atomic_write(path, data, mode):
             pass
         raise
     fsync_directory(directory)
+
+
+def remove_file(path):
+    """Remove ``path`` durably (the directory fsynced); a file already gone is no error."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    fsync_directory(os.path.dirname(path))
 
 
 def _snapshot(path):

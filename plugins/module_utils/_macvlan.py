@@ -19,6 +19,8 @@ from ansible_collections.underlay.network.plugins.module_utils import _netconf, 
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._networks import (
+    NetworkSpec,
+    check_driver,
     check_leases_fit,
     check_overlap,
     common_spec,
@@ -27,14 +29,13 @@ from ansible_collections.underlay.network.plugins.module_utils._networks import 
     network_view,
     now,
     owner_label,
-    plan_detach,
+    plan_removal,
     predicted_view,
     read_endpoint_identities,
     read_owners,
     restore_definition,
 )
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
-from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
 MODES = ("bridge", "private", "vepa", "passthru")
 DRIVER = "macvlan"
@@ -42,18 +43,10 @@ LOOPBACK_INDEX = 1  # the kernel gives every namespace's loopback this index
 
 
 @dataclass(frozen=True)
-class MacvlanSpec:
-    name: str
-    state: str
+class MacvlanSpec(NetworkSpec):
     parent: Optional[str] = None
     mode: str = "bridge"
-    ipam: Optional[_netconf.IpamConfig] = None
-    internal: bool = False
     host_access: Optional[dict] = None   # {"ifname": str, "address": "IP/32"}
-    force: bool = False
-    state_dir: str = DEFAULT_STATE_DIR
-    netns: Optional[str] = None
-    netns_path: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -143,10 +136,7 @@ def _endpoints(current):
 
 
 def plan(spec, current):
-    definition = current.definition
-    if definition and definition.get("driver") != DRIVER:
-        raise UnderlayError(f"network '{spec.name}' already exists with driver {definition.get('driver')}",
-                            "name", spec.name)
+    definition = check_driver(spec, current.definition, DRIVER)
     before = definition_view(definition)
     if spec.state == "absent":
         return _plan_absent(spec, current, before)
@@ -297,25 +287,19 @@ def _plan_shim(result, spec, current):
 
 
 def _plan_absent(spec, current, before):
-    """Everything undoable first; the link deletions, which have no undo, last."""
-    result = Plan(before=before, after={"state": "absent"})
-    definition = current.definition
-    if definition is None:
-        return result
-    detach = plan_detach(result, spec, current.definition, current.leases, current.owners or {},
-                         current.endpoint_identities or {})
-    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
-               undo=restore_definition(spec.name, definition), name=spec.name)
-    result.steps.extend(detach)
-    access = definition.get("host_access")
-    if access and current.old_shim is not None:
-        result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
-    parent = definition.get("parent")
-    users = [n for n, d in current.others.items() if d.get("parent") == parent]
-    if definition.get("owned_parent") and current.parent is not None and current.parent.kind == "vlan":
-        if not users:
-            result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
-    return result
+    """After the endpoints, the host access shim and a parent sub-interface the network made."""
+    def links(result):
+        definition = current.definition
+        access = definition.get("host_access")
+        if access and current.old_shim is not None:
+            result.add(f"remove host access interface '{access['ifname']}'", "link_del", name=access["ifname"])
+        parent = definition.get("parent")
+        users = [n for n, d in current.others.items() if d.get("parent") == parent]
+        if definition.get("owned_parent") and current.parent is not None and current.parent.kind == "vlan":
+            if not users:
+                result.add(f"remove sub-interface '{parent}' (created for this network)", "link_del", name=parent)
+
+    return plan_removal(spec, current, before, links=links)
 
 
 def options(definition):

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from dataclasses import dataclass
+from typing import Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint import host_end_name, identity, recreate_steps
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
-from ansible_collections.underlay.network.plugins.module_utils._plan import Step
+from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The fields every network module's spec has (a driver's spec adds its own)."""
+
+    name: str
+    state: str
+    ipam: Optional[_netconf.IpamConfig] = None
+    internal: bool = False
+    force: bool = False
+    state_dir: str = DEFAULT_STATE_DIR
+    netns: Optional[str] = None
+    netns_path: Optional[str] = None
 
 
 def common_spec(params):
@@ -28,6 +44,14 @@ def common_spec(params):
             "force": bool(params.get("force")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
+
+
+def check_driver(spec, definition, driver):
+    """``definition`` (the stored one, or None), unless it is of another driver than ``driver``."""
+    if definition and definition.get("driver") != driver:
+        raise UnderlayError(f"network '{spec.name}' already exists with driver {definition.get('driver')}",
+                            "name", spec.name)
+    return definition
 
 
 def definition_view(definition):
@@ -148,6 +172,26 @@ def plan_detach(result, spec, definition, table, owners, identities=None):
                  undo=recreate_steps(spec.name, definition, ip, lease, identities.get(ip)))
             for ip, lease in sorted(attached.items(), key=newest_first)
             if lease.get("ifname") and "netns_path" in lease]
+
+
+def plan_removal(spec, current, before, undoable=None, links=None):
+    """Removing a network: everything undoable first (the lease release, ``undoable``'s steps,
+    the definition), then the link deletions, which have no undo: the endpoints', then
+    ``links``' (the driver's own). ``undoable`` and ``links`` add steps to the plan they get."""
+    result = Plan(before=before, after={"state": "absent"})
+    definition = current.definition
+    if definition is None:
+        return result
+    detach = plan_detach(result, spec, definition, current.leases, current.owners or {},
+                         current.endpoint_identities or {})
+    if undoable:
+        undoable(result)
+    result.add(f"remove network definition '{spec.name}'", "store_delete_network",
+               undo=restore_definition(spec.name, definition), name=spec.name)
+    result.steps.extend(detach)
+    if links:
+        links(result)
+    return result
 
 
 def _state(owners, lease):

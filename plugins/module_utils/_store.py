@@ -29,7 +29,7 @@ import shutil
 import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory
+from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory, remove_file
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam
 
 DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the command's state_dir default
@@ -169,10 +169,7 @@ class StateDir:
     def _delete(self, kind, name):
         target = self._file(kind, name)
         try:
-            os.unlink(target)
-            fsync_directory(os.path.dirname(target))
-        except FileNotFoundError:
-            return
+            remove_file(target)
         except OSError as err:
             raise self._unwritable(target, err) from None
 

@@ -99,7 +99,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &route
       dst:
         description: Destination network in CIDR notation, or V(default).
         type: str
@@ -154,15 +154,7 @@ options:
         description: As O(routes).
         type: list
         elements: dict
-        suboptions:
-          dst:
-            description: Destination network in CIDR notation, or V(default).
-            type: str
-            required: true
-          gateway:
-            description: Next hop.
-            type: str
-            required: true
+        suboptions: *route
       state:
         description: As O(state) (default the top-level O(state)).
         type: str

@@ -34,6 +34,8 @@ description:
     (C(run_once=true)), as C(playbooks/site.yml) does, before the roles.
 author:
   - underlay.network developers (@underlay-network)
+extends_documentation_fragment:
+  - underlay.network.common.attributes
 options:
   hosts:
     description:
@@ -53,15 +55,9 @@ options:
     type: bool
     default: true
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
     platforms: all
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
