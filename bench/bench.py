@@ -25,18 +25,12 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(BENCH)
-COLLECTIONS = os.path.join(REPO, ".cache", "collections")
-sys.path.insert(0, COLLECTIONS)
+from lab import COLLECTIONS, Dockerd, World, cleanup_all, load, on_signal, sh
 
-PREFIX = "ulb"
 CNI_PATH = "/usr/lib/cni"
 PHASES = ("attach", "noop", "detach")
 # per peer: its subnet (each peer its own, so nothing overlaps while worlds are reused)
@@ -49,64 +43,6 @@ PEER_LABELS = {
     "ip": "plain ip command loop",
     "docker": "docker network connect loop",
 }
-
-
-def sh(*argv, check=True, stdin=None, env=None):
-    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False, env=env)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    return proc
-
-
-def ip_batch(lines, check=True):
-    """`ip -batch` (with -force when errors are to be skipped: removing what may be gone)."""
-    if lines:
-        sh("ip", *([] if check else ["-force"]), "-batch", "-", stdin="\n".join(lines) + "\n", check=check)
-
-
-def load():
-    with open("/proc/loadavg", encoding="ascii") as handle:
-        return [float(x) for x in handle.read().split()[:3]]
-
-
-class World:
-    """A host namespace with a veth parent (veth0, its peer in a wire namespace) and N
-    container namespaces; removed on close (and at exit, and on SIGTERM/SIGINT)."""
-
-    LIVE = []
-
-    def __init__(self, count):
-        self.token = uuid.uuid4().hex[:5]
-        self.host = f"{PREFIX}{self.token}h"
-        self.wire = f"{PREFIX}{self.token}w"
-        self.containers = [f"{PREFIX}{self.token}c{i}" for i in range(count)]
-        self.made = []
-        World.LIVE.append(self)
-        names = [self.host, self.wire] + self.containers
-        try:
-            ip_batch([f"netns add {name}" for name in names])
-        finally:
-            self.made = [name for name in names if os.path.exists(f"/run/netns/{name}")]
-        sh("ip", "-n", self.host, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
-           "netns", self.wire)
-        for ns, dev in ((self.host, "veth0"), (self.wire, "veth1"), (self.host, "lo")):
-            sh("ip", "-n", ns, "link", "set", dev, "up")
-
-    def close(self):
-        if self.made:
-            ip_batch([f"netns del {name}" for name in reversed(self.made)], check=False)
-            self.made = [name for name in self.made if os.path.exists(f"/run/netns/{name}")]
-        if self in World.LIVE and not self.made:
-            World.LIVE.remove(self)
-
-
-def _cleanup_all():
-    for world in list(World.LIVE):
-        world.close()
-
-
-def _on_signal(signum, _frame):
-    raise SystemExit(128 + signum)
 
 
 def addresses(world, count=None):
@@ -454,66 +390,6 @@ class Floor(Peer):
 PEERS = {"e2e": Playbook, "engine": Engine, "floor": Floor, "cni": Cni, "ip": IpLoop}
 
 
-# -- Docker (real containers, a private dockerd inside the host namespace) --------------------
-class Dockerd:
-    """dockerd with its own socket, data root and exec root, run inside the world's host
-    namespace with --iptables=false --bridge=none: no firewall rule, no docker0."""
-
-    def __init__(self, world, workdir, count):
-        self.world = world
-        self.work = os.path.join(workdir, "docker")
-        os.makedirs(self.work, exist_ok=True)
-        self.sock = os.path.join(self.work, "docker.sock")
-        self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}")
-        self.names = [f"ulb{world.token}d{i}" for i in range(count)]
-        self.proc = None
-
-    def start(self):
-        log = open(os.path.join(self.work, "dockerd.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            ["nsenter", f"--net=/run/netns/{self.world.host}", "--", "dockerd", "--host", f"unix://{self.sock}",
-             "--data-root", os.path.join(self.work, "root"), "--exec-root", os.path.join(self.work, "exec"),
-             "--pidfile", os.path.join(self.work, "docker.pid"), "--iptables=false", "--ip6tables=false",
-             "--ip-forward=false", "--ip-masq=false", "--bridge=none"],
-            stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.monotonic() + 60
-        while self.docker("version", check=False).returncode != 0:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("dockerd did not start: " + open(log.name, encoding="utf-8").read()[-1500:])
-            time.sleep(0.2)
-        rootfs = os.path.join(self.work, "rootfs")
-        os.makedirs(os.path.join(rootfs, "bin"), exist_ok=True)
-        shutil.copy("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
-        sh("chroot", rootfs, "/bin/busybox", "--install", "-s")
-        tar = subprocess.run(["tar", "-C", rootfs, "-c", "."], capture_output=True, check=True).stdout
-        subprocess.run(["docker", "import", "-", "ulb-busybox:bench"], input=tar, capture_output=True, check=True,
-                       env=self.env)
-        for name in self.names:
-            self.docker("run", "-d", "--name", name, "--network", "none", "ulb-busybox:bench", "sleep", "100000")
-            self.docker("network", "disconnect", "none", name)
-
-    def docker(self, *args, check=True):
-        return sh("docker", *args, check=check, env=self.env)
-
-    def pid(self, name):
-        return int(self.docker("inspect", "-f", "{{.State.Pid}}", name).stdout.strip())
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.docker("rm", "-f", *self.names, check=False)
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        sh("umount", "-R", os.path.join(self.work, "root"), check=False)
-        shutil.rmtree(self.work, ignore_errors=True)
-        self.proc = None
-
-
 class DockerConnect(Peer):
     name = "docker"
 
@@ -728,9 +604,9 @@ def main(argv=None):
     missing = [p for p in args.peers if p == "cni" and not os.path.exists(f"{CNI_PATH}/macvlan")]
     if missing:
         parser.error(f"{CNI_PATH} missing: apt-get install containernetworking-plugins (scripts/setup does)")
-    atexit.register(_cleanup_all)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    atexit.register(cleanup_all)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     def log(text):
         print(text, flush=True)
@@ -752,7 +628,7 @@ def main(argv=None):
             import restart  # pylint: disable=import-outside-toplevel
             report["samples"] += restart.run(args, workdir, log, report["notes"])
     finally:
-        _cleanup_all()
+        cleanup_all()
         shutil.rmtree(workdir, ignore_errors=True)
         report["load_end"] = load()
         with open(args.out, "w", encoding="utf-8") as handle:

@@ -20,9 +20,9 @@ import time
 
 import yaml
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(BENCH)
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+import lab
+
+sys.path.insert(0, os.path.join(lab.REPO, "tests", "lib"))
 
 CONTAINERS_PER_HOST = 2
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
@@ -76,27 +76,26 @@ class _Fleet:
 
 def run(args, workdir, log, notes):
     """Samples for the fleet bench (driver "fleet", n = hosts, peers "site" and "command")."""
-    site = os.path.join(REPO, "playbooks", "site.yml")
-    fabric_lib = os.path.join(REPO, "tests", "lib", "underlay_fabric.py")
+    site = os.path.join(lab.REPO, "playbooks", "site.yml")
+    fabric_lib = os.path.join(lab.REPO, "tests", "lib", "underlay_fabric.py")
     if not (os.path.exists(site) and os.path.exists(fabric_lib)):
         notes.append("fleet: playbooks/site.yml or tests/lib/underlay_fabric.py missing; skipped")
         return []
     if not os.path.exists("/usr/sbin/sshd"):
         notes.append("fleet: /usr/sbin/sshd missing (openssh-server); skipped")
         return []
-    import bench  # pylint: disable=import-outside-toplevel
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=lab.COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                ANSIBLE_HOST_KEY_CHECKING="False")
     samples = []
     reps = args.fleet_reps or args.reps
     for count in args.fleet:
         for rep in range(reps):
             token = os.urandom(3).hex()
-            before = bench.load()[0]
+            before = lab.load()[0]
             log(f"  fleet {count} hosts repetition {rep + 1}/{reps} (load {before:.2f})")
             where = os.path.join(workdir, f"fleet-{count}-{rep}")
             with _Fleet(where, count, token) as fleet:
-                bench.World.LIVE.append(_Cleanup(fleet))
+                lab.World.LIVE.append(_Cleanup(fleet))
                 inventory = os.path.join(where, "inventory.yml")
                 with open(inventory, "w", encoding="utf-8") as handle:
                     yaml.safe_dump(_inventory(fleet, fleet.hosts), handle)
@@ -126,7 +125,7 @@ def run(args, workdir, log, notes):
 
 
 class _Cleanup:
-    """Lets bench.py's exit handler take the fabric down should the run be interrupted."""
+    """Lets the benches' exit handler (lab.cleanup_all) take the fabric down should the run stop."""
 
     def __init__(self, fleet):
         self.fleet = fleet

@@ -35,8 +35,8 @@ import sys
 import threading
 import time
 
-import bench
-from ansible_collections.underlay.network.plugins.module_utils import _runner  # bench puts the collection on sys.path
+import lab
+from ansible_collections.underlay.network.plugins.module_utils import _runner  # lab puts the collection on sys.path
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 
 PEERS = ("docker-restart", "watch-docker", "watch-podman")
@@ -162,7 +162,7 @@ class Podman:
         self.names = []
 
     def podman(self, *args, check=True):
-        return bench.sh("podman", *args, check=check, env=dict(os.environ, **self.env))
+        return lab.sh("podman", *args, check=check, env=dict(os.environ, **self.env))
 
     def run(self, name):
         self.podman("run", "-d", "--name", name, "--network", "none", "--rootfs", self.rootfs, "sleep", "100000")
@@ -184,7 +184,7 @@ class Watcher:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(path)
         self.notify.settimeout(WAIT)
-        env = dict(env, NOTIFY_SOCKET=path, PYTHONPATH=bench.COLLECTIONS, PYTHONUNBUFFERED="1")
+        env = dict(env, NOTIFY_SOCKET=path, PYTHONPATH=lab.COLLECTIONS, PYTHONUNBUFFERED="1")
         with open(self.log, "w", encoding="utf-8") as log:
             self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
                 [sys.executable, "-c", LAUNCH, "watch", "--state-dir", state_dir, "--netns", netns],
@@ -245,7 +245,7 @@ def _series(peer, tool, name, address, source_ns, clocks, restarts, log, restart
     try:
         for rep in range(restarts):
             pinger.steady()
-            before = bench.load()[0]
+            before = lab.load()[0]
             issued = time.time()
             restart(name)
             started = clocks[tool].wait(name, issued)
@@ -278,7 +278,7 @@ def _driver(driver, restarts, workdir, log, dockerd, podman, clocks):
                    "ulb-busybox:bench", "sleep", "100000")
     dockerd.names.append(name)
     if driver == "macvlan":
-        bench.sh("ip", "-n", world.wire, "addr", "add", f"{own}.254/24", "dev", "veth1")
+        lab.sh("ip", "-n", world.wire, "addr", "add", f"{own}.254/24", "dev", "veth1")
     samples["docker-restart"] = _series("docker-restart", "docker", name, f"{own}.10", source, clocks, restarts,
                                         log, lambda n: dockerd.docker("restart", "-t", "0", n))
     dockerd.docker("rm", "-f", name)
@@ -290,7 +290,7 @@ def _driver(driver, restarts, workdir, log, dockerd, podman, clocks):
     state_dir = os.path.join(where, "state")
     _collection_network(driver, world, state_dir, net)
     if driver == "macvlan":
-        bench.sh("ip", "-n", world.wire, "addr", "add", f"{net}.254/24", "dev", "veth1")
+        lab.sh("ip", "-n", world.wire, "addr", "add", f"{net}.254/24", "dev", "veth1")
     docker_name, podman_name = f"ulb{token}r{driver[0]}w", f"ulb{token}r{driver[0]}p"
     dockerd.docker("run", "-d", "--name", docker_name, "--network", "none", "ulb-busybox:bench", "sleep", "100000")
     dockerd.names.append(docker_name)
@@ -315,7 +315,7 @@ def _driver(driver, restarts, workdir, log, dockerd, podman, clocks):
     dockerd.docker("rm", "-f", docker_name)
     dockerd.names.remove(docker_name)
     if driver == "bridge":
-        bench.sh("ip", "-n", world.host, "link", "del", "ulbrscb0", check=False)
+        lab.sh("ip", "-n", world.host, "link", "del", "ulbrscb0", check=False)
     return samples
 
 
@@ -326,8 +326,8 @@ def run(args, workdir, log, notes):
     if missing or not os.path.exists("/bin/busybox"):
         notes.append(f"restart: {', '.join(missing) or '/bin/busybox'} missing; skipped")
         return []
-    world = bench.World(0)
-    dockerd = bench.Dockerd(world, workdir, 0)
+    world = lab.World(0)
+    dockerd = lab.Dockerd(world, workdir, 0)
     dockerd.world = world
     podman = None
     clocks = {}
@@ -338,7 +338,7 @@ def run(args, workdir, log, notes):
         clocks = {"docker": StartClock("docker", dockerd.env),
                   "podman": StartClock("podman", dict(os.environ, **podman.env))}
         for driver in args.drivers:
-            log(f"  restart {driver}: {args.restarts} restarts per container (load {bench.load()[0]:.2f})")
+            log(f"  restart {driver}: {args.restarts} restarts per container (load {lab.load()[0]:.2f})")
             for peer, series in _driver(driver, args.restarts, workdir, log, dockerd, podman, clocks).items():
                 for rep, load, reattach, outage in series:
                     for phase, seconds in (("reattach", reattach), ("outage", outage)):
