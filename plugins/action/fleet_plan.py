@@ -16,7 +16,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.underlay.network.plugins.module_utils._fleet import Problem, validate_fleet
+from ansible_collections.underlay.network.plugins.module_utils._fleet import validate_fleet
+from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Problem
 
 try:
     import yaml

@@ -17,13 +17,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ansible_collections.underlay.network.plugins.module_utils import _fleet_endpoints, _fleet_hosts, _fleet_segments
-from ansible_collections.underlay.network.plugins.module_utils._fleet_model import (  # noqa: F401 (re-exported)
-    Address,
-    Host,
-    Problem,
-    Problems,
-    segment_name,
-)
+from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address, Host, Problems
 
 
 class FleetPlan:

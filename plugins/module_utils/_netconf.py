@@ -143,4 +143,3 @@ def overlapping(subnet, others):
         if other.version == subnet.version and other.overlaps(subnet):
             return name, other
     return None
-
