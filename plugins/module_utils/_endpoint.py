@@ -31,7 +31,7 @@ from ansible_collections.underlay.network.plugins.module_utils._leases import po
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
-TARGET_KEYS = ("container", "pid", "container_netns")
+TARGET_KEYS = _targets.TARGET_KEYS
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils import _endpoint, _netconf
+from ansible_collections.underlay.network.plugins.module_utils._targets import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
 
 # the keys of one endpoint item that container_endpoint takes (``host`` is the role's)
-ITEM_KEYS = ("network",) + _endpoint.TARGET_KEYS + (
+ITEM_KEYS = ("network",) + TARGET_KEYS + (
     "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state")
 
 
@@ -35,10 +36,10 @@ def _endpoint_item(plan, where, item, inventory_hosts):
     host = plan.hosts.get(host_name)
     if host is None:  # outside the hosts being validated
         return
-    targets = [key for key in _endpoint.TARGET_KEYS if item.get(key) not in (None, "")]
+    targets = [key for key in TARGET_KEYS if item.get(key) not in (None, "")]
     if len(targets) != 1:  # reported for the whole item, with the network checks below still made
         problems.add(host_name, where, {key: item.get(key) for key in targets},
-                     "give exactly one of " + ", ".join(_endpoint.TARGET_KEYS)
+                     "give exactly one of " + ", ".join(TARGET_KEYS)
                      + (f" (got {', '.join(targets)})" if targets else ""))
     name = item.get("network")
     if not name:

@@ -22,7 +22,7 @@ PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {_macvlan.DRIVER: ("parent", "mode", "host_access"),
                _bridge.DRIVER: ("bridge_name", "icc", "masquerade", "mtu")}
 # vlan_subinterface's option names -> the trunk role's
-_VLAN_FIELDS = {"vlan_id": "id", "addresses": "address"}
+_VLAN_FIELDS = {"vlan_id": "id"}
 
 
 def add_host(plan, name, trunks, networks, persist_format="ifcfg"):
@@ -61,14 +61,19 @@ def _trunks(plan, host, trunks, persist_format):
             if persist_format is not None:  # persistent_interface's rule: which format can say 802.1ad
                 problems.guarded(host.name, f"{here}.protocol", _persist_spec.check_protocol, persist_format,
                                  vlan.get("protocol"))
-            address = vlan.get("address")
             spec = problems.guarded(host.name, here, _vlan.build_spec, {
                 "parent": parent, "vlan_id": vid, "name": vlan.get("name"), "protocol": vlan.get("protocol"),
-                "mtu": vlan.get("mtu"), "addresses": None if address is None else [address]}, fields=_VLAN_FIELDS)
+                "mtu": vlan.get("mtu")}, fields=_VLAN_FIELDS)
             if spec is None:
                 continue
             host.subinterfaces[spec.name] = vid
-            for normal in spec.addresses or ():
+            if vlan.get("address") is None:
+                continue
+            # the address on its own (as vlan_subinterface checks each of its addresses), so that a
+            # bad one does not hide the sub-interface from the networks on it
+            normal = problems.guarded(host.name, f"{here}.address", _validation.host_address, "address",
+                                      vlan["address"])
+            if normal is not None:
                 plan.addresses.append(Address(host.name, f"{here}.address ({spec.name})",
                                               ipaddress.ip_interface(normal).ip, vid))
 

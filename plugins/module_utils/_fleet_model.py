@@ -96,8 +96,6 @@ class Problems:
             return func(*args)
         except UnderlayError as err:
             name = (fields or {}).get(err.field, err.field)
-            value = err.value[0] if isinstance(err.value, list) and len(err.value) == 1 and name != err.field \
-                else err.value
             place = f"{where}.{name}" if name and not where.endswith(name) else where
-            self.add(host, place, value, err.detail)
+            self.add(host, place, err.value, err.detail)
             return None

@@ -22,6 +22,7 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 RUNTIMES = ("docker", "podman")
+TARGET_KEYS = ("container", "pid", "container_netns")  # the options that name an endpoint's namespace
 
 
 @dataclass(frozen=True)

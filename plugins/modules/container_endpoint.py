@@ -209,9 +209,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.underlay.network.plugins.module_utils import _argspec, _validation
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT
-from ansible_collections.underlay.network.plugins.module_utils._targets import RUNTIMES
+from ansible_collections.underlay.network.plugins.module_utils._targets import RUNTIMES, TARGET_KEYS
 
 
 # the per-endpoint options: the single form's (with its defaults) and each batch item's (without:

@@ -320,3 +320,15 @@ def test_a_trunk_vlan_gets_vlan_subinterfaces_own_message_under_the_roles_names(
     problems, _summary = validate_fleet(hosts, [])
     assert [(str(p), p.value) for p in problems] == [
         (f"host1: underlay_trunks[ens33].vlans[2].address: {expected}", "10.9.9.0/24")]
+
+
+def test_a_bad_vlan_address_does_not_hide_the_subinterface_from_its_networks():
+    hosts = copy.deepcopy(GOOD)
+    hosts["host1"]["trunks"][0]["vlans"].append({"id": 300, "name": "vl300", "address": "10.3.0.300/24"})
+    hosts["host1"]["networks"].append(macvlan("v300", "vl300", "10.3.0.0/24", "10.3.0.0/25"))
+    hosts["host2"]["networks"].append(macvlan("v300", "ens33.300", "10.3.0.0/24", "10.3.0.64/26"))
+    found = messages(hosts)
+    assert len(found) == 2, found
+    assert found[0].startswith("host1: underlay_trunks[ens33].vlans[2].address: '10.3.0.300/24' is not an address")
+    assert found[1].startswith("host2: underlay_networks[v300].ip_range: 10.3.0.64/26 overlaps 10.3.0.0/25, the "
+                               "ip_range of host1's network v300 on VLAN 300")
