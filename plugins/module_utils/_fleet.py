@@ -22,7 +22,7 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Dict, List, Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _persist_spec, _validation
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import mac_address
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import mac_address
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 DRIVERS = ("macvlan", "bridge")

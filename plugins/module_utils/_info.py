@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import leased_routes
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
