@@ -46,6 +46,10 @@ class _Network:
 
 
 def plan(spec, current):
+    """The plan of a batch. Pure: ``current`` is left as it was read (each network's pool is
+    built over a copy of its settled leases); the new lease tables are in the plan, in its
+    ``store_put_leases`` steps (written ahead as pending when an address is new, then
+    confirmed), and the store takes them from there."""
     result = Plan(before={"endpoints": []}, after={"endpoints": []})
     networks = {}
     for network, table in current.tables.items():
