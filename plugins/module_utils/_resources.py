@@ -38,7 +38,7 @@ NETWORK_INFO = Resource(
     plan=_info.plan,
     report=lambda spec, current: current,
     predict=lambda spec, current, planned: current,
-    open=open_workspace,
+    open=_info.Reader,
 )
 
 # a stored definition's driver -> the resource that (re)applies it
