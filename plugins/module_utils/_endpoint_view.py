@@ -36,7 +36,7 @@ def report(spec, current):
         lease = table[address]
         prefix = item.definition["ipam"]["subnet"].split("/")[1]
         views.append(view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
-                           item.definition["ipam"]["gateway"], prefix))
+                          item.definition["ipam"]["gateway"], prefix))
     return _shape(spec, views)
 
 

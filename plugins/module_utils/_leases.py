@@ -45,4 +45,3 @@ def lease(store, network, owner, address=None, **details):
         leased = pool.claim(owner, ipaddress.ip_address(address), **details)
     store.put_leases(network, {"leases": pool.leases, "last_reserved": pool.last_reserved})
     return str(leased)
-

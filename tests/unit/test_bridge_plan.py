@@ -16,9 +16,8 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 
 NO_LEASES = {"leases": {}, "last_reserved": None}
 MASQUERADE = "underlay.network:bridge2:masquerade:172.30.0.0/24>bridge2"
-
-
 NOW = "2026-12-05T00:00:00.000000Z"  # the time read() gives the planner
+
 
 def listed(handle=3):
     """A rule as Nftables.rules lists it."""

@@ -48,7 +48,7 @@ def test_single_form_rejections(params, message):
 
 def test_batch_defaults_and_duplicates():
     spec = _endpoint_spec.build_spec({"network": "n", "state": "present", "runtime": "auto",
-                                 "endpoints": [{"container_netns": "a"}, {"pid": 7, "network": "m"}]})
+                                      "endpoints": [{"container_netns": "a"}, {"pid": 7, "network": "m"}]})
     assert spec.batch and [(e.network, e.target_kind) for e in spec.endpoints] == [("n", "container_netns"),
                                                                                    ("m", "pid")]
     assert _endpoint_view.result_key(spec) == "endpoints"

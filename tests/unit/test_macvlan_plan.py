@@ -14,9 +14,8 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 
 NO_LEASES = {"leases": {}, "last_reserved": None}
-
-
 NOW = "2026-12-05T00:00:00.000000Z"  # the time read() gives the planner
+
 
 def spec(**params):
     base = {"name": "vlan100", "parent": "eth0.100", "subnet": "10.0.0.0/24", "ip_range": "10.0.0.0/25"}
