@@ -170,7 +170,9 @@ def _plan_item(result, current, network, taken, defaults):
                             f" not this network's {kind}", "ifname", ifname)
     if link is None:
         plan_create(result, item.network, target.netns_path, target.label, definition, ifname, mac, owner)
-        have_addresses, have_routes, state = set(), {}, "down"
+        # the namespace's routes through a gateway are there before the new link is: a route
+        # this endpoint is to take over (default_route: true) is replaced, not added beside it
+        have_addresses, have_routes, state = set(), current.gateway_routes, "down"
     else:
         if link.mac_address != mac:
             result.add(f"set MAC of '{ifname}' in {target.label} to {mac}", "link_set_mac",

@@ -94,6 +94,12 @@ CASES = [
          world=dict(tables={"n1": {"10.0.0.7": LEASE_A}}, a=dict(ATTACHED, gateway_routes={"default": "192.0.2.1"})),
          actions=["remove route default via 192.0.2.1 in namespace a", "route default via 10.0.0.1 in namespace a"],
          saved={}, after={}),
+    dict(id="a new endpoint with default_route true replaces the namespace's default route",
+         params=dict(network="n1", container_netns="a", default_route=True),
+         world=dict(a={"gateway_routes": {"default": "192.0.2.1"}}),
+         actions=[PENDING] + create_macvlan("eth0", "10.0.0.2", "02:42:0a:00:00:02", default=None)
+         + ["remove route default via 192.0.2.1 in namespace a", "route default via 10.0.0.1 in namespace a", SAVE],
+         saved={"n1": {"10.0.0.2": ("netns:a", "eth0", "02:42:0a:00:00:02")}}, after={}),
     dict(id="an internal network offers no default route",
          params=dict(network="i1", container_netns="a"), world=dict(a={}),
          actions=["record the new leases of network 'i1' as pending",
