@@ -51,6 +51,7 @@ class BridgeCurrent:
     definition: Optional[dict]
     others: dict
     leases: dict
+    now: str                     # the time read() was called (a new definition's 'created')
     bridge: object = None          # LinkSnapshot of the desired bridge name
     old_bridge: object = None      # LinkSnapshot of the stored bridge name, when it differs
     ports: tuple = ()
@@ -97,7 +98,7 @@ def read(ws, spec):
     forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
     needed_by = _rules_needed_by(spec, definition)
     rules = ws.nft.rules(needed_by) if needed_by else {}
-    return BridgeCurrent(definition=definition, others=others, leases=leases, bridge=bridge,
+    return BridgeCurrent(definition=definition, others=others, leases=leases, now=now(), bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
                          owners=read_owners(spec, leases),
                          endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
@@ -134,7 +135,7 @@ def plan(spec, current):
         "name": spec.name, "id": _netconf.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
-        "created": (definition or {}).get("created") or now(),
+        "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after=definition_view(desired))
     _plan_bridge(result, spec, current)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint, _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _netconf
 from ansible_collections.underlay.network.plugins.module_utils._targets import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
 
@@ -52,7 +52,7 @@ def _endpoint_item(plan, where, item, inventory_hosts):
         return
     if len(targets) != 1:
         return
-    batch = problems.guarded(host_name, where, _endpoint.build_spec, {key: item.get(key) for key in ITEM_KEYS})
+    batch = problems.guarded(host_name, where, _endpoint_spec.build_spec, {key: item.get(key) for key in ITEM_KEYS})
     network = host.networks.get(name)
     if batch is None or network is None or batch.endpoints[0].state == "absent":
         return

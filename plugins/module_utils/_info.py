@@ -9,15 +9,15 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _runner
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import leased_routes
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
-from ansible_collections.underlay.network.plugins.module_utils._nftables import owner
+from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables, owner
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
-from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
+from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR, StateDir
 
 OPTIONS = {"macvlan": _macvlan.options, "bridge": _bridge.options}
 
@@ -39,8 +39,29 @@ def build_spec(params):
                     netns=netns, netns_path=v.netns_path("netns", netns))
 
 
+class Reader:
+    """What network_info reads: the kernel of its namespace, its nftables table (asked only when
+    a network implies rules), and the state files without the store's lock: every write is an
+    atomic rename, so a reader never sees half a file, and a run holding the lock (or hung
+    while holding it) never makes network_info wait."""
+
+    def __init__(self, spec):
+        self.store = StateDir(spec.state_dir)
+        self.kernel = _runner.open_kernel(spec)
+        self.nft = Nftables(spec.netns_path)
+
+    def __enter__(self):
+        self.store.check_readable()
+        self.kernel.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self.kernel.__exit__(*exc_info)
+
+
 def read(ws, spec):
-    stored = ws.store.networks()
+    # a network removed by a concurrent run between listing and reading is not listed
+    stored = {name: definition for name, definition in ws.store.networks().items() if definition is not None}
     if spec.names is not None:
         missing = [n for n in spec.names if n not in stored]
         if missing:

@@ -1,8 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Leasing addresses of a stored network: read, allocate or claim, save; all under the
-state directory's lock, so concurrent runs never hand out one address twice."""
+"""The allocation pool of a stored network over its lease table.
+
+``pool_from`` is pure: container_endpoint's planner builds its pools with it, over copies, and
+puts the new tables in its plan. ``lease`` reads, leases and saves in one go, for a caller that
+holds the state directory's lock (the test labs), so concurrent runs never hand out one
+address twice."""
 
 from __future__ import annotations
 
@@ -41,11 +45,3 @@ def lease(store, network, owner, address=None, **details):
         leased = pool.claim(owner, ipaddress.ip_address(address), **details)
     store.put_leases(network, {"leases": pool.leases, "last_reserved": pool.last_reserved})
     return str(leased)
-
-
-def release(store, network, owner):
-    pool = pool_for(store, network)
-    address = pool.release(owner)
-    if address is not None:
-        store.put_leases(network, {"leases": pool.leases, "last_reserved": pool.last_reserved})
-    return address

@@ -54,6 +54,7 @@ class MacvlanCurrent:
     definition: Optional[dict]
     others: dict                 # name -> definition of every other stored network
     leases: dict                 # {"leases": {...}, "last_reserved": ...}
+    now: str                     # the time read() was called (a new definition's 'created')
     parent: object = None        # LinkSnapshot of the parent (desired, else stored)
     vlan_base: object = None     # LinkSnapshot of IF when the parent IF.VID is missing
     shim: object = None          # LinkSnapshot of the desired host_access ifname
@@ -125,7 +126,7 @@ def read(ws, spec):
     if old and (not spec.host_access or old["ifname"] != spec.host_access["ifname"]):
         old_shim = kernel.link(old["ifname"])
         old_shim_routes = kernel.routes(old["ifname"]) if old_shim else ()
-    return MacvlanCurrent(definition=definition, others=others, leases=leases, parent=parent,
+    return MacvlanCurrent(definition=definition, others=others, leases=leases, now=now(), parent=parent,
                           vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim,
                           old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases),
                           endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
@@ -157,7 +158,7 @@ def plan(spec, current):
         "host_access": spec.host_access,
         "owned_parent": owned_parent,
         "netns": spec.netns,
-        "created": (definition or {}).get("created") or now(),
+        "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after={})
     if current.parent is None:

@@ -15,7 +15,8 @@ from typing import Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint import host_end_name, identity, recreate_steps
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import identity, recreate_steps
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step

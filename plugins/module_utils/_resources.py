@@ -9,7 +9,7 @@ They live here rather than in the module shells so that the ``underlay-network``
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint, _info, _macvlan
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint_plan, _endpoint_read, _endpoint_spec, _endpoint_view, _info, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
 
 
@@ -21,7 +21,16 @@ def _stored(planner, key, **more):
 
 MACVLAN_NETWORK = _stored(_macvlan, "network")
 BRIDGE_NETWORK = _stored(_bridge, "network")
-CONTAINER_ENDPOINT = _stored(_endpoint, _endpoint.result_key, reread=_endpoint.reread)
+CONTAINER_ENDPOINT = Resource(
+    key=_endpoint_view.result_key,
+    build_spec=_endpoint_spec.build_spec,
+    read=_endpoint_read.read,
+    plan=_endpoint_plan.plan,
+    report=_endpoint_view.report,
+    predict=_endpoint_view.predict,
+    open=open_workspace,
+    reread=_endpoint_read.reread,
+)
 NETWORK_INFO = Resource(
     key="networks",
     build_spec=_info.build_spec,
@@ -29,7 +38,7 @@ NETWORK_INFO = Resource(
     plan=_info.plan,
     report=lambda spec, current: current,
     predict=lambda spec, current, planned: current,
-    open=open_workspace,
+    open=_info.Reader,
 )
 
 # a stored definition's driver -> the resource that (re)applies it

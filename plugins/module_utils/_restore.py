@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint, _macvlan, _runner, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint_spec, _macvlan, _runner, _targets
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
@@ -99,9 +99,9 @@ def _running_items(network, leases, owners, report):
             report.problems.append(f"network {network}: lease of {address} has an owner this collection does"
                                    f" not make: '{owner}'")
             continue
-        item = _endpoint.stored_item(network, address, lease)
+        item = _endpoint_spec.stored_item(network, address, lease)
         try:
-            _targets.resolve(*next((key, item[key]) for key in _endpoint.TARGET_KEYS if key in item),
+            _targets.resolve(*next((key, item[key]) for key in _endpoint_spec.TARGET_KEYS if key in item),
                              item["runtime"], inspections)
         except UnderlayError as err:
             report.skipped.append(f"network {network}: {owner} ({address}): {err}")
@@ -120,7 +120,7 @@ def _attach(network, items, common, report):
         except UnderlayError:
             pass  # each alone below names the one that fails
     for item in items:
-        who = next(f"{key} {item[key]}" for key in _endpoint.TARGET_KEYS if key in item)
+        who = next(f"{key} {item[key]}" for key in _endpoint_spec.TARGET_KEYS if key in item)
         try:
             report.take(f"network {network}", _runner.run(CONTAINER_ENDPOINT, dict(common, endpoints=[item])))
         except UnderlayError as err:

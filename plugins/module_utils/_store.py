@@ -71,6 +71,12 @@ class StateDir:
         self._lock_fd = self._ancestor = None
         return False
 
+    def check_readable(self):
+        """Refuse a state_dir that taking the lock would refuse (one that is, or lies below, a
+        file), without taking it: a reader that never writes (network_info) reads the files as
+        they are, and every write is an atomic rename, so it never sees half a file."""
+        self._nearest_directory()
+
     def _nearest_directory(self):
         """state_dir itself when it is a directory, else its nearest existing ancestor."""
         path = self._absolute

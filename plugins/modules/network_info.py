@@ -20,7 +20,10 @@ description:
     are read only when a network implies some); an endpoint whose interface or namespace is
     gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
     or whose routes differ from the ones its lease lists."
-  - Never changes anything.
+  - Never changes anything, and never waits for a run that does.
+  - The state files are read without taking the lock of O(state_dir). Every write is an atomic
+    rename, so a file is never seen half-written; while another run changes a network, each of
+    its files is seen as it was just before or just after that run wrote it.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:

@@ -265,3 +265,15 @@ def test_internal_network_gives_no_default_route(lab):
     assert r["changed"] is True and not any(a.startswith("route default") for a in r["actions"]), r.get("msg")
     assert lib.sh("ip", "route", "show", "default", ns=c1).stdout.strip() == ""
     assert ping(c1, "10.7.0.1"), "the gateway itself is still reachable on an internal network"
+
+
+def test_default_route_true_takes_the_default_route_over_from_another_network(lab):
+    c1 = lab.namespaces.new("c")
+    first = lib.run_module("container_endpoint", ep(lab, network="br", container_netns=c1))
+    assert first["changed"] is True, first.get("msg")
+    second = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1, default_route=True))
+    assert second["changed"] is True, second.get("msg")
+    assert "remove route default via 10.6.0.1 in namespace " + c1 in second["actions"]
+    assert lib.sh("ip", "route", "show", "default", ns=c1).stdout.split()[:3] == ["default", "via", "10.5.0.1"]
+    again = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1, default_route=True))
+    assert again["changed"] is False, again.get("actions")

@@ -8,6 +8,9 @@ and each break reported, naming what and where."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -93,3 +96,27 @@ def test_an_endpoints_address_mac_mode_and_routes_against_its_lease(lab):
         f"{where}: interface '{ifname}' is in macvlan mode private, the network's mode is bridge",
         f"{where}: route 10.9.0.0/16 via 10.5.0.254 is missing",
         f"{where}: route default goes via 10.5.0.7, its lease says via 10.5.0.1"]
+
+
+def test_network_info_answers_while_another_process_holds_the_state_dir_lock(lab):
+    """network_info reads state_dir without its lock: a run holding it never makes it wait."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys\n"
+                               "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+                               "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+                               "print('locked', flush=True)\n"
+                               "sys.stdin.read()\n", lab.state_dir],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    found = {}
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        worker = threading.Thread(target=lambda: found.update(drift=drift(lab)), daemon=True)
+        worker.start()
+        worker.join(60)
+        answered = "drift" in found  # before the lock is let go
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    worker.join(60)
+    assert answered, "network_info waited for the lock"
+    assert found["drift"] == {"br": [], "iso": [], "mv": []}

@@ -27,6 +27,7 @@ class FakeKernel:
         self.log = []
         self.fail_on = None
         self.namespaces = {None}
+        self.others = {}  # netns path -> FakeKernel of another namespace (an endpoint's)
 
     def adapter(self, netns_path=None, netns_label=None):
         return FakeAdapter(self, netns_path, netns_label)
@@ -48,6 +49,13 @@ class FakeAdapter:
 
     def link(self, name):
         return self.kernel.links.get(name)
+
+    def other(self, netns_path):
+        """The adapter of another namespace (``kernel.others``); raises as the real one does
+        when that namespace does not exist."""
+        if netns_path not in self.kernel.others:
+            raise UnderlayError(f"network namespace {netns_path} does not exist", "netns", netns_path)
+        return self.kernel.others[netns_path].adapter()
 
     def apply(self, step):
         self.kernel.log.append((step.op, dict(step.args)))

@@ -16,6 +16,7 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 
 NO_LEASES = {"leases": {}, "last_reserved": None}
 MASQUERADE = "underlay.network:bridge2:masquerade:172.30.0.0/24>bridge2"
+NOW = "2026-12-05T00:00:00.000000Z"  # the time read() gives the planner
 
 
 def listed(handle=3):
@@ -31,7 +32,7 @@ def spec(**params):
 
 
 def current(definition=None, others=None, rules=None, forwarding="1", leases=None, **links):
-    return _bridge.BridgeCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES,
+    return _bridge.BridgeCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES, now=NOW,
                                  rules=rules or {}, forwarding=forwarding, **links)
 
 

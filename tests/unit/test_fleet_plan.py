@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint, _macvlan, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint_spec, _macvlan, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._fleet import validate_fleet
 
@@ -279,7 +279,7 @@ def module_message(builder, params):
 ])
 def test_an_endpoint_item_gets_container_endpoints_own_message(extra, field):
     item = dict({"container": "a", "network": "vlan100"}, **extra)
-    expected_field, expected = module_message(_endpoint.build_spec, item)
+    expected_field, expected = module_message(_endpoint_spec.build_spec, item)
     assert expected_field == field
     found = messages(GOOD, [dict(item, host="host1")])
     assert found == [f"host1: underlay_endpoints[0].{field}: {expected}"], found

@@ -14,6 +14,7 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 
 NO_LEASES = {"leases": {}, "last_reserved": None}
+NOW = "2026-12-05T00:00:00.000000Z"  # the time read() gives the planner
 
 
 def spec(**params):
@@ -31,7 +32,8 @@ def stored(**changes):
 
 
 def current(definition=None, leases=None, others=None, **links):
-    return _macvlan.MacvlanCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES, **links)
+    return _macvlan.MacvlanCurrent(definition=definition, others=others or {}, leases=leases or NO_LEASES, now=NOW,
+                                   **links)
 
 
 def test_new_network_on_missing_vlan_parent_creates_and_owns_it():

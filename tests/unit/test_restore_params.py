@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _cli, _endpoint, _macvlan
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _cli, _endpoint_spec, _macvlan
 
 MACVLAN = {"name": "vlan100", "id": "x", "driver": "macvlan", "parent": "ens33.100", "mode": "bridge",
            "ipam": {"subnet": "10.0.0.0/24", "gateway": "10.0.0.1", "ip_range": "10.0.0.0/25",
@@ -42,14 +42,14 @@ def test_a_bridge_definition_declares_itself_again():
 def test_a_lease_asks_for_its_endpoint_again(owner, kind, target):
     lease = {"owner": owner, "ifname": "eth1", "mac_address": "02:00:00:00:00:07", "default_route": False,
              "routes": [["10.9.0.0/16", "10.0.0.3"]], "netns_path": "/proc/1/ns/net"}
-    spec = _endpoint.build_spec({"endpoints": [_endpoint.stored_item("vlan100", "10.0.0.7", lease)]}).endpoints[0]
+    spec = _endpoint_spec.build_spec({"endpoints": [_endpoint_spec.stored_item("vlan100", "10.0.0.7", lease)]}).endpoints[0]
     assert (spec.network, spec.target_kind, spec.target) == ("vlan100", kind, target)
     assert (spec.ipv4_address, spec.mac_address, spec.ifname) == ("10.0.0.7", "02:00:00:00:00:07", "eth1")
     assert (spec.default_route, spec.routes) == (False, (("10.9.0.0/16", "10.0.0.3"),))
 
 
 def test_a_lease_without_a_recorded_default_route_leaves_the_choice_to_the_engine():
-    item = _endpoint.stored_item("n", "10.0.0.7", {"owner": "netns:a", "mac_address": "02:00:00:00:00:07"})
+    item = _endpoint_spec.stored_item("n", "10.0.0.7", {"owner": "netns:a", "mac_address": "02:00:00:00:00:07"})
     assert "default_route" not in item and item["routes"] == []
 
 

@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_endpoint's planner: attach containers (any network namespace) to stored networks.
+
+One run handles a batch: each item is resolved to its namespace, given its lease (sticky per
+owner), and planned against what its namespace holds. New interfaces are made inside the
+target namespace under a scratch name and renamed there (as the CNI macvlan plugin does),
+so a half-made endpoint never shows under its final name, and every step has an undo
+(removing an endpoint is undone by making it again from its lease). The rename also sets
+the owner mark (ifalias) by which a later run recognises the endpoint as its own. New
+leases are written ahead of the kernel and settled after an interrupted run: see
+_lease_journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+
+from ansible_collections.underlay.network.plugins.module_utils import _vlan
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import first_free, owner_mark, owner_of
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import derived_mac
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
+    identity,
+    leased_routes,
+    plan_create,
+    recreate_steps,
+    wanted_routes,
+)
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_view import view
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._lease_journal import ahead_table, settle
+from ansible_collections.underlay.network.plugins.module_utils._leases import pool_from
+from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+
+
+@dataclass
+class _Network:
+    """One network while planning: its pool over the settled leases, and the MACs in use."""
+
+    settled: object
+    pool: object
+    macs: dict
+
+
+def plan(spec, current):
+    """The plan of a batch. Pure: ``current`` is left as it was read (each network's pool is
+    built over a copy of its settled leases); the new lease tables are in the plan, in its
+    ``store_put_leases`` steps (written ahead as pending when an address is new, then
+    confirmed), and the store takes them from there."""
+    result = Plan(before={"endpoints": []}, after={"endpoints": []})
+    networks = {}
+    for network, table in current.tables.items():
+        settled = settle(table["leases"], current.probes[network], current.owners[network],
+                         frozenset(owner_of(item.spec, item.target) for item in current.items))
+        pool = pool_from(network, current.definitions[network],
+                         {"leases": settled.leases, "last_reserved": table.get("last_reserved")})
+        networks[network] = _Network(settled, pool, {lease.get("mac_address"): lease["owner"]
+                                                     for lease in settled.leases.values()})
+        for owner, reason in settled.doubts:
+            result.warnings.append(f"network '{network}': kept the lease of {owner}: cannot tell whether it still"
+                                   f" exists ({reason})")
+    kernel = Plan(before=None, after=None)
+    for network, state in networks.items():
+        for netns_path, name in state.settled.leftovers:
+            kernel.add(f"remove '{name}', left in {netns_path} by an interrupted run", "link_del", name=name,
+                       in_netns=netns_path)
+    taken = {}  # netns path -> interface names chosen so far in this batch
+    defaults = {}  # netns path -> the gateway of the default route given so far in this batch
+    for item in current.items:
+        before, after = _plan_item(kernel, item, networks[item.spec.network], taken, defaults)
+        result.before["endpoints"].append(before)
+        result.after["endpoints"].append(after)
+    confirms = []
+    for network, state in networks.items():
+        stored = current.tables[network]
+        final = {"leases": state.pool.leases, "last_reserved": state.pool.last_reserved}
+        if stored["leases"] or stored.get("last_reserved"):
+            restore = Step("restore the leases", "store_put_leases", {"network": network, "table": stored})
+        else:  # there was no lease table yet
+            restore = Step("remove the leases", "store_delete_leases", {"network": network})
+        ahead = ahead_table(stored["leases"], state.settled.leases, final["leases"])
+        if ahead is not None:
+            result.add(f"record the new leases of network '{network}' as pending", "store_put_leases",
+                       undo=restore, network=network, table={"leases": ahead, "last_reserved": final["last_reserved"]})
+        if final["leases"] != stored["leases"]:
+            confirms.append(Step(_save_action(network, state.settled), "store_put_leases",
+                                 {"network": network, "table": final}, undo=restore))
+    result.steps.extend(kernel.steps)
+    result.steps.extend(confirms)
+    return result
+
+
+def _save_action(network, settled):
+    action = f"save the leases of network '{network}'"
+    notes = [f"{label} {_some(entries)}" for label, entries in (
+        ("adopting what an interrupted run left:", settled.adopted),
+        ("dropping what an interrupted run did not make:", settled.dropped),
+        ("releasing", settled.released)) if entries]
+    return action + (" (" + "; ".join(notes) + ")" if notes else "")
+
+
+def _some(entries, shown=5):
+    """The first few of ``entries`` and how many more (an action stays one readable line)."""
+    text = "; ".join(entries[:shown])
+    return text + (f" and {len(entries) - shown} more" if len(entries) > shown else "")
+
+
+def _plan_item(result, current, network, taken, defaults):
+    item, target, definition = current.spec, current.target, current.definition
+    pool = network.pool
+    owner = owner_of(item, target)
+    prefix = definition["ipam"]["subnet"].split("/")[1]
+    gateway = definition["ipam"]["gateway"]
+    existing_ip = pool.lease_of(owner)
+    existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
+    before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix) \
+        if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
+    if current.leftover:
+        result.add(f"remove '{current.leftover}', left in {target.label} by an interrupted run", "link_del",
+                   name=current.leftover, in_netns=target.netns_path)
+    if item.state == "absent":
+        if current.link is not None:
+            leased = existing_ip and existing.get("ifname") == current.link.name
+            result.add(f"remove '{current.link.name}' from {target.label}", "link_del",
+                       undo=recreate_steps(item.network, definition, existing_ip, existing,
+                                           identity(current.link, current.host_end)) if leased else None,
+                       name=current.link.name, in_netns=target.netns_path)
+        if existing_ip:
+            pool.release(owner)
+            network.settled.released.append(f"{existing_ip} of {owner}")
+        return before, {"network": item.network, "container": item.describe, "state": "absent"}
+
+    link = current.link
+    names = taken.setdefault(target.netns_path, set())
+    ifname = item.ifname or existing.get("ifname") or (link.name if link else None) or current.stored_ifname \
+        or first_free(current.names | names)
+    if ifname in names:
+        raise UnderlayError(f"'{ifname}' in {target.label} is chosen twice in this batch (give one of them another"
+                            " ifname)", "ifname", ifname)
+    names.add(ifname)
+    want_default = item.default_route
+    if want_default is None:  # the first network to offer one (in the namespace, then in this batch) keeps it
+        have = current.gateway_routes.get("default") or defaults.get(target.netns_path)
+        want_default = not definition.get("internal") and (have is None or have == gateway)
+    if want_default:
+        defaults.setdefault(target.netns_path, gateway)
+    details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
+               "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest(),
+               "routes": [list(route) for route in item.routes], "default_route": want_default}
+    if target.container_id:
+        details["container_id"] = target.container_id
+    if target.runtime:
+        details["runtime"] = target.runtime
+    address = _address(item, pool, owner, link, details)
+    mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
+    holder = network.macs.get(mac)
+    if holder is not None and holder != owner:
+        raise UnderlayError(f"{mac} is already used by {holder} on network '{item.network}'", "mac_address", mac)
+    network.macs[mac] = owner
+    # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
+    pool.leases[address] = dict(details, owner=owner, mac_address=mac)
+    cidr = f"{address}/{prefix}"
+    where = {"in_netns": target.netns_path}
+    kind = "macvlan" if definition["driver"] == "macvlan" else "veth"
+    if link is not None and link.kind != kind:
+        raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
+                            f" not this network's {kind}", "ifname", ifname)
+    if link is None:
+        plan_create(result, item.network, target.netns_path, target.label, definition, ifname, mac, owner)
+        # the namespace's routes through a gateway are there before the new link is: a route
+        # this endpoint is to take over (default_route: true) is replaced, not added beside it
+        have_addresses, have_routes, state = set(), current.gateway_routes, "down"
+    else:
+        if link.mac_address != mac:
+            result.add(f"set MAC of '{ifname}' in {target.label} to {mac}", "link_set_mac",
+                       undo=Step("restore its MAC", "link_set_mac",
+                                 dict(where, name=ifname, mac_address=link.mac_address)),
+                       name=ifname, mac_address=mac, **where)
+        have_addresses = set(_vlan.managed_addresses(link.addresses))
+        have_routes, state = current.gateway_routes, link.admin_state
+    for stale_address in sorted(have_addresses - {cidr}):
+        result.add(f"remove address {stale_address} from '{ifname}' in {target.label}", "addr_del",
+                   undo=Step("restore it", "addr_add", dict(where, name=ifname, address=stale_address)),
+                   name=ifname, address=stale_address, **where)
+    if cidr not in have_addresses:
+        result.add(f"add address {cidr} to '{ifname}' in {target.label}", "addr_add",
+                   undo=Step("remove it", "addr_del", dict(where, name=ifname, address=cidr)),
+                   name=ifname, address=cidr, **where)
+    if state != "up":
+        result.add(f"set '{ifname}' up in {target.label}", "link_set",
+                   undo=Step("set it down", "link_set", dict(where, name=ifname, admin_state="down")),
+                   name=ifname, admin_state="up", **where)
+    routes = wanted_routes(item.routes, want_default, gateway)
+    if cidr not in have_addresses:
+        result.add(f"announce {address} ({mac}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
+                   name=ifname, address=address, mac_address=mac, **where)
+    dropped = leased_routes(existing, gateway)
+    for dst, via in dropped:
+        if (dst, via) not in routes and have_routes.get(dst) == via:
+            result.add(f"remove route {dst} via {via} in {target.label} (no longer wanted)", "route_del_via",
+                       undo=Step("restore it", "route_add_via", dict(where, dst=dst, gateway=via)),
+                       dst=dst, gateway=via, **where)
+    for dst, via in routes:
+        if have_routes.get(dst) == via:
+            continue
+        if dst in have_routes:
+            result.add(f"remove route {dst} via {have_routes[dst]} in {target.label}", "route_del_via",
+                       undo=Step("restore it", "route_add_via", dict(where, dst=dst, gateway=have_routes[dst])),
+                       dst=dst, gateway=have_routes[dst], **where)
+        result.add(f"route {dst} via {via} in {target.label}", "route_add_via",
+                   undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
+                   dst=dst, gateway=via, **where)
+    return before, view(item, target, ifname, address, mac, gateway, prefix)
+
+
+def _address(item, pool, owner, link, details):
+    """The endpoint's address: static, its lease, the one a marked link of ours already holds
+    (adopted, when free), or the next free one."""
+    if item.ipv4_address is not None:
+        return str(pool.claim(owner, ipaddress.ip_address(item.ipv4_address), **details))
+    if pool.lease_of(owner) is None and link is not None and link.alias == owner_mark(item.network, owner):
+        for cidr in _vlan.managed_addresses(link.addresses):
+            held = ipaddress.ip_interface(cidr).ip
+            if pool.why_unavailable(held, owner) is None:
+                return str(pool.claim(owner, held, **details))
+    return str(pool.allocate(owner, **details))

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The kernel steps of one endpoint that are planned from a lease alone: making it (under its
+scratch name, then renamed and marked), and making a removed one again exactly as it was
+(the undo of a detach; also what removing a network undoes with)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name, owner_mark, scratch_name
+from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
+
+
+def wanted_routes(routes, default_route, gateway):
+    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
+    wanted = [("default", gateway)] if default_route else []
+    return wanted + [tuple(route) for route in routes]
+
+
+def leased_routes(lease, gateway):
+    """The routes a lease records its endpoint was given, in the order they are applied."""
+    return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
+
+
+def plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None):
+    """Create the endpoint under its scratch name and rename it (setting the owner mark);
+    ``identity`` (see ``identity``) makes a removed one again exactly as it was."""
+    scratch = scratch_name(owner, network)
+    where = {"in_netns": netns_path}
+    same = identity or {}
+    if definition["driver"] == "macvlan":
+        result.add(f"create macvlan '{scratch}' on '{definition['parent']}' in {label}",
+                   "endpoint_add_macvlan",
+                   undo=Step(f"remove '{scratch}'", "link_del", dict(where, name=scratch)),
+                   target_netns=netns_path, name=scratch, parent=definition["parent"],
+                   mode=definition["mode"], mac_address=mac, **{k: same[k] for k in ("index",) if k in same})
+    else:
+        host_name = host_end_name(owner, network)
+        result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}",
+                   "endpoint_add_veth", undo=Step(f"remove '{host_name}'", "link_del", {"name": host_name}),
+                   target_netns=netns_path, host_name=host_name, name=scratch, mac_address=mac,
+                   bridge=definition["bridge_name"], isolated=not definition.get("icc", True), **same)
+    result.add(f"rename '{scratch}' to '{ifname}' in {label}", "link_rename",
+               undo=Step("rename it back", "link_rename", dict(where, name=ifname, new_name=scratch)),
+               name=scratch, new_name=ifname, alias=owner_mark(network, owner), **where)
+
+
+def identity(link, host_end=None):
+    """What makes a removed endpoint again exactly as it was: its ifindex and, for a veth,
+    its host end's ifindex and MAC."""
+    found = {"index": link.index}
+    if host_end is not None:
+        found.update(host_index=host_end.index, host_mac=host_end.mac_address)
+    return found
+
+
+def recreate_steps(network, definition, address, lease, same=None):
+    """The undo of removing an endpoint: the steps that make it again as its lease describes
+    it (interface and owner mark, MAC, address, up, routes; ``same``: its ``identity``), or
+    None when the lease cannot say."""
+    if not all(lease.get(key) for key in ("ifname", "netns_path", "mac_address", "owner")):
+        return None
+    ifname, label, where = lease["ifname"], lease.get("container") or lease["owner"], {"in_netns": lease["netns_path"]}
+    cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
+    steps = Plan(before=None, after=None)
+    plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"],
+                same)
+    steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
+    steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
+    for dst, via in leased_routes(lease, definition["ipam"]["gateway"]):
+        steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
+    first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
+    return (first,) + tuple(steps.steps[1:])

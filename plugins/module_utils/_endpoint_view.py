@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_endpoint's return value: one view per item, from the leases (``report``) or from
+a plan that was not applied (``predict``)."""
+
+from __future__ import annotations
+
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import owner_of
+
+
+def view(item, target, ifname, address, mac, gateway, prefix):
+    return {"network": item.network, "container": target.container or target.label if target else item.describe,
+            "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
+            "gateway": gateway, "netns": target.netns_path if target else None}
+
+
+def _shape(spec, views):
+    return list(views) if spec.batch else views[0]
+
+
+def result_key(spec):
+    return "endpoints" if spec.batch else "endpoint"
+
+
+def report(spec, current):
+    views = []
+    owners = {network: {lease["owner"]: ip for ip, lease in table["leases"].items()}
+              for network, table in current.tables.items()}
+    for item in current.items:
+        table = current.tables[item.spec.network]["leases"]
+        address = owners[item.spec.network].get(owner_of(item.spec, item.target)) if item.target is not None else None
+        if address is None:
+            views.append({"network": item.spec.network, "container": item.spec.describe, "state": "absent"})
+            continue
+        lease = table[address]
+        prefix = item.definition["ipam"]["subnet"].split("/")[1]
+        views.append(view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
+                          item.definition["ipam"]["gateway"], prefix))
+    return _shape(spec, views)
+
+
+def predict(spec, current, planned):
+    return _shape(spec, planned.after["endpoints"])
