@@ -25,15 +25,14 @@ from ansible_collections.underlay.network.plugins.module_utils import _netns
 from ansible_collections.underlay.network.plugins.module_utils import _rtnl_codec as rtnl
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._netlink_pyroute2 import RareLinkOps
-from ansible_collections.underlay.network.plugins.module_utils._netlink_reads import (  # noqa: F401 (re-exported)
-    LinkReads,
-    LinkSnapshot,
-)
+from ansible_collections.underlay.network.plugins.module_utils._netlink_reads import LinkReads, LinkSnapshot
 from ansible_collections.underlay.network.plugins.module_utils._netlink_writes import LinkWrites
 from ansible_collections.underlay.network.plugins.module_utils._packet_sockets import (
     MAX_CLOSING_PACKET_SOCKETS,
     SocketCloser,
 )
+
+__all__ = ["LinkSnapshot", "NetlinkAdapter", "NetlinkError"]  # what the rest of the engine imports from here
 
 NetlinkError = rtnl.RtnlError  # what every kernel request raises (pyroute2's errors are turned into it)
 _ERRNO_TEXT = {
