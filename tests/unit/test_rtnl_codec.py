@@ -20,7 +20,8 @@ import socket
 import pytest
 from pyroute2.netlink import nlmsgerr
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg, protinfo_bridge
+from pyroute2.netlink.rtnl.ifinfmsg.plugins.vlan import vlan as vlan_data
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from ansible_collections.underlay.network.plugins.module_utils import _netlink_writes
@@ -67,6 +68,43 @@ def test_message_headers_have_pyroute2s_layouts():
         assert rtnl.MESSAGES[name].format == "=" + "".join(kind for _field, kind in cls.fields)
     assert rtnl.MESSAGES["nlmsghdr"].format == "=" + "".join(kind for _field, kind in ifinfmsg.header)
     assert rtnl.MESSAGES["nlmsgerr"].format == "=" + "".join(kind for _field, kind in nlmsgerr.fields)
+
+
+def numbered(cls):
+    """``{attribute name: number}`` of a pyroute2 message class's attribute table."""
+    found = {}
+    for position, entry in enumerate(cls.nla_map):
+        if isinstance(entry[0], int):
+            found[entry[1]] = entry[0]
+        else:
+            found[entry[0]] = position
+    return found
+
+
+ATTRIBUTE_TABLES = [
+    (ifinfmsg, ("IFLA_ADDRESS", "IFLA_IFNAME", "IFLA_MTU", "IFLA_LINK", "IFLA_MASTER", "IFLA_PROTINFO",
+                "IFLA_LINKINFO", "IFLA_IFALIAS", "IFLA_NET_NS_FD", "IFLA_EXT_MASK", "IFLA_LINK_NETNSID")),
+    (ifinfmsg.ifinfo, ("IFLA_INFO_KIND", "IFLA_INFO_DATA", "IFLA_INFO_SLAVE_KIND", "IFLA_INFO_SLAVE_DATA")),
+    (vlan_data, ("IFLA_VLAN_ID", "IFLA_VLAN_PROTOCOL")),
+    (ifinfmsg.ifinfo.macvlan_data, ("IFLA_MACVLAN_MODE",)),
+    (ifinfmsg.ifinfo.veth_data, ("VETH_INFO_PEER",)),
+    (ifinfmsg.ifinfo.bridge_slave_data, ("IFLA_BRPORT_ISOLATED",)),
+    (protinfo_bridge, ("IFLA_BRPORT_ISOLATED",)),
+    (ifaddrmsg, ("IFA_ADDRESS", "IFA_LOCAL")),
+    (rtmsg, ("RTA_DST", "RTA_OIF", "RTA_GATEWAY", "RTA_TABLE")),
+]
+
+
+@pytest.mark.parametrize("cls, names", ATTRIBUTE_TABLES)
+def test_attribute_numbers_are_pyroute2s(cls, names):
+    """Every attribute the codec speaks has the number pyroute2's table gives it."""
+    numbers = numbered(cls)
+    assert {name: getattr(rtnl, name) for name in names} == {name: numbers[name] for name in names}
+
+
+def test_every_attribute_of_the_codec_is_checked():
+    spoken = {name for name in dir(rtnl) if name.startswith(("IFLA_", "IFA_", "RTA_", "VETH_"))}
+    assert spoken == set().union(*(names for _cls, names in ATTRIBUTE_TABLES))
 
 
 @pytest.mark.parametrize("index, name", [(0, "eth0.100"), (12, None)])
