@@ -282,12 +282,12 @@ class Floor(Peer):
     name = "floor"
 
     def prepare(self):
-        from ansible_collections.underlay.network.plugins.module_utils import _netlink, _rtnl
+        from ansible_collections.underlay.network.plugins.module_utils import _netns, _packet_sockets, _rtnl_codec
         # the engine's own helpers for entering a namespace, turning IPv6 off and the ARP frame
-        self.rtnl = _rtnl
-        self.entered = _netlink._entered  # pylint: disable=protected-access
-        self.ipv6_off = _netlink._ipv6_off  # pylint: disable=protected-access
-        self.garp_frame = _netlink.gratuitous_arp_frame
+        self.rtnl = _rtnl_codec
+        self.entered = _netns.entered
+        self.ipv6_off = _netns.ipv6_off
+        self.garp_frame = _packet_sockets.gratuitous_arp_frame
         if self.driver == "bridge":
             sh("ip", "-n", self.world.host, "link", "add", "ulbfl0", "type", "bridge", check=False)
             sh("ip", "-n", self.world.host, "addr", "replace", f"{self.gateway}/16", "dev", "ulbfl0")

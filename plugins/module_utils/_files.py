@@ -84,7 +84,11 @@ class FileSystem:
         return found
 
     def apply(self, step):
-        getattr(self, "op_" + step.op)(**step.args)
+        """Carry out ``step``: ``FILE_OPS[step.op]`` with its args."""
+        operation = FILE_OPS.get(step.op)
+        if operation is None:
+            raise UnderlayError(f"{step.action} failed: the file system has no step '{step.op}'")
+        operation(**step.args)
 
     @staticmethod
     def op_write_file(path, content, mode=FILE_MODE):
@@ -107,6 +111,14 @@ class FileSystem:
             remove_file(path)
         except OSError as err:
             raise _unwritable(path, err) from None
+
+
+# step op -> the FileSystem method that carries it out
+FILE_OPS = {
+    "write_file": FileSystem.op_write_file,
+    "restore_file": FileSystem.op_restore_file,
+    "remove_file": FileSystem.op_remove_file,
+}
 
 
 def _unwritable(path, err):

@@ -230,8 +230,8 @@ def _plan_mode(result, spec, current):
                        "link_set_macvlan_mode",
                        undo=Step("restore its macvlan mode", "link_set_macvlan_mode",
                                  {"name": lease["ifname"], "mode": definition.get("mode"),
-                                  "netns_path": lease["netns_path"]}),
-                       name=lease["ifname"], mode=spec.mode, netns_path=lease["netns_path"])
+                                  "in_netns": lease["netns_path"]}),
+                       name=lease["ifname"], mode=spec.mode, in_netns=lease["netns_path"])
 
 
 def _plan_shim(result, spec, current):

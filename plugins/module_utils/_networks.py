@@ -168,8 +168,8 @@ def plan_detach(result, spec, definition, table, owners, identities=None):
         same = identities.get(item[0]) or {}
         return -same.get("host_index", same.get("index", 0)), item[0]
 
-    return [Step(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'", "link_del_in_netns",
-                 {"netns_path": lease["netns_path"], "name": lease["ifname"]},
+    return [Step(f"detach {owner_label(lease)} ({ip}): remove '{lease['ifname']}'", "link_del_if_present",
+                 {"in_netns": lease["netns_path"], "name": lease["ifname"]},
                  undo=recreate_steps(spec.name, definition, ip, lease, identities.get(ip)))
             for ip, lease in sorted(attached.items(), key=newest_first)
             if lease.get("ifname") and "netns_path" in lease]

@@ -101,7 +101,11 @@ class Nftables:
             raise UnderlayError(f"{action} failed: nft: {proc.stderr.strip()}")
 
     def apply(self, step):
-        getattr(self, "op_" + step.op[len("nft_"):])(step, **step.args)
+        """Carry out ``step``: ``OPS[step.op]`` with the step (for its action) and its args."""
+        operation = self.OPS.get(step.op)
+        if operation is None:
+            raise UnderlayError(f"{step.action} failed: nftables has no step '{step.op}'")
+        operation(self, step, **step.args)
 
     def op_add_rule(self, step, rule):
         commands = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
@@ -122,3 +126,5 @@ class Nftables:
                                           "handle": current["handle"]}}}], step.action)
         if not self.rules():
             self._apply([{"delete": {"table": {"family": FAMILY, "name": TABLE}}}], step.action)
+
+    OPS = {"nft_add_rule": op_add_rule, "nft_delete_rule": op_delete_rule}  # step op -> method

@@ -16,7 +16,11 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 @dataclass(frozen=True)
 class Step:
-    """One operation for an adapter: ``op`` names the adapter method, ``args`` its keywords.
+    """One operation for an adapter: ``op`` names it, ``args`` are its keywords.
+
+    Each adapter maps the ops it carries out to their methods in a table (``NetlinkAdapter.OPS``,
+    ``Nftables.OPS``, ``_files.FILE_OPS``, ``_workspace.STORE_OPS``); an ``in_netns`` argument
+    makes a kernel step act in that namespace.
 
     ``action`` is the human-readable line reported in ``actions``; ``undo`` is the step
     that reverses this one, or a tuple of steps applied in order (re-creating a removed

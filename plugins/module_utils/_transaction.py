@@ -8,7 +8,10 @@ from __future__ import annotations
 import os
 import signal
 
-from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._errors import (
+    MissingLibraryError,
+    UnderlayError,
+)
 
 FAIL_AFTER_STEP = "UNDERLAY_TEST_FAIL_AFTER_STEP"
 KILL_AFTER_STEP = "UNDERLAY_TEST_KILL_AFTER_STEP"
@@ -70,7 +73,11 @@ def _rolled_back(adapter, done, failed, err):
         message += "; rolled back: " + "; ".join(undone)
     if not_undone:
         message += "; NOT rolled back: " + "; ".join(not_undone)
-    rolled = UnderlayError(message)
+    if isinstance(err, MissingLibraryError):  # still reported through missing_required_lib
+        rolled = MissingLibraryError(err.library, err.exception)
+        rolled.args = (message,)
+    else:
+        rolled = UnderlayError(message)
     rolled.field, rolled.value, rolled.detail = err.field, err.value, err.detail
     rolled.failed_action = failed.action
     return rolled

@@ -3,13 +3,23 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the network modules act on: the kernel (netlink adapter) and the state store.
 
-Plan steps whose op starts with ``store_`` go to the store (``store_put_network`` calls
-``StateDir.put_network``), ``nft_`` steps to the collection's nftables table, every other
-step to the kernel; all are undone alike when a later step fails. The store's lock is taken
-before the kernel is read.
+A plan step goes to the state store when ``STORE_OPS`` names it (``store_put_network`` runs
+``StateDir.put_network``), to the collection's nftables table when ``Nftables.OPS`` does, and
+to the kernel otherwise (``NetlinkAdapter.OPS``, which refuses a step it does not know); all
+are undone alike when a later step fails. The store's lock is taken before the kernel is read.
 """
 
 from __future__ import annotations
+
+from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables
+from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
+
+STORE_OPS = {
+    "store_put_network": StateDir.put_network,
+    "store_delete_network": StateDir.delete_network,
+    "store_put_leases": StateDir.put_leases,
+    "store_delete_leases": StateDir.delete_leases,
+}
 
 
 class Workspace:
@@ -35,9 +45,10 @@ class Workspace:
         return False
 
     def apply(self, step):
-        if step.op.startswith("store_"):
-            getattr(self.store, step.op[len("store_"):])(**step.args)
-        elif step.op.startswith("nft_"):
+        store_op = STORE_OPS.get(step.op)
+        if store_op is not None:
+            store_op(self.store, **step.args)
+        elif step.op in Nftables.OPS:
             self.nft.apply(step)
         else:
             self.kernel.apply(step)

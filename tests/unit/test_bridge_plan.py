@@ -134,9 +134,9 @@ def test_absent_is_refused_while_an_owner_lives_or_may(web, shown):
 
 def test_forced_absent_detaches_live_endpoints_and_deletes_links_last():
     planned = absent(force=True)
-    assert ops(planned) == ["store_delete_leases", "nft_delete_rule", "store_delete_network", "link_del_in_netns",
+    assert ops(planned) == ["store_delete_leases", "nft_delete_rule", "store_delete_network", "link_del_if_present",
                             "link_del"]
-    assert planned.steps[3].args == {"netns_path": "/proc/42/ns/net", "name": "eth0"}
+    assert planned.steps[3].args == {"in_netns": "/proc/42/ns/net", "name": "eth0"}
     assert planned.steps[1].undo.op == "nft_add_rule"
     assert_undoable_first(planned)
 

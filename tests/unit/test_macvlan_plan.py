@@ -85,7 +85,7 @@ def test_mode_change_is_in_place_on_each_endpoint():
     parent = link("eth0.100", kind="vlan")
     planned = _macvlan.plan(spec(mode="private"), current(stored(), LEASES, parent=parent))
     assert [(s.op, s.args) for s in planned.steps] == [
-        ("link_set_macvlan_mode", {"name": "eth1", "mode": "private", "netns_path": "/proc/42/ns/net"}),
+        ("link_set_macvlan_mode", {"name": "eth1", "mode": "private", "in_netns": "/proc/42/ns/net"}),
         ("store_put_network", {"definition": planned.steps[1].args["definition"]}),
     ]
     assert planned.steps[0].undo.args["mode"] == "bridge"
@@ -180,7 +180,7 @@ def test_absent_with_live_endpoints_needs_force_and_deletes_links_last():
     access = {"ifname": "shim", "address": "10.0.0.9"}
     planned = _macvlan.plan(spec(state="absent", force=True),
                             absent_current(("alive", None), link("shim", kind="macvlan"), host_access=access))
-    assert [s.op for s in planned.steps] == ["store_delete_leases", "store_delete_network", "link_del_in_netns",
+    assert [s.op for s in planned.steps] == ["store_delete_leases", "store_delete_network", "link_del_if_present",
                                              "link_del", "link_del"]
     assert [s.args for s in planned.steps[3:]] == [{"name": "shim"}, {"name": "eth0.100"}]
     assert all(s.undo is not None for s in planned.steps[:2])

@@ -103,3 +103,32 @@ def test_an_undo_of_several_steps_is_applied_in_order():
     assert "rolled back: re-create 'eth0'" in str(err.value) and "NOT rolled back" not in str(err.value)
     assert kernel.links["eth0"].addresses == ("10.0.0.5/24",)
     assert [op for op, _args in kernel.log] == ["link_del", "link_set", "link_add_vlan", "addr_add"]
+
+
+def test_a_missing_library_is_rolled_back_and_still_reported_as_missing():
+    """pyroute2 is looked for only by the step that needs it: what ran before is undone, and the
+    module shell still gets a MissingLibraryError (reported through missing_required_lib)."""
+    from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError
+    from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
+    missing = ImportError("No module named 'pyroute2'")
+
+    class WithoutPyroute2:
+        def __init__(self):
+            self.applied = []
+
+        def apply(self, step):
+            if step.op == "link_add_bridge":
+                raise MissingLibraryError("pyroute2", missing)
+            self.applied.append(step.op)
+
+    planned = Plan(before={}, after={})
+    planned.add("enable forwarding", "sysctl_set", undo=Step("restore forwarding", "sysctl_set"))
+    planned.add("create bridge 'br0'", "link_add_bridge")
+    adapter = WithoutPyroute2()
+    with pytest.raises(MissingLibraryError) as err:
+        apply_steps(adapter, planned.steps)
+    assert (err.value.library, err.value.exception) == ("pyroute2", missing)
+    assert str(err.value) == ("the Python library pyroute2 is required on the managed host;"
+                              " rolled back: restore forwarding")
+    assert err.value.failed_action == "create bridge 'br0'"
+    assert adapter.applied == ["sysctl_set", "sysctl_set"]

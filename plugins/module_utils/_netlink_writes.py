@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The frequent steps of the netlink adapter, through the hand codec: making an endpoint
+(macvlan or veth) directly in its namespace, renaming, MTU/state/MAC, addresses, routes,
+bridge port isolation, removal, a sysctl and the gratuitous ARP."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import os
+import socket
+
+from ansible_collections.underlay.network.plugins.module_utils import _netns
+from ansible_collections.underlay.network.plugins.module_utils import _rtnl_codec as rtnl
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._packet_sockets import gratuitous_arp_frame
+
+NetlinkError = rtnl.RtnlError
+
+
+class LinkWrites:
+    """The hand-codec half of ``NetlinkAdapter``'s steps (``self._rt``: its ``Rtnl``)."""
+
+    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address, index=0):
+        """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move), with
+        IPv6 off (see ``_netns.ipv6_off``). Left down: a later step sets it up. ``index``: the
+        ifindex to take (re-creating a removed endpoint as it was), else the kernel's choice."""
+        parent_index = self._index(parent)
+        fd = os.open(target_netns, os.O_RDONLY)
+        try:
+            self._rt.newlink(
+                rtnl.attr_str(rtnl.IFLA_IFNAME, name), rtnl.attr_u32(rtnl.IFLA_LINK, parent_index),
+                rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)), rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd),
+                rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "macvlan"),
+                            rtnl.nested(rtnl.IFLA_INFO_DATA,
+                                        rtnl.attr_u32(rtnl.IFLA_MACVLAN_MODE, rtnl.MACVLAN_MODES[mode]))),
+                index=index)
+            with self._undo_on_failure(self._root_adapter().other(target_netns), name):
+                with _netns.entered(fd):
+                    _netns.ipv6_off(name)
+        finally:
+            os.close(fd)
+
+    def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated, index=0,
+                             host_index=0, host_mac=None):
+        """A veth pair: ``host_name`` here, a port of ``bridge`` (isolated when icc is off); its
+        peer ``name`` in ``target_netns``, left down. IPv6 is off on both ends (see
+        ``_netns.ipv6_off``). ``index``, ``host_index`` and ``host_mac``, when given, re-create a
+        removed endpoint as it was (a bridge's own MAC can follow the MACs of its ports)."""
+        bridge_index = self._index(bridge)
+        fd = os.open(target_netns, os.O_RDONLY)
+        try:
+            peer = (rtnl.IFINFO.pack(0, 0, index, 0, 0) + rtnl.attr_str(rtnl.IFLA_IFNAME, name)
+                    + rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd) + rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
+            host_address = (rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(host_mac)),) if host_mac else ()
+            self._rt.newlink(
+                rtnl.attr_str(rtnl.IFLA_IFNAME, host_name), *host_address,
+                rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "veth"),
+                            rtnl.nested(rtnl.IFLA_INFO_DATA, rtnl.nested(rtnl.VETH_INFO_PEER, peer))),
+                index=host_index)
+            with self._undo_on_failure(self, host_name):  # removing one end removes both
+                with _netns.entered(fd):
+                    _netns.ipv6_off(name)
+                with _netns.inside(self.netns_path):
+                    _netns.ipv6_off(host_name)
+                index = self._index(host_name)
+                self._rt.setlink(index, rtnl.attr_u32(rtnl.IFLA_MASTER, bridge_index))
+                if isolated:
+                    self._set_isolated(index, True)
+                self._rt.setlink(index, up=True)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self, adapter, name):
+        """A step made of several requests removes the link it made if a later request fails
+        (the transaction undoes only the steps that completed)."""
+        try:
+            yield
+        except BaseException:
+            try:
+                adapter._rt.dellink(adapter._index(name))
+            except (NetlinkError, UnderlayError):
+                pass
+            finally:
+                self._root_adapter().forget_indexes()
+            raise
+
+    def _set_isolated(self, index, isolated):
+        self._rt.setlink(index, rtnl.nested(rtnl.IFLA_PROTINFO,
+                                            rtnl.attr(rtnl.IFLA_BRPORT_ISOLATED, bytes([1 if isolated else 0]))),
+                         family=rtnl.AF_BRIDGE)
+
+    def op_gratuitous_arp(self, name, address, mac_address):
+        """Announce ``address`` at ``mac_address`` on ``name`` (an ARP request for itself, sent to
+        broadcast), so neighbours update stale entries at once, as Docker does after attach.
+        A link without carrier cannot send: that is not worth undoing the endpoint for."""
+        frame = gratuitous_arp_frame(bytes.fromhex(mac_address.replace(":", "")),
+                                     ipaddress.IPv4Address(address).packed)
+        with _netns.inside(self.netns_path):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sock.bind((name, 0))
+            sock.send(frame)
+        except OSError as err:
+            if err.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENOBUFS):
+                raise UnderlayError(f"gratuitous ARP on '{name}' failed: {err.strerror}") from None
+        finally:
+            self._root_adapter().closer.close_later(sock)
+
+    def op_sysctl_set(self, key, value):
+        with _netns.inside(self.netns_path):
+            with open("/proc/sys/" + key.replace(".", "/"), "w", encoding="ascii") as handle:
+                handle.write(str(value))
+
+    def op_link_set_mac(self, name, mac_address):
+        self._rt.setlink(self._index(name), rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
+
+    def op_route_add_via(self, dst, gateway):
+        self._rt.route(True, **_via(dst, gateway))
+
+    def op_route_del_via(self, dst, gateway):
+        self._rt.route(False, **_via(dst, gateway))
+
+    def op_port_set_isolated(self, name, isolated):
+        self._set_isolated(self._index(name), isolated)
+
+    def op_route_add(self, name, dst):
+        net = ipaddress.ip_network(dst)
+        self._rt.route(True, net.network_address.packed, net.prefixlen, oif=self._index(name),
+                       scope=rtnl.RT_SCOPE_LINK, family=_family(net))
+
+    def op_route_del(self, name, dst):
+        net = ipaddress.ip_network(dst)
+        self._rt.route(False, net.network_address.packed, net.prefixlen, oif=self._index(name),
+                       scope=rtnl.RT_SCOPE_LINK, family=_family(net))
+
+    def op_link_set(self, name, mtu=None, admin_state=None):
+        parts = [rtnl.attr_u32(rtnl.IFLA_MTU, mtu)] if mtu is not None else []
+        self._rt.setlink(self._index(name), *parts, up=None if admin_state is None else admin_state == "up")
+
+    def op_link_rename(self, name, new_name, alias=None):
+        """Rename ``name``; with ``alias``, set its ifalias in the same request."""
+        index = self._index(name)
+        parts = [rtnl.attr_str(rtnl.IFLA_IFNAME, new_name)]
+        if alias is not None:
+            parts.append(rtnl.attr_str(rtnl.IFLA_IFALIAS, alias))
+        self._rt.setlink(index, *parts)
+        self._root_adapter().learn_index(self.netns_path, name, new_name, index)
+
+    def op_link_del(self, name):
+        self._rt.dellink(self._index(name))
+
+    def op_link_del_if_present(self, name):
+        """Remove ``name``; already gone is fine (and so is its namespace: see ``apply``)."""
+        if self.link(name) is not None:
+            self.op_link_del(name)
+
+    def op_addr_add(self, name, address):
+        iface = ipaddress.ip_interface(address)
+        self._rt.address(True, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface))
+
+    def op_addr_del(self, name, address):
+        iface = ipaddress.ip_interface(address)
+        self._rt.address(False, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface))
+
+    OPS = {
+        "endpoint_add_macvlan": op_endpoint_add_macvlan,
+        "endpoint_add_veth": op_endpoint_add_veth,
+        "gratuitous_arp": op_gratuitous_arp,
+        "sysctl_set": op_sysctl_set,
+        "link_set_mac": op_link_set_mac,
+        "route_add_via": op_route_add_via,
+        "route_del_via": op_route_del_via,
+        "port_set_isolated": op_port_set_isolated,
+        "route_add": op_route_add,
+        "route_del": op_route_del,
+        "link_set": op_link_set,
+        "link_rename": op_link_rename,
+        "link_del": op_link_del,
+        "link_del_if_present": op_link_del_if_present,
+        "addr_add": op_addr_add,
+        "addr_del": op_addr_del,
+    }
+
+
+def _via(dst, gateway):
+    """Route arguments for ``dst`` (a CIDR or ``default``) through ``gateway``."""
+    net = ipaddress.ip_network("0.0.0.0/0" if dst == "default" else dst)
+    return {"packed_dst": net.network_address.packed, "dst_len": net.prefixlen,
+            "gateway": ipaddress.ip_address(gateway).packed, "family": _family(net)}
+
+
+def _family(value):
+    return socket.AF_INET if value.version == 4 else socket.AF_INET6
+
+
+def _mac_bytes(mac_address):
+    return bytes.fromhex(mac_address.replace(":", "").replace("-", ""))
