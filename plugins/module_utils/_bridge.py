@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf, _nftables, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._networks import (
+from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
     NetworkSpec,
     check_driver,
     check_leases_fit,
@@ -68,10 +68,10 @@ def build_spec(params):
         return BridgeSpec(**common)
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
-    ipam = _netconf.build_ipam(params)
+    ipam = _network_spec.build_ipam(params)
     if ipam.subnet.version != 4:
         raise UnderlayError("bridge networks are IPv4 for now", "subnet", str(ipam.subnet))
-    bridge_name = params.get("bridge_name") or "br-" + _netconf.network_id(name)[:12]
+    bridge_name = params.get("bridge_name") or "br-" + _network_spec.network_id(name)[:12]
     v.interface_name("bridge_name", bridge_name)
     internal = v.boolean("internal", params.get("internal", False))
     icc = v.boolean("icc", params.get("icc", True))
@@ -132,7 +132,7 @@ def plan(spec, current):
         return _plan_absent(spec, current, before)
     _check_conflicts(spec, current)
     desired = {
-        "name": spec.name, "id": _netconf.network_id(spec.name), "driver": DRIVER,
+        "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
         "created": (definition or {}).get("created") or current.now,

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
@@ -76,13 +76,13 @@ def _item(params, defaults, index):
     network = merged.get("network")
     if not network:
         raise UnderlayError("is required", f"{where}network", None)
-    _netconf.network_name(network, f"{where}network")
+    _network_spec.network_name(network, f"{where}network")
     ifname = merged.get("ifname")
     if ifname is not None:
         v.interface_name(f"{where}ifname", ifname)
     address = merged.get("ipv4_address")
     if address is not None:
-        parsed = _netconf.ip_address(f"{where}ipv4_address", str(address).split("/", 1)[0])
+        parsed = _network_spec.ip_address(f"{where}ipv4_address", str(address).split("/", 1)[0])
         if parsed.version != 4:
             raise UnderlayError(f"'{address}' is not an IPv4 address", f"{where}ipv4_address", address)
         address = str(parsed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _network_spec
 from ansible_collections.underlay.network.plugins.module_utils._targets import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
 
@@ -62,7 +62,7 @@ def _endpoint_item(plan, where, item, inventory_hosts):
     if spec.ipv4_address is None:
         return
     address = ipaddress.ip_address(spec.ipv4_address)
-    conflict = _netconf.address_conflict(network.ipam, address)
+    conflict = _network_spec.address_conflict(network.ipam, address)
     if conflict is None:
         plan.addresses.append(Address(host_name, f"{where}.ipv4_address", address, network.segment, network))
     elif conflict[0] == "subnet" and address not in network.ipam.subnet:

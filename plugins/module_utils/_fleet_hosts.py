@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _netconf, _persist_spec
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _network_spec, _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils import _validation, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import NATIVE, Address, Host, Network
 
@@ -32,7 +32,7 @@ def add_host(plan, name, trunks, networks, persist_format="ifcfg"):
     persist_format = plan.problems.guarded(name, "underlay_persist_format", _validation.choice,
                                            "underlay_persist_format", persist_format, PERSIST_FORMATS)
     _trunks(plan, host, trunks or [], persist_format)
-    _networks(plan, host, networks or [])
+    _network_driver(plan, host, networks or [])
 
 
 def _trunks(plan, host, trunks, persist_format):
@@ -87,12 +87,12 @@ def _segment_of(host, parent):
     return NATIVE
 
 
-def _networks(plan, host, networks):
+def _network_driver(plan, host, networks):
     problems = plan.problems
     for index, item in enumerate(networks):
         name = item.get("name")
         where = f"underlay_networks[{name if isinstance(name, str) and name else index}]"
-        if problems.guarded(host.name, f"{where}.name", _netconf.network_name, name) is None:
+        if problems.guarded(host.name, f"{where}.name", _network_spec.network_name, name) is None:
             continue
         if name in host.present or name in host.networks:
             problems.add(host.name, f"{where}.name", name, f"network '{name}' is defined twice on this host")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dataclass_field
 from typing import Dict, List, Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 NATIVE = "untagged"
@@ -40,7 +40,7 @@ class Network:
     driver: str
     parent: Optional[str]
     segment: object  # VLAN id, NATIVE, or ("bridge", host, name)
-    ipam: _netconf.IpamConfig
+    ipam: _network_spec.IpamConfig
 
     @property
     def label(self):

@@ -14,7 +14,7 @@ from ansible_collections.underlay.network.plugins.module_utils import _validatio
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
-from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam, network_name
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, network_name
 from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables, owner
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR, StateDir

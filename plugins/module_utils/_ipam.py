@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._netconf import address_conflict, usable
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import address_conflict, usable
 
 
 class Pool:

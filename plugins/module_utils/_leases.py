@@ -14,7 +14,7 @@ import ipaddress
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._ipam import Pool
-from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam
 
 
 def pool_for(store, network):

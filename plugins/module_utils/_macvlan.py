@@ -15,10 +15,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._networks import (
+from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
     NetworkSpec,
     check_driver,
     check_leases_fit,
@@ -75,7 +75,7 @@ def build_spec(params):
     v.interface_name("parent", parent)
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
-    ipam = _netconf.build_ipam(params)
+    ipam = _network_spec.build_ipam(params)
     mode = v.choice("mode", params.get("mode") or "bridge", MODES)
     return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
                        host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
@@ -94,7 +94,7 @@ def _host_access(value, ipam, parent, mode):
     raw = value.get("address")
     if raw is None:
         raise UnderlayError("is required with host_access", "host_access.address", None)
-    address = _netconf.ip_address("host_access.address", str(raw).split("/", 1)[0])
+    address = _network_spec.ip_address("host_access.address", str(raw).split("/", 1)[0])
     if address not in ipam.subnet:
         raise UnderlayError(f"{address} is outside the subnet {ipam.subnet}", "host_access.address", raw)
     if address == ipam.gateway or address in ipam.aux_addresses.values():
@@ -149,7 +149,7 @@ def plan(spec, current):
     owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
     desired = {
         "name": spec.name,
-        "id": _netconf.network_id(spec.name),
+        "id": _network_spec.network_id(spec.name),
         "driver": DRIVER,
         "parent": spec.parent,
         "mode": spec.mode,

@@ -1,16 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How the network, endpoint and inspect modules map onto the runner's pipeline.
+"""How every module maps onto the runner's pipeline: one ``Resource`` a module.
 
 They live here rather than in the module shells so that the ``underlay-network`` command
-(restore, watch, status) runs exactly the modules' path without Ansible.
+(restore, watch, status) runs exactly the modules' path without Ansible, and so that a reader
+finds each module's read, plan and report functions named in one place.
 """
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint_plan, _endpoint_read, _endpoint_spec, _endpoint_view, _info, _macvlan
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_workspace
+from ansible_collections.underlay.network.plugins.module_utils import (
+    _bridge,
+    _endpoint_plan,
+    _endpoint_read,
+    _endpoint_spec,
+    _endpoint_view,
+    _info,
+    _macvlan,
+    _persist,
+    _vlan,
+)
+from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_files, open_workspace
 
 
 def _stored(planner, key, **more):
@@ -19,6 +30,23 @@ def _stored(planner, key, **more):
                     report=planner.report, predict=planner.predict, open=open_workspace, **more)
 
 
+VLAN_SUBINTERFACE = Resource(
+    key="interface",
+    build_spec=_vlan.build_spec,
+    read=_vlan.read,
+    plan=_vlan.plan,
+    report=lambda spec, current: _vlan.interface_view(current.link),
+    predict=_vlan.predicted_interface,
+)
+PERSISTENT_INTERFACE = Resource(
+    key=None,
+    build_spec=_persist.build_spec,
+    read=_persist.read,
+    plan=_persist.plan,
+    report=_persist.report,
+    predict=_persist.predict,
+    open=open_files,
+)
 MACVLAN_NETWORK = _stored(_macvlan, "network")
 BRIDGE_NETWORK = _stored(_bridge, "network")
 CONTAINER_ENDPOINT = Resource(

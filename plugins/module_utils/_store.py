@@ -30,7 +30,7 @@ import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory, remove_file
-from ansible_collections.underlay.network.plugins.module_utils._netconf import build_ipam
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam
 
 DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the command's state_dir default
 DIR_MODE = 0o755

@@ -277,19 +277,10 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _argspec, _persist, _persist_spec
+from ansible_collections.underlay.network.plugins.module_utils import _argspec, _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource, open_files
+from ansible_collections.underlay.network.plugins.module_utils._resources import PERSISTENT_INTERFACE
 
-RESOURCE = Resource(
-    key=None,
-    build_spec=_persist.build_spec,
-    read=_persist.read,
-    plan=_persist.plan,
-    report=_persist.report,
-    predict=_persist.predict,
-    open=open_files,
-)
 
 
 def main():
@@ -313,7 +304,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, PERSISTENT_INTERFACE)
 
 
 if __name__ == "__main__":

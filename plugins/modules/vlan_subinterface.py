@@ -168,18 +168,10 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.underlay.network.plugins.module_utils import _argspec, _validation, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _argspec, _validation
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._runner import Resource
+from ansible_collections.underlay.network.plugins.module_utils._resources import VLAN_SUBINTERFACE
 
-RESOURCE = Resource(
-    key="interface",
-    build_spec=_vlan.build_spec,
-    read=_vlan.read,
-    plan=_vlan.plan,
-    report=lambda spec, current: _vlan.interface_view(current.link),
-    predict=_vlan.predicted_interface,
-)
 
 
 def main():
@@ -202,7 +194,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    execute(module, RESOURCE)
+    execute(module, VLAN_SUBINTERFACE)
 
 
 if __name__ == "__main__":

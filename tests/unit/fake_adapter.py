@@ -62,7 +62,10 @@ class FakeAdapter:
         if self.kernel.fail_on == step.op:
             self.kernel.fail_on = None  # fail once: the undo of an earlier step may use the same op
             raise UnderlayError(f"{step.action} failed: injected failure")
-        getattr(self, "op_" + step.op)(**step.args)
+        operation = self.OPS.get(step.op)
+        if operation is None:
+            raise UnderlayError(f"{step.action} failed: the fake kernel has no step '{step.op}'")
+        operation(self, **step.args)
 
     def _replace(self, name, **changes):
         self.kernel.links[name] = dataclasses.replace(self.kernel.links[name], **changes)
@@ -94,3 +97,13 @@ class FakeAdapter:
 
     def op_addr_del(self, name, address):
         self._replace(name, addresses=tuple(a for a in self.kernel.links[name].addresses if a != address))
+
+    # step op -> method, as ``NetlinkAdapter.OPS`` (a subset of it: see test_step_dispatch)
+    OPS = {
+        "link_add_vlan": op_link_add_vlan,
+        "link_set": op_link_set,
+        "link_rename": op_link_rename,
+        "link_del": op_link_del,
+        "addr_add": op_addr_add,
+        "addr_del": op_addr_del,
+    }

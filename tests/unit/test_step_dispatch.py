@@ -7,10 +7,11 @@ step nobody knows is an error naming it (before anything is touched)."""
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import pytest
-from fake_adapter import FakeKernel, link
+from fake_adapter import FakeAdapter, FakeKernel, link
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import FILE_OPS, FileSystem
@@ -74,3 +75,11 @@ def test_a_step_no_table_names_is_the_kernels_to_refuse(tmp_path):
             workspace.apply(Step("put the network", "store_put_network_definition", {"definition": {}}))
     assert str(err.value) == "put the network failed: the netlink adapter has no step 'store_put_network_definition'"
     assert not os.path.exists(tmp_path / "state" / "networks")
+
+
+def test_the_fake_kernel_speaks_a_subset_of_the_real_table_with_the_same_arguments():
+    """The unit lane's fake adapter dispatches by a table too, and each of its steps takes the
+    arguments the real step takes (so a planner test cannot pass on a step the kernel refuses)."""
+    assert set(FakeAdapter.OPS) <= set(NetlinkAdapter.OPS)
+    for op, function in FakeAdapter.OPS.items():
+        assert inspect.signature(function) == inspect.signature(NetlinkAdapter.OPS[op]), op

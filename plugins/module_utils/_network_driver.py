@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import identity, recreate_steps
@@ -29,7 +29,7 @@ class NetworkSpec:
 
     name: str
     state: str
-    ipam: Optional[_netconf.IpamConfig] = None
+    ipam: Optional[_network_spec.IpamConfig] = None
     internal: bool = False
     force: bool = False
     state_dir: str = DEFAULT_STATE_DIR
@@ -40,7 +40,7 @@ class NetworkSpec:
 def common_spec(params):
     """name, state, force, state_dir and netns, validated (the spec fields every network has)."""
     netns = params.get("netns")
-    return {"name": _netconf.network_name(params.get("name")),
+    return {"name": _network_spec.network_name(params.get("name")),
             "state": v.state(params.get("state")),
             "force": bool(params.get("force")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
@@ -87,7 +87,7 @@ def check_leases_fit(spec, leases):
     """Refuse new addressing that would strand an address already leased, blaming the
     option that would exclude it (subnet, gateway or an auxiliary address)."""
     for ip, lease in sorted(leases.items()):
-        conflict = _netconf.address_conflict(spec.ipam, ipaddress.ip_address(ip))
+        conflict = _network_spec.address_conflict(spec.ipam, ipaddress.ip_address(ip))
         if conflict:
             field, value, role = conflict
             raise UnderlayError(
@@ -104,7 +104,7 @@ def check_overlap(spec, others, parent=None):
         if parent is not None and other.get("driver") == "macvlan" and other.get("parent") != parent:
             continue
         candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
-    clash = _netconf.overlapping(spec.ipam.subnet, candidates)
+    clash = _network_spec.overlapping(spec.ipam.subnet, candidates)
     if clash:
         where = others[clash[0]].get("parent")
         raise UnderlayError(

@@ -9,7 +9,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _netconf
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._ipam import Pool
 
@@ -17,7 +17,7 @@ ip = ipaddress.ip_address
 
 
 def test_defaults_and_normalisation():
-    cfg = _netconf.build_ipam({"subnet": "10.0.0.0/24"})
+    cfg = _network_spec.build_ipam({"subnet": "10.0.0.0/24"})
     assert cfg.as_dict() == {"subnet": "10.0.0.0/24", "gateway": "10.0.0.1", "ip_range": "10.0.0.0/24",
                              "aux_addresses": {}}
 
@@ -38,30 +38,30 @@ def test_defaults_and_normalisation():
 ])
 def test_bad_addressing(params, message):
     with pytest.raises(UnderlayError) as err:
-        _netconf.build_ipam(params)
+        _network_spec.build_ipam(params)
     assert str(err.value).startswith(message)
 
 
 @pytest.mark.parametrize("name", ["a b", "x" * 65, "", "net/1", None])
 def test_bad_network_names(name):
     with pytest.raises(UnderlayError, match="^name: .* is not a valid network name"):
-        _netconf.network_name(name)
+        _network_spec.network_name(name)
 
 
 def test_network_id_is_stable_and_docker_shaped():
-    assert _netconf.network_id("vlan100") == _netconf.network_id("vlan100")
-    assert len(_netconf.network_id("vlan100")) == 64 and _netconf.network_id("a") != _netconf.network_id("b")
+    assert _network_spec.network_id("vlan100") == _network_spec.network_id("vlan100")
+    assert len(_network_spec.network_id("vlan100")) == 64 and _network_spec.network_id("a") != _network_spec.network_id("b")
 
 
 def test_overlapping():
     nets = [("a", ipaddress.ip_network("10.0.0.0/25")), ("b", ipaddress.ip_network("10.1.0.0/16"))]
-    assert _netconf.overlapping(ipaddress.ip_network("10.0.0.0/24"), nets)[0] == "a"
-    assert _netconf.overlapping(ipaddress.ip_network("10.2.0.0/24"), nets) is None
+    assert _network_spec.overlapping(ipaddress.ip_network("10.0.0.0/24"), nets)[0] == "a"
+    assert _network_spec.overlapping(ipaddress.ip_network("10.2.0.0/24"), nets) is None
 
 
 def pool(subnet="10.0.0.0/29", leases=None, **params):
     params["subnet"] = subnet
-    return Pool("n1", _netconf.build_ipam(params), leases or {})
+    return Pool("n1", _network_spec.build_ipam(params), leases or {})
 
 
 def test_allocation_skips_network_gateway_aux_broadcast_and_exhausts():
