@@ -282,7 +282,6 @@ from ansible_collections.underlay.network.plugins.module_utils._ansible import e
 from ansible_collections.underlay.network.plugins.module_utils._resources import PERSISTENT_INTERFACE
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(

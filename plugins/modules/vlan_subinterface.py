@@ -173,7 +173,6 @@ from ansible_collections.underlay.network.plugins.module_utils._ansible import e
 from ansible_collections.underlay.network.plugins.module_utils._resources import VLAN_SUBINTERFACE
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
