@@ -21,6 +21,14 @@ def link(name, kind="veth", mtu=1500, index=None, admin_state="up", addresses=()
                         addresses=tuple(addresses), **extra)
 
 
+def installed(monkeypatch, *links):
+    """A FakeKernel holding ``links``, made the runner's kernel for one test (``monkeypatch``)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _runner  # pylint: disable=import-outside-toplevel
+    fake = FakeKernel(*links)
+    monkeypatch.setattr(_runner, "adapter_factory", fake.adapter)
+    return fake
+
+
 class FakeKernel:
     def __init__(self, *links):
         self.links = {item.name: item for item in links}

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from endpoint_world import MACVLAN, lease
-from fake_adapter import FakeKernel, link
+from fake_adapter import installed, link
 
 from ansible_collections.underlay.network.plugins.module_utils import _endpoint_read, _endpoint_spec, _runner
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -33,9 +33,7 @@ def gone():
 
 @pytest.fixture
 def kernel(monkeypatch):
-    fake = FakeKernel(link("eth0"))
-    monkeypatch.setattr(_runner, "adapter_factory", fake.adapter)
-    return fake
+    return installed(monkeypatch, link("eth0"))
 
 
 @pytest.fixture

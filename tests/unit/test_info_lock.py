@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from endpoint_world import MACVLAN, lease
-from fake_adapter import FakeKernel, link
+from fake_adapter import installed, link
 
 from ansible_collections.underlay.network.plugins.module_utils import _runner
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -43,9 +43,7 @@ WRITER = ("import sys\n"
 
 @pytest.fixture
 def kernel(monkeypatch):
-    fake = FakeKernel(link("eth0"))
-    monkeypatch.setattr(_runner, "adapter_factory", fake.adapter)
-    return fake
+    return installed(monkeypatch, link("eth0"))
 
 
 @pytest.fixture

@@ -10,17 +10,14 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from fake_adapter import FakeKernel, link
+from fake_adapter import installed, link
 
-from ansible_collections.underlay.network.plugins.module_utils import _runner
 from ansible_collections.underlay.network.plugins.modules import vlan_subinterface
 
 
 @pytest.fixture
 def kernel(monkeypatch):
-    fake = FakeKernel(link("veth0"))
-    monkeypatch.setattr(_runner, "adapter_factory", fake.adapter)
-    return fake
+    return installed(monkeypatch, link("veth0"))
 
 
 def run(capsys, args, check_mode=False, diff=False):

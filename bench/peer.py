@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every bench peer is (``Peer``: prepare untimed, then attach, no-op and detach timed), each
+peer's subnet, and the independent check of what a peer left (``addresses``, read with ``ip -j``)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+
+from lab import sh
+
+# per peer: its subnet (each peer its own, so nothing overlaps while worlds are reused)
+SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.203", "ip": "10.204", "docker": "10.205"}
+NOT_MEASURED = "not measured"  # what a peer's step returns when it has no such step
+
+
+def addresses(world, count=None):
+    """{container: [IPv4 CIDRs on eth0]} read with `ip -j` (independent of the collection)."""
+    names = world.containers[:count] if count else world.containers
+
+    def one(ns):
+        out = sh("ip", "-n", ns, "-j", "-4", "addr", "show", check=False).stdout or "[]"
+        return ns, [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out) if link.get("ifname") == "eth0"
+                    and "UP" in link.get("flags", []) for a in link.get("addr_info", [])]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(pool.map(one, names))
+
+
+
+class Peer:
+    """One way of doing the work; ``prepare`` is untimed, attach/noop/detach are timed."""
+
+    name = None
+
+    def __init__(self, world, driver, workdir):
+        self.world = world
+        self.driver = driver
+        self.workdir = os.path.join(workdir, self.name)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.net = SUBNETS[self.name]
+        self.subnet = f"{self.net}.0.0/16"
+        self.gateway = f"{self.net}.0.1"
+
+    def targets(self):
+        return self.world.containers
+
+    def prepare(self):
+        """Untimed set-up before an attach (a network definition, a bridge...)."""
+
+    def attach(self):
+        raise NotImplementedError
+
+    def noop(self):
+        raise NotImplementedError
+
+    def detach(self):
+        raise NotImplementedError
+
+    def expected(self):
+        """A predicate on one container's eth0 addresses after attach."""
+        return lambda found: len(found) == 1 and found[0].startswith(self.net + ".") and found[0].endswith("/16")
+
+    def host_exec(self, script):
+        """Run a bash script inside the host namespace (the CNI plugins and ip act there)."""
+        path = os.path.join(self.workdir, "loop.sh")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("set -e\n" + script)
+        return sh("ip", "netns", "exec", self.world.host, "bash", path)
+
