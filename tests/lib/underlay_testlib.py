@@ -61,6 +61,7 @@ class Namespaces:
         if up:
             sh("ip", "link", "set", name_a, "up", ns=ns_a)
             sh("ip", "link", "set", name_b, "up", ns=ns_b)
+            wait_for_carrier((ns_a, name_a), (ns_b, name_b))
 
     def host_with_parent(self):
         """A "host" namespace whose ``veth0`` (its peer ``veth1`` in a namespace of its own)
@@ -73,6 +74,21 @@ class Namespaces:
         for name in reversed(self.created):
             sh("ip", "netns", "del", name, check=False)
         self.created = []
+
+
+def wait_for_carrier(*links, timeout=10.0):
+    """Wait until each ``(ns, name)`` reports carrier: the kernel announces a veth's carrier
+    through linkwatch, up to a second late under load, and a lab snapshotted before that would
+    see the carrier (and the IPv6 link-local address it brings) arrive as a change."""
+    deadline = time.monotonic() + timeout
+    for ns, name in links:
+        while True:
+            flags = json.loads(sh("ip", "-n", ns, "-j", "link", "show", name).stdout)[0]["flags"]
+            if "NO-CARRIER" not in flags and "LOWER_UP" in flags:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} in {ns} has no carrier after {timeout} s: {flags}")
+            time.sleep(0.05)
 
 
 def kernel_snapshot(ns, settle_seconds=5.0):
