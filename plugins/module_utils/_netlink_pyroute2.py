@@ -13,7 +13,6 @@ reports through missing_required_lib).
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 
 from ansible_collections.underlay.network.plugins.module_utils import _netns
@@ -24,24 +23,15 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import (
 from ansible_collections.underlay.network.plugins.module_utils._rtnl_codec import MACVLAN_MODES, RtnlError
 from ansible_collections.underlay.network.plugins.module_utils._validation import VLAN_PROTOCOLS
 
-_PYROUTE2_FOUND = []
-
-
-def pyroute2_missing():
-    """The ImportError to report when pyroute2 is not installed (None when it is; looked up once)."""
-    if not _PYROUTE2_FOUND:
-        _PYROUTE2_FOUND.append(importlib.util.find_spec("pyroute2") is not None)
-    return None if _PYROUTE2_FOUND[0] else ImportError("No module named 'pyroute2'")
-
 
 class PyRoute2:
     """pyroute2's IPRoute of the current namespace, its NetlinkError turned into ``RtnlError``."""
 
     def __init__(self):
-        missing = pyroute2_missing()
-        if missing is not None:
-            raise MissingLibraryError("pyroute2", missing)
-        from pyroute2 import IPRoute  # pylint: disable=import-outside-toplevel
+        try:
+            from pyroute2 import IPRoute  # pylint: disable=import-outside-toplevel
+        except ImportError as err:
+            raise MissingLibraryError("pyroute2", err) from None
         self._ipr = IPRoute()
 
     def close(self):
