@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ansible_collections.underlay.network.plugins.module_utils import _runner
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._netlink import LinkSnapshot
 
@@ -23,7 +24,6 @@ def link(name, kind="veth", mtu=1500, index=None, admin_state="up", addresses=()
 
 def installed(monkeypatch, *links):
     """A FakeKernel holding ``links``, made the runner's kernel for one test (``monkeypatch``)."""
-    from ansible_collections.underlay.network.plugins.module_utils import _runner  # pylint: disable=import-outside-toplevel
     fake = FakeKernel(*links)
     monkeypatch.setattr(_runner, "adapter_factory", fake.adapter)
     return fake
