@@ -58,6 +58,7 @@ class _Listener:
     def __init__(self, netns_path, port):
         fd = os.open(netns_path, os.O_RDONLY)
         try:
+            self.identity = _identity(fd)
             with _entered(fd):
                 self.udp = _bound(socket.SOCK_DGRAM, port)
                 try:
@@ -74,6 +75,18 @@ class _Listener:
     def close(self):
         self.udp.close()
         self.tcp.close()
+
+
+def _identity(fd_or_path):
+    info = os.stat(fd_or_path)
+    return info.st_dev, info.st_ino
+
+
+def _same_namespace(path, identity):
+    try:
+        return _identity(path) == identity
+    except OSError:
+        return False
 
 
 def _bound(kind, port):
@@ -125,6 +138,15 @@ class Resolver:
                 self._selector.register(listener.tcp, selectors.EVENT_READ, ("tcp", path))
             self._views = dict(views)
         self._wake_w.send(b"\0")
+
+    def prune(self):
+        """Close the listeners of namespaces whose path is gone or names another namespace now
+        (a container that stopped or restarted): holding them would keep a dead namespace alive.
+        The next ``update`` binds the new one."""
+        with self._lock:
+            for path, listener in list(self._listeners.items()):
+                if not _same_namespace(path, listener.identity):
+                    self._close(path)
 
     @property
     def served(self):

@@ -7,9 +7,12 @@ an upstream resolver that lives in the test's "host" namespace (never this machi
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import threading
+import time
 
 import dns.exception
 import dns.message
@@ -18,7 +21,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _dns_records
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _dns_service
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver
 from ansible_collections.underlay.network.plugins.module_utils._netlink import _entered
 
@@ -135,3 +138,39 @@ def test_a_namespace_that_is_gone_is_a_problem_not_a_failure(served):
     resolver.update(_dns_records.views(networks))
     assert list(resolver.problems) == ["/run/netns/ult-no-such-namespace"]
     assert addresses(ask(ns["outsider"], "gone")) == ["10.20.0.9"]
+
+
+def test_the_service_follows_the_state_directory_and_a_module_can_wait_for_it(namespaces, tmp_path):
+    """``_dns_service.ensure`` starts the resolver detached (as a module does), which serves what
+    ``state_dir`` says; a changed lease table is served before ``ensure`` returns again."""
+    host, web = namespaces.new("h"), namespaces.new("web")
+    state_dir = tmp_path / "state"
+    (state_dir / "networks").mkdir(parents=True)
+    (state_dir / "leases").mkdir()
+    definition = {"name": "front", "id": "0" * 64, "driver": "bridge", "bridge_name": "brf", "created": "x",
+                  "ipam": {"subnet": "10.20.0.0/24", "gateway": "10.20.0.1", "ip_range": "10.20.0.0/24",
+                           "aux_addresses": {}}, "options": {}}
+    (state_dir / "networks" / "front.json").write_text(json.dumps(definition))
+
+    def leases(table):
+        temporary = state_dir / "leases" / ".front.tmp"
+        temporary.write_text(json.dumps({"leases": table, "last_reserved": None}))
+        temporary.rename(state_dir / "leases" / "front.json")
+
+    leases({"10.20.0.2": {"owner": f"netns:{web}", "netns_path": f"/run/netns/{web}"}})
+    assert not _dns_service.running(str(state_dir))
+    try:
+        assert _dns_service.ensure(str(state_dir), netns=host) == []
+        assert _dns_service.running(str(state_dir))
+        assert addresses(ask(web, web)) == ["10.20.0.2"]
+        leases({"10.20.0.2": {"owner": f"netns:{web}", "netns_path": f"/run/netns/{web}", "aliases": ["www"]}})
+        _dns_service.ensure(str(state_dir), netns=host)
+        assert addresses(ask(web, "www")) == ["10.20.0.2"]
+    finally:
+        pid = int((state_dir / "dns" / "resolver.lock").read_text())
+        subprocess.run(["kill", str(pid)], check=False)
+        deadline = time.monotonic() + 10
+        while _dns_service.running(str(state_dir)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not _dns_service.running(str(state_dir))
+    assert not (state_dir / "dns" / "served").exists()
