@@ -28,7 +28,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from ansible_collections.underlay.network.plugins.module_utils._netlink import _entered
+from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
 LISTEN_ADDRESS = "127.0.0.11"
 PORT = 53
@@ -59,7 +59,7 @@ class _Listener:
         fd = os.open(netns_path, os.O_RDONLY)
         try:
             self.identity = _identity(fd)
-            with _entered(fd):
+            with entered(fd):
                 self.udp = _bound(socket.SOCK_DGRAM, port)
                 try:
                     self.tcp = _bound(socket.SOCK_STREAM, port)

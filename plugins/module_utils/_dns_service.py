@@ -27,7 +27,7 @@ import time
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver, host_upstreams
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._netlink import _setns
+from ansible_collections.underlay.network.plugins.module_utils._netns import enter_for_good
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
 
 DNS_DIR = "dns"
@@ -198,11 +198,7 @@ def _read_report(state_dir):
 def enter(netns):
     """Move this process (its only thread, before it starts others) into the named namespace
     ``netns`` for good: the resolver of a host that is a namespace asks that host's resolvers."""
-    fd = os.open(os.path.join("/run/netns", netns), os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _setns(fd)
-    finally:
-        os.close(fd)
+    enter_for_good(os.path.join("/run/netns", netns))
 
 
 def stop_on_signals(stop):

@@ -23,14 +23,14 @@ import pytest
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _dns_service
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver
-from ansible_collections.underlay.network.plugins.module_utils._netlink import _entered
+from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
 
 def _inside(ns, func, *args):
     """``func(*args)`` run by a thread that is in namespace ``ns`` (so are the threads it starts)."""
     fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
     try:
-        with _entered(fd):
+        with entered(fd):
             return func(*args)
     finally:
         os.close(fd)
