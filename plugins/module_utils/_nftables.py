@@ -4,7 +4,8 @@
 """The collection's own nftables table, through ``nft``'s JSON interface (argv, JSON on stdin).
 
 Everything lives in table ``ip underlay_network``: chain ``postrouting`` (NAT) and chain
-``forward`` (filter). Each rule carries a comment ``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
+``forward`` (filter), and the NAT chains ``prerouting`` and ``output`` (published ports), made
+only while a rule is in them. Each rule carries a comment ``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
 so a re-run finds exactly the rules of a network, and any change of what a rule says (subnet,
 bridge name) shows as a different comment: the old rule is deleted, the new one added.
 """
@@ -24,6 +25,11 @@ CHAINS = {
     "postrouting": {"type": "nat", "hook": "postrouting", "prio": 100, "policy": "accept"},
     "forward": {"type": "filter", "hook": "forward", "prio": 0, "policy": "accept"},
 }
+# made with their first rule and deleted with their last (published ports' DNAT)
+DNAT_CHAINS = {
+    "prerouting": {"type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"},
+    "output": {"type": "nat", "hook": "output", "prio": -100, "policy": "accept"},
+}
 
 
 def comment(network, purpose, fingerprint):
@@ -35,6 +41,14 @@ def owner(text):
     if not text or not text.startswith(PREFIX):
         return None
     return text[len(PREFIX):].split(":", 1)[0]
+
+
+def purpose(text):
+    """The purpose a comment of ours names (``masquerade``), else None."""
+    if not owner(text):
+        return None
+    parts = text[len(PREFIX):].split(":", 2)
+    return parts[1] if len(parts) > 1 else None
 
 
 def _match(op, left, right):
@@ -109,7 +123,10 @@ class Nftables:
 
     def op_add_rule(self, step, rule):
         commands = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
-        for name, spec in CHAINS.items():
+        chains = dict(CHAINS)
+        if rule["chain"] in DNAT_CHAINS:
+            chains[rule["chain"]] = DNAT_CHAINS[rule["chain"]]
+        for name, spec in chains.items():
             chain = {"family": FAMILY, "table": TABLE, "name": name}
             chain.update(spec)
             commands.append({"add": {"chain": chain}})
@@ -124,7 +141,11 @@ class Nftables:
             return
         self._apply([{"delete": {"rule": {"family": FAMILY, "table": TABLE, "chain": current["chain"],
                                           "handle": current["handle"]}}}], step.action)
-        if not self.rules():
+        left = self.rules()
+        if not left:
             self._apply([{"delete": {"table": {"family": FAMILY, "name": TABLE}}}], step.action)
+        elif current["chain"] in DNAT_CHAINS and not any(r["chain"] == current["chain"] for r in left.values()):
+            self._apply([{"delete": {"chain": {"family": FAMILY, "table": TABLE, "name": current["chain"]}}}],
+                        step.action)
 
     OPS = {"nft_add_rule": op_add_rule, "nft_delete_rule": op_delete_rule}  # step op -> method

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_endpoint's ``publish`` on the host kernel, in throwaway namespaces (their own
+nftables table only).
+
+Topology: ``host`` holds bridge network ``web`` (172.31.0.0/24 on ``brweb``) and the address
+192.0.2.1 on ``uplink``; ``outside`` (192.0.2.2) is wired to it by a veth; the endpoints are
+namespaces with a TCP server on port 80 and a UDP server on port 53 that answer with their
+name and the address they saw the client come from.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import underlay_testlib as lib
+
+MODULE = "container_endpoint"
+SUBNET, GATEWAY, HOST_IP = "172.31.0.0/24", "172.31.0.1", "192.0.2.1"
+
+SERVER = r"""
+import socket, sys, threading
+name = sys.argv[1]
+tcp = socket.socket()
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp.bind(("0.0.0.0", 80))
+tcp.listen(16)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("0.0.0.0", 53))
+def answer_udp():
+    while True:
+        data, peer = udp.recvfrom(100)
+        udp.sendto(f"udp {name} {peer[0]}".encode(), peer)
+threading.Thread(target=answer_udp, daemon=True).start()
+print("ready", flush=True)
+while True:
+    conn, peer = tcp.accept()
+    conn.sendall(f"tcp {name} {peer[0]}".encode())
+    conn.close()
+"""
+
+CLIENT = r"""
+import socket, sys
+proto, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    if proto == "tcp":
+        sock = socket.create_connection((host, port), timeout=2)
+        print(sock.recv(100).decode())
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(2)
+        sock.sendto(b"?", (host, port))
+        print(sock.recvfrom(100)[0].decode())
+except OSError as err:
+    print("error", err)
+"""
+
+
+@pytest.fixture
+def lab(namespaces, tmp_path):
+    host, outside = namespaces.new("h"), namespaces.new("o")
+    namespaces.veth(host, "uplink", outside, "eth0")
+    lib.sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", "uplink", ns=host)
+    lib.sh("ip", "addr", "add", "192.0.2.2/24", "dev", "eth0", ns=outside)
+    lib.sh("ip", "route", "add", "default", "via", HOST_IP, ns=outside)
+    state_dir = str(tmp_path / "state")
+    made = lib.run_module("bridge_network", {"name": "web", "bridge_name": "brweb", "subnet": SUBNET,
+                                             "netns": host, "state_dir": state_dir})
+    assert not made.get("failed"), made.get("msg")
+    servers = []
+    yield SimpleNamespace(host=host, outside=outside, state_dir=state_dir, namespaces=namespaces, servers=servers)
+    for server in servers:  # only the processes this test started
+        server.kill()
+        server.wait()
+
+
+def endpoint(lab, name, **params):
+    """A namespace ``name`` attached to ``web`` (by the module) with the test servers in it."""
+    ns = lab.namespaces.new(name)
+    params = dict({"network": "web", "container_netns": ns, "netns": lab.host, "state_dir": lab.state_dir}, **params)
+    result = lib.run_module(MODULE, params)
+    assert not result.get("failed"), result.get("msg")
+    server = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SERVER, name],
+                              stdout=subprocess.PIPE, text=True)
+    lab.servers.append(server)
+    assert server.stdout.readline().strip() == "ready"
+    return ns, result
+
+
+def ep(lab, ns, **params):
+    return dict({"network": "web", "container_netns": ns, "netns": lab.host, "state_dir": lab.state_dir}, **params)
+
+
+def fetch(ns, proto, address, port):
+    return lib.sh(sys.executable, "-c", CLIENT, proto, address, str(port), ns=ns).stdout.strip()
+
+
+def snapshot(lab, *containers):
+    snap = {"nft": lib.nft_ruleset(lab.host), "state": lib.tree_snapshot(lab.state_dir),
+            "sysctls": [lib.sysctl(lab.host, key) for key in ("net.ipv4.ip_forward",
+                                                                "net.ipv4.conf.brweb.route_localnet")],
+            "host": lib.kernel_snapshot(lab.host)}
+    for ns in containers:
+        snap[ns] = lib.kernel_snapshot(ns)
+    return snap
+
+
+def publish_rules(lab):
+    """{comment: handle} of the table's published ports' rules."""
+    listed = lib.sh("nft", "-j", "list", "ruleset", ns=lab.host).stdout
+    return {item["rule"]["comment"]: item["rule"]["handle"] for item in json.loads(listed)["nftables"]
+            if "rule" in item and ":publish-" in item["rule"].get("comment", "")}
+
+
+def test_published_ports_reach_the_endpoint_from_everywhere_and_go_with_it(lab):
+    network_only = lib.nft_ruleset(lab.host)
+    c1, attached = endpoint(lab, "web1", publish=["8080:80", "5353:53/udp"])
+    c2, _ = endpoint(lab, "web2")
+    assert attached["changed"] is True
+    assert attached["endpoint"]["ports"] == {"53/udp": [{"HostIp": "0.0.0.0", "HostPort": "5353"}],
+                                             "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
+    ip1 = attached["endpoint"]["ipv4_address"].split("/")[0]
+    ruleset = lib.nft_ruleset(lab.host)
+    assert f'comment "underlay.network:web:publish-in:0.0.0.0:8080/tcp>{ip1}:80"' in ruleset
+    assert f'comment "underlay.network:web:publish-local:0.0.0.0:5353/udp>{ip1}:53"' in ruleset
+    assert "hook prerouting priority dstnat" in ruleset and "hook output priority -100" in ruleset
+    assert lib.sysctl(lab.host, "net.ipv4.conf.brweb.route_localnet") == "1"
+
+    # from outside through the host's address, TCP and UDP; the client's own address is seen
+    assert fetch(lab.outside, "tcp", HOST_IP, 8080) == "tcp web1 192.0.2.2"
+    assert fetch(lab.outside, "udp", HOST_IP, 5353) == "udp web1 192.0.2.2"
+    # the host itself, to its own address and to 127.0.0.1 (masqueraded into the bridge)
+    assert fetch(lab.host, "tcp", HOST_IP, 8080) == f"tcp web1 {HOST_IP}"
+    assert fetch(lab.host, "tcp", "127.0.0.1", 8080) == f"tcp web1 {GATEWAY}"
+    assert fetch(lab.host, "udp", "127.0.0.1", 5353) == f"udp web1 {GATEWAY}"
+    # hairpin: another endpoint of the bridge through the host's address; the reply comes back
+    assert fetch(c2, "tcp", HOST_IP, 8080) == f"tcp web1 {GATEWAY}"
+    assert fetch(c2, "udp", HOST_IP, 5353) == f"udp web1 {GATEWAY}"
+    # not published: nothing answers
+    assert fetch(lab.outside, "tcp", HOST_IP, 8081).startswith("error")
+    assert fetch(lab.outside, "udp", HOST_IP, 5354).startswith("error")
+    assert fetch(lab.outside, "tcp", HOST_IP, 80).startswith("error")
+
+    # unchanged re-run
+    settled = snapshot(lab, c1, c2)
+    again = lib.run_module(MODULE, ep(lab, c1, publish=["8080:80", "5353:53/udp"]))
+    assert again["changed"] is False and again["actions"] == [], again.get("actions")
+    assert snapshot(lab, c1, c2) == settled
+
+    # check mode (with --diff) of a change: predicted, nothing touched
+    change = ep(lab, c1, publish=["8080:80", "5354:53/udp"])
+    checked = lib.run_module(MODULE, change, check_mode=True, diff=True)
+    assert checked["changed"] is True
+    assert checked["endpoint"]["ports"]["53/udp"] == [{"HostIp": "0.0.0.0", "HostPort": "5354"}]
+    rules_diff = checked["diff"]["after"]["published_rules"]["web"]
+    assert f"underlay.network:web:publish-in:0.0.0.0:5354/udp>{ip1}:53" in rules_diff
+    assert f"underlay.network:web:publish-in:0.0.0.0:5353/udp>{ip1}:53" in checked["diff"]["before"][
+        "published_rules"]["web"]
+    assert snapshot(lab, c1, c2) == settled
+
+    # the change replaces exactly the rules that changed
+    handles = publish_rules(lab)
+    changed = lib.run_module(MODULE, change)
+    assert changed["changed"] is True, changed.get("msg")
+    after = publish_rules(lab)
+    kept = {text for text in handles if "8080/tcp" in text or "hairpin" in text or "loopback" in text}
+    assert {text: after[text] for text in kept} == {text: handles[text] for text in kept}
+    assert not any("5353" in text for text in after) and sum("5354/udp" in text for text in after) == 2
+    assert fetch(lab.outside, "udp", HOST_IP, 5354) == "udp web1 192.0.2.2"
+    assert fetch(lab.outside, "udp", HOST_IP, 5353).startswith("error")
+
+    # a port bound to one host address, and one to the loopback only
+    bound = lib.run_module(MODULE, ep(lab, c2, publish=[f"{HOST_IP}:9090:80", "127.0.0.1:9191:80"]))
+    assert bound["changed"] is True, bound.get("msg")
+    assert fetch(lab.outside, "tcp", HOST_IP, 9090).startswith("tcp web2")
+    assert fetch(lab.host, "tcp", "127.0.0.1", 9090).startswith("error")
+    assert fetch(lab.host, "tcp", "127.0.0.1", 9191).startswith("tcp web2")
+    assert fetch(lab.outside, "tcp", HOST_IP, 9191).startswith("error")
+
+    # network_info shows the ports, and drift when a rule is missing
+    info = lib.run_module("network_info", {"netns": lab.host, "state_dir": lab.state_dir})
+    view = info["networks"][0]
+    assert view["drift"] == []
+    assert view["Containers"][f"netns:{c1}"]["Ports"]["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "8080"}]
+    victim = f"underlay.network:web:publish-in:0.0.0.0:8080/tcp>{ip1}:80"
+    lib.sh("nft", "delete", "rule", "ip", "underlay_network", "prerouting", "handle", str(after[victim]), ns=lab.host)
+    info = lib.run_module("network_info", {"netns": lab.host, "state_dir": lab.state_dir})
+    assert info["networks"][0]["drift"] == [f"nftables rule '{victim}' is missing"]
+    repaired = lib.run_module(MODULE, change)
+    assert repaired["changed"] is True and repaired["actions"] == [f"add nftables rule '{victim}'"]
+
+    # removal leaves no rule of theirs: the ruleset is the network's alone again
+    for ns in (c1, c2):
+        gone = lib.run_module(MODULE, ep(lab, ns, state="absent"))
+        assert gone["changed"] is True, gone.get("msg")
+    assert publish_rules(lab) == {}
+    assert lib.nft_ruleset(lab.host) == network_only
+
+
+def test_bad_publish_input_changes_nothing(lab, tmp_path):
+    c1, _ = endpoint(lab, "web1", publish=["8080:80"])
+    c2 = lab.namespaces.new("web2")
+    internal = lib.run_module("bridge_network", {"name": "db", "bridge_name": "brdb", "subnet": "172.32.0.0/24",
+                                                 "internal": True, "netns": lab.host, "state_dir": lab.state_dir})
+    assert not internal.get("failed"), internal.get("msg")
+    lab.namespaces.veth(lab.host, "trunk0", lab.namespaces.new("p"), "trunk1")
+    macvlan = lib.run_module("macvlan_network", {"name": "vlan", "parent": "trunk0", "subnet": "10.9.0.0/24",
+                                                 "netns": lab.host, "state_dir": lab.state_dir})
+    assert not macvlan.get("failed"), macvlan.get("msg")
+    before = snapshot(lab, c1, c2)
+    cases = [
+        (ep(lab, c2, publish=["0:80"]), "publish", "port 0 is out of range"),
+        (ep(lab, c2, publish=["65536:80"]), "publish", "port 65536 is out of range"),
+        (ep(lab, c2, publish=["80:80/sctp"]), "publish", "protocol 'sctp'"),
+        (ep(lab, c2, publish=["8000-8009:80-81"]), "publish", "must be of one length"),
+        (ep(lab, c2, publish=["9000:80", "9000:81"]), "publish", "published twice"),
+        (ep(lab, c2, publish=["8080:81"]), "publish", "is already published by"),
+        (ep(lab, c2, network="vlan", publish=["8081:80"]), "publish", "directly on the physical network"),
+        (ep(lab, c2, network="db", publish=["8081:80"]), "publish", "is internal"),
+        ({"network": "web", "netns": lab.host, "state_dir": lab.state_dir,
+          "endpoints": [{"container_netns": c2, "publish": ["7070:80"]},
+                        {"container_netns": lab.namespaces.new("web3"), "publish": ["7070:80/tcp"]}]},
+         "endpoints[1].publish", "7070"),
+    ]
+    for params, field, text in cases:
+        result = lib.run_module(MODULE, params)
+        assert result.get("failed") is True, (params, result)
+        assert field in result["msg"] and text in result["msg"], result["msg"]
+        assert snapshot(lab, c1, c2) == before, params
+    both = lib.run_module(MODULE, cases[5][0])["msg"]
+    assert c2 in both and c1 in both and "8080" in both
