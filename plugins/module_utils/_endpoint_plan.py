@@ -119,7 +119,8 @@ def _plan_item(result, current, network, taken, defaults):
     existing_ip = pool.lease_of(owner)
     existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
     before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix,
-                  _publish.parse_all("publish", existing.get("publish"))) if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
+                  _publish.parse_all("publish", existing.get("publish"))) \
+        if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
     if current.leftover:
         result.add(f"remove '{current.leftover}', left in {target.label} by an interrupted run", "link_del",
                    name=current.leftover, in_netns=target.netns_path)

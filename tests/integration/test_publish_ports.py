@@ -103,8 +103,8 @@ def fetch(ns, proto, address, port):
 
 def snapshot(lab, *containers):
     snap = {"nft": lib.nft_ruleset(lab.host), "state": lib.tree_snapshot(lab.state_dir),
-            "sysctls": [lib.sysctl(lab.host, key) for key in ("net.ipv4.ip_forward",
-                                                                "net.ipv4.conf.brweb.route_localnet")],
+            "sysctls": [lib.sysctl(lab.host, key)
+                        for key in ("net.ipv4.ip_forward", "net.ipv4.conf.brweb.route_localnet")],
             "host": lib.kernel_snapshot(lab.host)}
     for ns in containers:
         snap[ns] = lib.kernel_snapshot(ns)
@@ -121,7 +121,7 @@ def publish_rules(lab):
 def test_published_ports_reach_the_endpoint_from_everywhere_and_go_with_it(lab):
     network_only = lib.nft_ruleset(lab.host)
     c1, attached = endpoint(lab, "web1", publish=["8080:80", "5353:53/udp"])
-    c2, _ = endpoint(lab, "web2")
+    c2 = endpoint(lab, "web2")[0]
     assert attached["changed"] is True
     assert attached["endpoint"]["ports"] == {"53/udp": [{"HostIp": "0.0.0.0", "HostPort": "5353"}],
                                              "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
@@ -204,7 +204,7 @@ def test_published_ports_reach_the_endpoint_from_everywhere_and_go_with_it(lab):
 
 
 def test_bad_publish_input_changes_nothing(lab, tmp_path):
-    c1, _ = endpoint(lab, "web1", publish=["8080:80"])
+    c1 = endpoint(lab, "web1", publish=["8080:80"])[0]
     c2 = lab.namespaces.new("web2")
     internal = lib.run_module("bridge_network", {"name": "db", "bridge_name": "brdb", "subnet": "172.32.0.0/24",
                                                  "internal": True, "netns": lab.host, "state_dir": lab.state_dir})
@@ -235,3 +235,33 @@ def test_bad_publish_input_changes_nothing(lab, tmp_path):
         assert snapshot(lab, c1, c2) == before, params
     both = lib.run_module(MODULE, cases[5][0])["msg"]
     assert c2 in both and c1 in both and "8080" in both
+
+
+def restore(lab):
+    """``underlay-network restore`` (the engine the installed command carries), in the host namespace."""
+    code = ("import sys\nfrom ansible_collections.underlay.network.plugins.module_utils import _cli\n"
+            "sys.exit(_cli.main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, "restore", "--netns", lab.host, "--state-dir", lab.state_dir],
+                          capture_output=True, text=True, env=lib.ansible_env(), check=False)
+
+
+def test_restore_brings_the_published_ports_back_after_a_wipe(lab):
+    c1, attached = endpoint(lab, "web1", publish=["8080:80", "127.0.0.1:5353:53/udp"])
+    ruleset = lib.nft_ruleset(lab.host)
+    assert fetch(lab.outside, "tcp", HOST_IP, 8080) == "tcp web1 192.0.2.2"
+    # what a reboot wipes: the table, the sysctls (the bridge and the endpoint stay: the
+    # namespace 'container' is still running, so restore only has the rules to make again)
+    lib.sh("nft", "flush", "ruleset", ns=lab.host)
+    lib.sh("sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.conf.brweb.route_localnet=0", ns=lab.host)
+    assert fetch(lab.outside, "tcp", HOST_IP, 8080).startswith("error")
+    restored = restore(lab)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert lib.nft_ruleset(lab.host) == ruleset
+    assert lib.sysctl(lab.host, "net.ipv4.conf.brweb.route_localnet") == "1"
+    assert fetch(lab.outside, "tcp", HOST_IP, 8080) == "tcp web1 192.0.2.2"
+    assert fetch(lab.host, "udp", "127.0.0.1", 5353) == f"udp web1 {GATEWAY}"
+    files = lib.tree_snapshot(lab.state_dir)
+    again = restore(lab)
+    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == "restore: nothing to change, 0 problem(s)"
+    assert lib.nft_ruleset(lab.host) == ruleset and lib.tree_snapshot(lab.state_dir) == files
+    assert attached["endpoint"]["ports"]["53/udp"] == [{"HostIp": "127.0.0.1", "HostPort": "5353"}]

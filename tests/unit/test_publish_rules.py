@@ -72,8 +72,8 @@ def test_the_plan_replaces_exactly_the_changed_rules_and_sets_the_sysctls_once()
     new = {"172.31.0.2": lease("netns:a", "0.0.0.0:80:80/tcp", "0.0.0.0:54:53/udp")}
     have = {text: {"handle": 1, "chain": rule["chain"], "expr": rule["expr"]}
             for text, rule in _publish_rules.wanted("web", BRIDGE, old)[0].items()}
-    have["underlay.network:other:publish-in:0.0.0.0:1/tcp>10.0.0.2:1"] = {"handle": 9, "chain": "prerouting",
-                                                                           "expr": []}
+    foreign = "underlay.network:other:publish-in:0.0.0.0:1/tcp>10.0.0.2:1"
+    have[foreign] = {"handle": 9, "chain": "prerouting", "expr": []}
     current = _publish_rules.PublishCurrent(rules=have, sysctls={"net.ipv4.ip_forward": "1",
                                                                  "net.ipv4.conf.brweb.route_localnet": "1"})
     steps = Plan(before=None, after=None)
@@ -112,8 +112,8 @@ def test_a_host_port_taken_by_another_endpoint_names_both():
         return _publish.parse_all("publish", list(texts))
 
     taken = [("a on network 'web'", m) for m in mappings("8080:80", "192.0.2.1:53:53/udp")]
-    _publish_rules.check_host_ports(taken, [("publish", "b on network 'web'", mappings("8081:80", "53:53/tcp",
-                                                                                           "192.0.2.2:53:53/udp"))])
+    fine = mappings("8081:80", "53:53/tcp", "192.0.2.2:53:53/udp")
+    _publish_rules.check_host_ports(taken, [("publish", "b on network 'web'", fine)])
     with pytest.raises(UnderlayError) as caught:
         _publish_rules.check_host_ports(taken, [("publish", "b on network 'api'", mappings("53:5353/udp"))])
     assert str(caught.value) == ("publish: host port 53/udp (0.0.0.0:53->5353/udp) of b on network 'api' is already"
