@@ -25,7 +25,8 @@ CHAINS = {
     "postrouting": {"type": "nat", "hook": "postrouting", "prio": 100, "policy": "accept"},
     "forward": {"type": "filter", "hook": "forward", "prio": 0, "policy": "accept"},
 }
-# made with their first rule and deleted with their last (published ports' DNAT)
+# made together with the first rule of either and deleted together with the last of both
+# (published ports' DNAT), so an undone deletion lists them in the order they had
 DNAT_CHAINS = {
     "prerouting": {"type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"},
     "output": {"type": "nat", "hook": "output", "prio": -100, "policy": "accept"},
@@ -121,18 +122,25 @@ class Nftables:
             raise UnderlayError(f"{step.action} failed: nftables has no step '{step.op}'")
         operation(self, step, **step.args)
 
-    def op_add_rule(self, step, rule):
+    def op_add_rule(self, step, rule, before=None):
+        """Add ``rule`` at the end of its chain, or in front of the rule of ours whose comment
+        is ``before`` when that one is there (an undone deletion puts a rule back where it was)."""
         commands = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
         chains = dict(CHAINS)
         if rule["chain"] in DNAT_CHAINS:
-            chains[rule["chain"]] = DNAT_CHAINS[rule["chain"]]
+            chains.update(DNAT_CHAINS)
         for name, spec in chains.items():
             chain = {"family": FAMILY, "table": TABLE, "name": name}
             chain.update(spec)
             commands.append({"add": {"chain": chain}})
         body = {"family": FAMILY, "table": TABLE}
         body.update(rule)
-        commands.append({"add": {"rule": body}})
+        successor = self.rules().get(before) if before else None
+        if successor is not None and successor["chain"] == rule["chain"]:
+            body["handle"] = successor["handle"]
+            commands.append({"insert": {"rule": body}})
+        else:
+            commands.append({"add": {"rule": body}})
         self._apply(commands, step.action)
 
     def op_delete_rule(self, step, comment_text):
@@ -144,8 +152,8 @@ class Nftables:
         left = self.rules()
         if not left:
             self._apply([{"delete": {"table": {"family": FAMILY, "name": TABLE}}}], step.action)
-        elif current["chain"] in DNAT_CHAINS and not any(r["chain"] == current["chain"] for r in left.values()):
-            self._apply([{"delete": {"chain": {"family": FAMILY, "table": TABLE, "name": current["chain"]}}}],
-                        step.action)
+        elif current["chain"] in DNAT_CHAINS and not any(r["chain"] in DNAT_CHAINS for r in left.values()):
+            self._apply([{"delete": {"chain": {"family": FAMILY, "table": TABLE, "name": name}}}
+                         for name in DNAT_CHAINS], step.action)
 
     OPS = {"nft_add_rule": op_add_rule, "nft_delete_rule": op_delete_rule}  # step op -> method

@@ -178,11 +178,15 @@ def plan_network(result, network, definition, leases, current):
     ``(before, after)``: the comments of its published ports' rules, for the diff."""
     have = {text: rule for text, rule in current.rules.items() if owner(text) == network and is_publish(text)}
     rules, loopback = wanted(network, definition, leases)
-    for text in sorted(set(have) - set(rules)):
+    successors = _successors(current.rules)
+    # deleted in the order the chains list them, each undone in front of its old successor
+    # (put back before it, as the undo runs in reverse): the ruleset is as it was, byte for byte
+    for text in [text for text in current.rules if text in have and text not in rules]:
         listed = have[text]
         rule = {"chain": listed["chain"], "comment": text, "expr": listed["expr"]}
         result.add(f"remove nftables rule '{text}'", "nft_delete_rule",
-                   undo=Step(f"restore nftables rule '{text}'", "nft_add_rule", {"rule": rule}), comment_text=text)
+                   undo=Step(f"restore nftables rule '{text}'", "nft_add_rule",
+                             {"rule": rule, "before": successors.get(text)}), comment_text=text)
     sysctls = [(route_localnet(definition["bridge_name"]), loopback), (FORWARDING, bool(rules))]
     for key, needed in sysctls:
         value = current.sysctls.get(key)
@@ -226,6 +230,16 @@ def plan_batch(result, steps, batch, current, final):
         before, after = plan_network(steps, network, definition, leases, current.publish)
         result.before.setdefault("published_rules", {})[network] = before
         result.after.setdefault("published_rules", {})[network] = after
+
+
+def _successors(listed):
+    """``{comment: the comment of the next rule of its chain}`` (``listed`` in chain order)."""
+    last, found = {}, {}
+    for text, rule in listed.items():
+        if rule["chain"] in last:
+            found[last[rule["chain"]]] = text
+        last[rule["chain"]] = text
+    return found
 
 
 def read(ws, spec, definitions, tables):

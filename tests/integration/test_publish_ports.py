@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import underlay_snapshots as snap
 import underlay_testlib as lib
 
 MODULE = "container_endpoint"
@@ -265,3 +266,46 @@ def test_restore_brings_the_published_ports_back_after_a_wipe(lab):
     assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == "restore: nothing to change, 0 problem(s)"
     assert lib.nft_ruleset(lab.host) == ruleset and lib.tree_snapshot(lab.state_dir) == files
     assert attached["endpoint"]["ports"]["53/udp"] == [{"HostIp": "127.0.0.1", "HostPort": "5353"}]
+
+
+FAULT_CASES = {  # what the endpoint publishes before (None: not attached) -> the run interrupted
+    "attach": (None, {"publish": ["8080:80", "127.0.0.1:5353:53/udp"]}),
+    "change": (["8080:80", "5353:53/udp"], {"publish": ["8080:80", "127.0.0.1:5354:53/udp"]}),
+    "detach": (["8080:80", "127.0.0.1:5353:53/udp"], {"state": "absent"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAULT_CASES))
+def test_a_failure_after_any_step_leaves_no_rule_sysctl_or_lease_behind(lab, tmp_path, case):
+    """As the hardening suite does (``UNDERLAY_TEST_FAIL_AFTER_STEP``, a real failure, the
+    module's own undo): the kernel, nftables ruleset, route_localnet and state_dir are as they
+    were after every interrupted run. Another endpoint stays on the bridge (an empty bridge
+    loses its carrier)."""
+    endpoint(lab, "keep")
+    target = lab.namespaces.new("f")
+    before_publish, change = FAULT_CASES[case]
+    if before_publish is not None:
+        made = lib.run_module(MODULE, ep(lab, target, publish=before_publish))
+        assert not made.get("failed"), made.get("msg")
+    params = ep(lab, target, **change)
+    planned = lib.run_module(MODULE, params, check_mode=True)
+    steps = len(planned["actions"])
+    assert planned["changed"] and steps >= 2, planned
+    world = snap.World([lab.host, target], [str(tmp_path)])
+    before = world.settle()
+    localnet = lib.sysctl(lab.host, "net.ipv4.conf.brweb.route_localnet")
+    found = {}
+    for after_step in range(1, steps):
+        proc = snap.module_process("container_endpoint", params,
+                                   env={"UNDERLAY_TEST_FAIL_AFTER_STEP": str(after_step)})
+        result = snap.module_result(proc) or {}
+        changes = world.changes_since(before)
+        if lib.sysctl(lab.host, "net.ipv4.conf.brweb.route_localnet") != localnet:
+            changes.append("route_localnet")
+        if changes or not result.get("failed") or "injected failure" not in result.get("msg", "") \
+                or snap.TRACEBACK in proc.stdout + proc.stderr:
+            found[planned["actions"][after_step - 1]] = (changes, result.get("msg"))
+            before = world.snapshot(settle=True)
+    assert not found, found
+    converged = lib.run_module(MODULE, params)
+    assert converged["changed"] and not converged.get("failed"), converged
