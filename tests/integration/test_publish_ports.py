@@ -210,6 +210,9 @@ def test_bad_publish_input_changes_nothing(lab, tmp_path):
     internal = lib.run_module("bridge_network", {"name": "db", "bridge_name": "brdb", "subnet": "172.32.0.0/24",
                                                  "internal": True, "netns": lab.host, "state_dir": lab.state_dir})
     assert not internal.get("failed"), internal.get("msg")
+    api = lib.run_module("bridge_network", {"name": "api", "bridge_name": "brapi", "subnet": "172.33.0.0/24",
+                                            "netns": lab.host, "state_dir": lab.state_dir})
+    assert not api.get("failed"), api.get("msg")
     lab.namespaces.veth(lab.host, "trunk0", lab.namespaces.new("p"), "trunk1")
     macvlan = lib.run_module("macvlan_network", {"name": "vlan", "parent": "trunk0", "subnet": "10.9.0.0/24",
                                                  "netns": lab.host, "state_dir": lab.state_dir})
@@ -222,6 +225,8 @@ def test_bad_publish_input_changes_nothing(lab, tmp_path):
         (ep(lab, c2, publish=["8000-8009:80-81"]), "publish", "must be of one length"),
         (ep(lab, c2, publish=["9000:80", "9000:81"]), "publish", "published twice"),
         (ep(lab, c2, publish=["8080:81"]), "publish", "is already published by"),
+        (ep(lab, c2, network="api", publish=["8079-8081:8079-8081"]), "publish",
+         "host port 8080/tcp (0.0.0.0:8080->8080/tcp) of namespace"),
         (ep(lab, c2, network="vlan", publish=["8081:80"]), "publish", "directly on the physical network"),
         (ep(lab, c2, network="db", publish=["8081:80"]), "publish", "is internal"),
         ({"network": "web", "netns": lab.host, "state_dir": lab.state_dir,
@@ -234,8 +239,9 @@ def test_bad_publish_input_changes_nothing(lab, tmp_path):
         assert result.get("failed") is True, (params, result)
         assert field in result["msg"] and text in result["msg"], result["msg"]
         assert snapshot(lab, c1, c2) == before, params
-    both = lib.run_module(MODULE, cases[5][0])["msg"]
-    assert c2 in both and c1 in both and "8080" in both
+    for case in cases[5:7]:
+        both = lib.run_module(MODULE, case[0])["msg"]
+        assert c2 in both and c1 in both and "8080" in both and "on network 'web'" in both, both
 
 
 def restore(lab):
