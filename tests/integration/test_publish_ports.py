@@ -244,11 +244,11 @@ def test_bad_publish_input_changes_nothing(lab, tmp_path):
         assert c2 in both and c1 in both and "8080" in both and "on network 'web'" in both, both
 
 
-def restore(lab):
+def restore(lab, command="restore"):
     """``underlay-network restore`` (the engine the installed command carries), in the host namespace."""
     code = ("import sys\nfrom ansible_collections.underlay.network.plugins.module_utils import _cli\n"
             "sys.exit(_cli.main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, "restore", "--netns", lab.host, "--state-dir", lab.state_dir],
+    return subprocess.run([sys.executable, "-c", code, command, "--netns", lab.host, "--state-dir", lab.state_dir],
                           capture_output=True, text=True, env=lib.ansible_env(), check=False)
 
 
@@ -261,6 +261,10 @@ def test_restore_brings_the_published_ports_back_after_a_wipe(lab):
     lib.sh("nft", "flush", "ruleset", ns=lab.host)
     lib.sh("sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.conf.brweb.route_localnet=0", ns=lab.host)
     assert fetch(lab.outside, "tcp", HOST_IP, 8080).startswith("error")
+    status = restore(lab, "status")
+    assert status.returncode == 1 and "drift: nftables rule 'underlay.network:web:publish-in:0.0.0.0:8080/tcp>" \
+        in status.stdout, status.stdout
+    assert "127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp" in status.stdout, status.stdout
     restored = restore(lab)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert lib.nft_ruleset(lab.host) == ruleset
