@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.underlay.network.plugins.module_utils import _publish, _publish_rules
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _publish, _publish_rules
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._fleet import validate_fleet
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
@@ -160,3 +160,17 @@ def test_fleet_plan_names_a_bad_publish_and_publish_on_macvlan():
     assert len(found) == 2
     assert found[0].startswith("host1: underlay_endpoints[0]") and "protocol 'sctp'" in found[0]
     assert found[1].startswith("host3: underlay_endpoints[1].publish: network 'vlan100' is a macvlan network")
+
+
+def test_a_lease_gives_restore_and_watch_the_same_mappings_back():
+    declared = _endpoint_spec.build_spec({"network": "web", "container_netns": "blue",
+                                          "publish": ["8080:80", "127.0.0.1:53:53/udp", "8000-8001:9000-9001"]})
+    mappings = declared.endpoints[0].publish
+    stored = {"owner": "netns:blue", "ifname": "eth0", "mac_address": "02:42:ac:1f:00:02",
+              "publish": _publish.to_strings(mappings)}
+    item = _endpoint_spec.stored_item("web", "172.31.0.2", stored)
+    again = _endpoint_spec.build_spec({"endpoints": [item]})
+    assert again.endpoints[0].publish == mappings
+    assert "publish" not in _endpoint_spec.stored_item("web", "172.31.0.3", {"owner": "netns:green"})
+    with pytest.raises(UnderlayError, match=r"^endpoints\[0\]\.publish: '8080:80' is not a list"):
+        _endpoint_spec.build_spec({"endpoints": [{"network": "web", "container_netns": "x", "publish": "8080:80"}]})
