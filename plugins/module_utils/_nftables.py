@@ -5,7 +5,8 @@
 
 Everything lives in table ``ip underlay_network``: chain ``postrouting`` (NAT) and chain
 ``forward`` (filter), and the NAT chains ``prerouting`` and ``output`` (published ports), made
-only while a rule is in them. Each rule carries a comment ``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
+with the first published port's rule and deleted with the last. Each rule carries a comment
+``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
 so a re-run finds exactly the rules of a network, and any change of what a rule says (subnet,
 bridge name) shows as a different comment: the old rule is deleted, the new one added.
 """
