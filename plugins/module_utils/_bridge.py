@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
@@ -96,7 +96,8 @@ def read(ws, spec):
     if not ports and old_bridge is not None:
         ports = kernel.ports(stored_name)
     forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
-    needed_by = _rules_needed_by(spec, definition)
+    needed_by = _rules_needed_by(spec, definition) or (
+        "publish" if spec.state == "absent" and _publish_rules.publishes(leases["leases"]) else None)
     rules = ws.nft.rules(needed_by) if needed_by else {}
     return BridgeCurrent(definition=definition, others=others, leases=leases, now=now(), bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
@@ -214,7 +215,8 @@ def _plan_ports(result, spec, current):
 
 
 def _plan_rules(result, spec, current):
-    have = _own_rules(current, spec.name)
+    # the published ports' rules are its endpoints' (container_endpoint's), removed with the network
+    have = {text: rule for text, rule in _own_rules(current, spec.name).items() if not _publish_rules.is_publish(text)}
     wanted = {rule["comment"]: rule for rule in _wanted_rules(spec)}
     for text in sorted(set(have) - set(wanted)):
         _delete_rule(result, text, have[text])

@@ -114,7 +114,9 @@ def status_lines(network):
     lines = [f"{network['Name']}  driver={network['Driver']}  subnet={config['Subnet']}  gateway={config['Gateway']}"
              f"  {options}".rstrip()]
     for endpoint in sorted(network["Containers"].values(), key=lambda e: e["Name"]):
+        ports = ", ".join(f"{bound['HostIp']}:{bound['HostPort']}->{port}"  # as docker ps shows them
+                          for port, binds in sorted(endpoint.get("Ports", {}).items()) for bound in binds)
         lines.append(f"  {endpoint['Name']}  {endpoint['IPv4Address'] or endpoint['IPv6Address']}"
-                     f"  {endpoint['MacAddress']}")
+                     f"  {endpoint['MacAddress']}" + (f"  {ports}" if ports else ""))
     lines.extend(f"  drift: {line}" for line in network["drift"])
     return lines

@@ -9,7 +9,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _runner
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _publish_rules, _runner
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -68,10 +68,11 @@ def read(ws, spec):
             raise UnderlayError(f"no network named {', '.join(repr(n) for n in missing)} in {spec.state_dir}",
                                 "name", missing[0])
         stored = {n: stored[n] for n in spec.names}
-    rules = collection_rules(ws.nft, stored.values())
+    tables = {name: ws.store.leases(name)["leases"] for name in stored}
+    rules = collection_rules(ws.nft, stored.values(), tables)
     views = []
     for name, definition in sorted(stored.items()):
-        leases = ws.store.leases(name)["leases"]
+        leases = tables[name]
         options = OPTIONS.get(definition.get("driver"), lambda d: {})(definition)
         view = inspect(definition, leases, options)
         view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
@@ -103,10 +104,12 @@ class NetworkKernel:
     endpoints: dict = field(default_factory=dict)  # leased address -> EndpointKernel
 
 
-def collection_rules(nft, definitions):
-    """The collection's nftables rules, read once and only when a network implies rules
-    (``nft`` is needed only then); the error's text when they cannot be read."""
-    if not any(_implied_rules(definition) for definition in definitions):
+def collection_rules(nft, definitions, tables=None):
+    """The collection's nftables rules, read once and only when a network implies rules, or
+    its leases publish ports (``nft`` is needed only then); the error's text when they cannot
+    be read."""
+    if not any(_implied_rules(definition) for definition in definitions) and not any(
+            _publish_rules.publishes(leases) for leases in (tables or {}).values()):
         return None
     try:
         return nft.rules()
@@ -138,7 +141,7 @@ def observe(kernel, definition, leases, rules):
             found["ports"] = kernel.ports(bridge)  # only their isolation is compared
         if definition.get("masquerade"):
             found["forwarding"] = kernel.sysctl(_bridge.FORWARDING)
-        if _implied_rules(definition):
+        if _implied_rules(definition) or _publish_rules.publishes(leases):
             found["rules"] = rules
     access = definition.get("host_access")
     if access:
@@ -177,7 +180,7 @@ def drift(definition, leases, kernel):
     if parent and kernel.parent is None:
         found.append(f"parent '{parent}' is missing")
     if definition.get("bridge_name"):
-        found.extend(_bridge_drift(definition, kernel))
+        found.extend(_bridge_drift(definition, kernel, leases))
     access = definition.get("host_access")
     if access:
         found.extend(_shim_drift(access, definition["ipam"]["ip_range"], kernel))
@@ -186,7 +189,7 @@ def drift(definition, leases, kernel):
     return found
 
 
-def _bridge_drift(definition, kernel):
+def _bridge_drift(definition, kernel, leases=None):
     name, ipam, link = definition["bridge_name"], definition["ipam"], kernel.bridge
     found = []
     if link is None or link.kind != "bridge":
@@ -204,12 +207,14 @@ def _bridge_drift(definition, kernel):
     if definition.get("masquerade") and kernel.forwarding != "1":
         found.append(f"IPv4 forwarding is off (net.ipv4.ip_forward={kernel.forwarding}), "
                      f"so the masquerade of {ipam['subnet']} forwards nothing")
-    found.extend(_rules_drift(definition, kernel.rules))
+    found.extend(_rules_drift(definition, kernel.rules, leases))
     return found
 
 
-def _rules_drift(definition, rules):
+def _rules_drift(definition, rules, leases=None):
     wanted = _implied_rules(definition)
+    if definition.get("driver") == "bridge":  # the rules of its endpoints' published ports
+        wanted = wanted | set(_publish_rules.wanted(definition["name"], definition, leases or {})[0])
     if isinstance(rules, str):
         return [f"nftables rules cannot be read: {rules}"]
     have = {text for text in rules or {} if owner(text) == definition["name"]}

@@ -108,6 +108,28 @@ options:
         description: Next hop.
         type: str
         required: true
+  publish:
+    description:
+      - Published ports (Docker's C(-p)), bridge networks only; each
+        C([HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), either port a range (C(8000-8009:8000-8009),
+        both ranges of one length). No HOST_IP means every address of the host; C(127.0.0.1) the
+        host's loopback only. The protocol defaults to V(tcp).
+      - DNAT rules in the collection's nftables table (C(ip underlay_network)), tagged
+        C(underlay.network:NETWORK:publish-...:MAPPING), reach the endpoint from outside (chain
+        C(prerouting)), from the host itself to its own addresses and to C(127.0.0.1) where HOST_IP
+        allows it (chain C(output); sets C(net.ipv4.conf.BRIDGE.route_localnet=1) and masquerades
+        C(127.0.0.0/8) into the bridge, as Docker does without its userland proxy), and from other
+        containers of the bridge through the host's address (masqueraded, so the reply comes back
+        through the host). IPv4 forwarding is turned on.
+      - The lease records the mappings, so C(underlay-network restore) and C(watch) make the rules
+        again; a change replaces exactly the rules that changed; detaching removes them.
+      - Refused on a macvlan network (its endpoints are directly on the physical network) and on
+        an internal bridge network (nothing from outside reaches it); a host port published twice
+        (in this list, or by another endpoint of any bridge network of O(state_dir)) is refused
+        naming both endpoints.
+    type: list
+    elements: str
+    default: []
   state:
     description:
       - V(present) attaches, V(absent) detaches and releases the lease.
@@ -155,6 +177,10 @@ options:
         type: list
         elements: dict
         suboptions: *route
+      publish:
+        description: As O(publish).
+        type: list
+        elements: str
       state:
         description: As O(state) (default the top-level O(state)).
         type: str
@@ -178,6 +204,14 @@ EXAMPLES = r"""
       - container_netns: tenant-a
       - container_netns: tenant-b
         ifname: eth1
+
+- name: A web tier on a bridge network, published on the host's port 8080 (docker run -p 8080:80)
+  underlay.network.container_endpoint:
+    network: frontend
+    container: wordpress
+    publish:
+      - "8080:80"
+      - "127.0.0.1:5353:53/udp"
 """
 
 RETURN = r"""
@@ -193,6 +227,14 @@ endpoint:
     ipv4_address: 10.0.0.10/24
     gateway: 10.0.0.1
     netns: /proc/4242/ns/net
+  contains:
+    ports:
+      description:
+        - The published ports in Docker's C(NetworkSettings.Ports) shape, keyed by container
+          port and protocol; C(HostIp) V(0.0.0.0) stands for every address of the host.
+      returned: when the endpoint publishes ports (O(publish))
+      type: dict
+      sample: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
 endpoints:
   description: One entry like RV(endpoint) per item of O(endpoints), in order.
   returned: when O(endpoints) is used
@@ -227,6 +269,7 @@ ENDPOINT_OPTIONS = dict(
     mac_address=dict(type="str"),
     default_route=dict(type="bool"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
+    publish=dict(type="list", elements="str"),
     state=dict(type="str", choices=list(_validation.STATES)),
 )
 
@@ -237,6 +280,7 @@ def main():
             ENDPOINT_OPTIONS,
             runtime=dict(ENDPOINT_OPTIONS["runtime"], default="auto"),
             routes=dict(ENDPOINT_OPTIONS["routes"], default=[]),
+            publish=dict(ENDPOINT_OPTIONS["publish"], default=[]),
             state=dict(ENDPOINT_OPTIONS["state"], default="present"),
             endpoints=dict(type="list", elements="dict", options=ENDPOINT_OPTIONS),
             **_argspec.stored(),
