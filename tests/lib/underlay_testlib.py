@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,8 @@ class Namespaces:
     def close(self):
         for name in reversed(self.created):
             sh("ip", "netns", "del", name, check=False)
+            # what container_endpoint may have written for it (its resolv.conf, names: issue 17)
+            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
         self.created = []
 
 
