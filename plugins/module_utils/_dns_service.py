@@ -175,7 +175,12 @@ def start(state_dir, netns=None):
     """Start the resolver of ``state_dir`` in the background (detached from this process, so it
     outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
     os.makedirs(os.path.join(state_dir, DNS_DIR), mode=0o755, exist_ok=True)
-    argv = [sys.executable, "-c", _BOOT, state_dir] + ([netns] if netns else [])
+    origin = getattr(__spec__, "origin", None) or ""
+    if sys.argv and sys.argv[0] and origin.startswith(f"{sys.argv[0]}:"):  # run by the underlay-network command
+        argv = [sys.executable, sys.argv[0], "dns", "--state-dir", state_dir, "--exit-when-idle"] + \
+            (["--netns", netns] if netns else [])
+    else:  # a module (its AnsiballZ payload, or the collection's files): through sys.path
+        argv = [sys.executable, "-c", _BOOT, state_dir] + ([netns] if netns else [])
     paths = [entry for entry in sys.path if entry]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     with open(_path(state_dir, LOG), "ab") as log:
