@@ -96,9 +96,15 @@ def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False
 
 
 def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
-    seen = served = None
+    seen = served = idle_since = None
     pruned = time.monotonic()
     while not stop.is_set():
+        # a namespace that went (a container stopped or restarted) is let go at once: a listener
+        # held in it keeps it alive, and with it the endpoint a restarted container gets again
+        listening = resolver.served
+        resolver.prune()
+        if resolver.served != listening:
+            seen = None
         marks = _marks(state_dir)
         if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
             try:
@@ -106,7 +112,6 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
             except UnderlayError as err:  # a corrupt file: keep serving what was served
                 _report(state_dir, served, [str(err)])
             else:
-                resolver.prune()
                 resolver.update(views)
                 served = digest(views)
                 _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())])
@@ -114,7 +119,12 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
                     ready()
                     ready = None
             seen, pruned = marks, time.monotonic()
-            if exit_when_idle and (not resolver.served or not os.path.isdir(state_dir)):
+        if exit_when_idle:  # idle for a while (a module waiting for the report has read it): stop
+            if resolver.served and os.path.isdir(state_dir):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > PRUNE_SECONDS:
                 break
         stop.wait(POLL_SECONDS)
 
@@ -202,7 +212,10 @@ def detached(argv):
 def ensure(state_dir, netns=None, timeout=START_TIMEOUT):
     """Make sure the names in ``state_dir`` resolve now: start the resolver if none runs, then
     wait until it serves exactly what the state directory says. Returns its problems."""
-    wanted = wanted_digest(state_dir)
+    views = _dns_records.views(served_networks(state_dir))
+    if not views:  # no name to serve: nothing to wait for (a running resolver follows by itself)
+        return []
+    wanted = digest(views)
     if not running(state_dir):
         start(state_dir, netns)
     deadline = time.monotonic() + timeout

@@ -153,7 +153,7 @@ def test_restart_keeps_address_and_mac_and_gone_owners_are_released(lab):
     lib.sh("ip", "netns", "del", c1)   # the "container" restarts: same name, fresh namespace
     lib.sh("ip", "netns", "add", c1)
     again = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1))
-    assert again["changed"] is True
+    assert again.get("changed") is True, again
     assert (again["endpoint"]["ipv4_address"], again["endpoint"]["mac_address"]) == (
         first["ipv4_address"], first["mac_address"])
 
@@ -187,7 +187,7 @@ def test_pid_target_and_batch_form(lab):
         assert "10.6.0.4/24" in lib.sh("ip", "-br", "addr", "show", "uplink", ns=containers[0]).stdout
         detach = [dict(item, state="absent") for item in items]
         r = lib.run_tasks([{MODULE: ep(lab, network="br", endpoints=detach)}])[0]
-        assert r["changed"] is True and all(v["state"] == "absent" for v in r["endpoints"])
+        assert r["changed"] is True and all(v["state"] == "absent" for v in r["endpoints"]), r
     finally:
         sleeper.kill()
         sleeper.wait()
