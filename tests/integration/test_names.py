@@ -191,12 +191,26 @@ def test_names_resolve_on_their_own_networks_only_rerun_check_mode_detach_restar
     assert resolv(ns.out) is None and not os.path.exists(f"/etc/netns/{ns.out}")
     assert ask(ns.wp, ns.out) == [] and ask(ns.wp, "mariadb") == [db]
 
-    # the resolver killed: the next run starts it again (changed), and names resolve
+    info = {n["Name"]: n for n in lib.run_module("network_info", lab.common)["networks"]}
+    assert all(n["drift"] == [] for n in info.values()), {k: n["drift"] for k, n in info.items()}
+    assert info["internal"]["Containers"][f"netns:{ns.db}"]["Aliases"] == ["mariadb", "db"]
+
+    # resolv.conf edited by someone else, the resolver killed: network_info says so
+    with open(f"/etc/netns/{ns.m2}/resolv.conf", "w", encoding="utf-8") as handle:
+        handle.write("nameserver 192.0.2.53\n")
+    info = {n["Name"]: n for n in lib.run_module("network_info", lab.common)["networks"]}
+    assert info["mv"]["drift"] == [f"endpoint namespace {ns.m2} ({m2}): /etc/netns/{ns.m2}/resolv.conf does not point"
+                                   " at the names resolver (127.0.0.11)"], info["mv"]["drift"]
     stop_resolver(lab.state_dir)
+    info = {n["Name"]: n for n in lib.run_module("network_info", lab.common)["networks"]}
+    assert "names are not served: the names resolver of the state directory is not running" in info["front"]["drift"]
+
+    # the resolver killed: the next run starts it again (changed), the file is pointed again, names resolve
     assert ask(ns.wp, "mariadb") == []
     restarted = attach_all(lab)
     assert restarted["changed"] is True, restarted
     assert restarted["actions"][-1].startswith("start the names resolver")
+    assert f"point /etc/netns/{ns.m2}/resolv.conf at the names resolver (127.0.0.11)" in restarted["actions"]
     assert ask(ns.wp, "mariadb") == [db] and getent(ns.m2, "m-one") == m1
     assert attach_all(lab)["changed"] is False
 
