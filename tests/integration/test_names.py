@@ -76,16 +76,8 @@ def resolv(ns):
 
 
 def stop_resolver(state_dir):
-    lock = os.path.join(state_dir, "dns", "resolver.lock")
-    if not os.path.exists(lock) or not _dns_service.running(state_dir):
-        return
-    with open(lock, encoding="utf-8") as handle:
-        pid = int(handle.read().strip())
-    os.kill(pid, 15)
-    deadline = time.monotonic() + 10
-    while _dns_service.running(state_dir) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _dns_service.running(state_dir), f"the resolver {pid} did not stop"
+    assert lib.stop_resolver(state_dir)
+    assert not _dns_service.running(state_dir)
 
 
 @pytest.fixture
@@ -107,7 +99,7 @@ def lab(namespaces, tmp_path):
     try:
         yield SimpleNamespace(host=host, state_dir=state_dir, common=common, ns=names, namespaces=namespaces)
     finally:
-        stop_resolver(state_dir)
+        lib.stop_resolver(state_dir)
 
 
 def attach_all(lab, check_mode=False):

@@ -278,6 +278,38 @@ def attach_bridge_by_hand(namespaces, host_ns, bridge, state_dir, network, isola
     return container, address
 
 
+def stop_resolver(state_dir, timeout=10.0):
+    """Stop the names resolver of ``state_dir`` (issue 17) if one runs: the pid in
+    ``dns/resolver.lock``, which it holds (flock) while it runs. Returns whether one ran."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+
+    lock = os.path.join(state_dir, "dns", "resolver.lock")
+
+    def running():
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    if not running():
+        return False
+    with open(lock, encoding="utf-8") as handle:
+        pid = int(handle.read().strip())
+    os.kill(pid, 15)
+    deadline = time.monotonic() + timeout
+    while running():
+        assert time.monotonic() < deadline, f"the names resolver {pid} of {state_dir} did not stop"
+        time.sleep(0.05)
+    return True
+
+
 def nft_ruleset(ns):
     return sh("nft", "list", "ruleset", ns=ns).stdout
 
