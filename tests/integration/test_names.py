@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+import uuid
 from types import SimpleNamespace
 
 import dns.exception
@@ -230,3 +230,71 @@ def test_bad_names_are_refused_naming_field_and_value_and_nothing_changes(lab):
     assert bad[4].get("failed") and bad[4]["field"] == "container_netns", bad[4]
     assert f"'{ns.out}' is already a name of netns:{ns.db}" in bad[4]["msg"]
     assert observed(lab) == before
+
+
+@pytest.fixture
+def podman(namespaces, tmp_path):
+    """Podman with private storage (as test_container_endpoint_runtimes.py runs it), busybox
+    as the image's root; a container joins a test-made namespace (``--network ns:PATH``), so
+    Podman gives it a resolv.conf (its ResolvConfPath) and nothing of this machine's network is used."""
+    if not os.path.exists("/usr/bin/podman") or not os.path.exists("/bin/busybox"):
+        pytest.fail("podman and busybox-static are needed: scripts/setup installs them")
+    work = tmp_path / "podman"
+    rootfs = work / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    subprocess.run(["cp", "/bin/busybox", str(rootfs / "bin" / "busybox")], check=True)
+    lib.sh("chroot", str(rootfs), "/bin/busybox", "--install", "-s")
+    (work / "storage.conf").write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{work}/graph"\n'
+                                       f'runroot = "{work}/run"\n')
+    (work / "containers.conf").write_text('[containers]\ndefault_ulimits = ["nofile=20000:20000",'
+                                          ' "nproc=32768:32768"]\n')
+    saved = {key: os.environ.get(key) for key in ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF")}
+    os.environ["CONTAINERS_STORAGE_CONF"] = str(work / "storage.conf")
+    os.environ["CONTAINERS_CONF"] = str(work / "containers.conf")
+    made = []
+
+    def run(name):
+        ns = namespaces.new("pc")
+        lib.sh("podman", "run", "-d", "--name", name, "--network", f"ns:/run/netns/{ns}", "--rootfs", str(rootfs),
+               "sleep", "100000")
+        made.append(name)
+        return ns
+
+    try:
+        yield run
+    finally:
+        for name in made:
+            lib.sh("podman", "rm", "-f", "-t", "0", name, check=False)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_a_podman_container_resolv_conf_is_rewritten_in_place_and_its_name_resolves(lab, podman):
+    token = uuid.uuid4().hex[:6]
+    web, db = f"ulnames-web-{token}".lower(), f"ulnames-db-{token}".lower()
+    podman(web)
+    podman(db)
+    path = lib.sh("podman", "inspect", "--format", "{{.ResolvConfPath}}", db).stdout.strip()
+    inode, original = os.stat(path).st_ino, open(path, encoding="utf-8").read()
+    r = lib.run_tasks([{MODULE: dict(lab.common, network="front", runtime="podman", endpoints=[
+        {"container": db, "aliases": ["mariadb"]}, {"container": web}])}])[0]
+    assert r["changed"] is True and not r.get("failed"), r.get("msg")
+    db_address = r["endpoints"][0]["ipv4_address"].split("/")[0]
+    assert f"point {path} at the names resolver (127.0.0.11)" in r["actions"]
+    assert os.stat(path).st_ino == inode  # in place: the container's bind mount sees it
+    inside = lib.sh("podman", "exec", db, "cat", "/etc/resolv.conf").stdout
+    assert [line for line in inside.splitlines() if line.startswith(("nameserver", "options"))] == \
+        ["nameserver 127.0.0.11", "options ndots:0"]
+    for name in ("mariadb", db):
+        answer = lib.sh("podman", "exec", web, "busybox", "nslookup", name).stdout
+        assert f"Address: {db_address}" in answer, answer
+    assert lib.run_tasks([{MODULE: dict(lab.common, network="front", runtime="podman", endpoints=[
+        {"container": db, "aliases": ["mariadb"]}, {"container": web}])}])[0]["changed"] is False
+    # detached: the file is put back as it was, in place
+    gone = lib.run_tasks([{MODULE: dict(lab.common, network="front", runtime="podman", container=db,
+                                        state="absent")}])[0]
+    assert gone["changed"] is True and not gone.get("failed"), gone.get("msg")
+    assert open(path, encoding="utf-8").read() == original and os.stat(path).st_ino == inode
