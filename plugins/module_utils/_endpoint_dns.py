@@ -25,11 +25,12 @@ from ansible_collections.underlay.network.plugins.module_utils._plan import Step
 
 
 def _service():
-    """_dns_service, imported only when a batch has names to serve (it needs dnspython)."""
-    try:
-        from ansible_collections.underlay.network.plugins.module_utils import _dns_service  # pylint: disable=import-outside-toplevel
-    except ImportError as err:
-        raise MissingLibraryError("dnspython", err) from err
+    """_dns_service, imported only when a batch has names to serve; MissingLibraryError when
+    the host lacks dnspython (which the resolver needs)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _dns_service  # pylint: disable=import-outside-toplevel
+    from ansible_collections.underlay.network.plugins.module_utils._dns_server import DNSPYTHON_ERROR  # pylint: disable=import-outside-toplevel
+    if DNSPYTHON_ERROR is not None:
+        raise MissingLibraryError("dnspython", DNSPYTHON_ERROR)
     return _dns_service
 
 

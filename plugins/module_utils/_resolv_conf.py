@@ -118,4 +118,3 @@ def write(path, text, in_place):
         return
     make_directory(os.path.dirname(path))
     atomic_write(path, data, MODE)
-

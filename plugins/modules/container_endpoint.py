@@ -52,7 +52,7 @@ description:
     shows as C(/etc/resolv.conf)); a O(pid) target's file is not touched. The namespace's
     loopback is set up (the resolver answers on C(127.0.0.11)). When the namespace's last
     endpoint on such a network goes, the file is put back as it was."
-  - When the module returns, the names resolve: it starts the resolver of O(state_dir) (one
+  - When the module returns, the names resolve. It starts the resolver of O(state_dir) (one
     process for the host, serving every namespace) when none runs and waits until it serves
     the new records. A re-run with nothing to change is C(changed=false); a run after the
     resolver died starts it again. Check mode starts nothing and writes nothing.
