@@ -30,7 +30,6 @@ def addresses(world, count=None):
         return dict(pool.map(one, names))
 
 
-
 class Peer:
     """One way of doing the work; ``prepare`` is untimed, attach/noop/detach are timed."""
 
@@ -70,4 +69,3 @@ class Peer:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("set -e\n" + script)
         return sh("ip", "netns", "exec", self.world.host, "bash", path)
-
