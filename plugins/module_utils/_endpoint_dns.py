@@ -52,11 +52,11 @@ class NamesCurrent:
 
 def read(ws, spec, definitions, items):
     """What the names steps are planned against, or None when no network of the batch has dns on."""
-    if not any(enabled(definition) for definition in definitions.values()):
+    if not any(definition and enabled(definition) for definition in definitions.values()):
         return None
     service = _service()
     tables = {name: ws.store.leases(name)["leases"] for name, definition in sorted(ws.store.networks().items())
-              if enabled(definition)}
+              if definition and enabled(definition)}
     current = NamesCurrent(state_dir=spec.state_dir, netns=spec.netns, tables=tables,
                            served=service.served_digest(spec.state_dir),
                            host_text=_resolv_conf.read(_resolv_conf.HOST_FILE))
