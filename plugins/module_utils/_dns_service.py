@@ -114,7 +114,10 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
             else:
                 resolver.update(views)
                 served = digest(views)
-                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())])
+                # a namespace that is gone (a stopped container) needs no names: not a problem, and
+                # the report does not change because a container stopped
+                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())
+                                            if os.path.exists(path)])
                 if ready is not None:
                     ready()
                     ready = None
