@@ -119,7 +119,9 @@ def _plan_namespace(result, names, item, member, records):
         result.add(f"set 'lo' up in {target.label} (the names resolver answers on 127.0.0.11)", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name="lo", admin_state="down")),
                    name="lo", admin_state="up", **where)
-    if path is None:
+    if path is None:  # a PID target: its file is not touched; the lease still says it has names
+        if member:
+            records.setdefault(owner, {"path": None, "lines": None})
         return
     text = names.files.get(path)
     in_place = item.spec.target_kind == "container"

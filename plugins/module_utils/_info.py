@@ -123,8 +123,11 @@ def observe_names(store, state_dir):
 
 def names_drift(leases, names):
     """Where names do not resolve as ``leases`` say: the resolver not running or not serving an
-    endpoint's namespace, an endpoint's resolv.conf not pointing at it. Pure."""
-    present = {ip: lease for ip, lease in leases.items() if lease.get("netns_path") in names.alive}
+    endpoint's namespace, an endpoint's resolv.conf not pointing at it. Only endpoints that
+    container_endpoint set up for names count (a lease made before names existed does not). Pure."""
+    # endpoints attached with names (their lease records their resolv.conf) whose namespace exists
+    present = {ip: lease for ip, lease in leases.items()
+               if "resolv_conf" in lease and lease.get("netns_path") in names.alive}
     if not present:
         return []
     if names.missing:

@@ -23,7 +23,8 @@ description:
   - "On a network with C(dns) on, drift also is: the names resolver of O(state_dir) not running,
     not serving the stored records yet, or not answering in an endpoint's namespace; an
     endpoint's C(resolv.conf) that no longer points at it (C(127.0.0.11)). Endpoints whose
-    namespace is gone (a stopped container) are not counted."
+    namespace is gone (a stopped container), and endpoints attached before names existed (until
+    M(underlay.network.container_endpoint) runs for them again), are not counted."
   - Each entry of C(Containers) has the endpoint's C(Aliases) on that network.
   - Never changes anything, and never waits for a run that does.
   - The state files are read without taking the lock of O(state_dir). Every write is an atomic
