@@ -135,7 +135,7 @@ def plan(spec, current):
     desired = {
         "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
-        "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
+        "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "dns": spec.dns, "netns": spec.netns,
         "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after=definition_view(desired))
@@ -251,7 +251,8 @@ def stored_params(definition):
     stored definition): what ``underlay-network restore`` applies."""
     params = {"name": definition["name"], "bridge_name": definition["bridge_name"],
               "icc": definition.get("icc", True), "internal": bool(definition.get("internal")),
-              "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu")}
+              "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu"),
+              "dns": bool(definition.get("dns", True))}
     params.update(definition["ipam"])
     return params
 

@@ -38,8 +38,10 @@ def _parser():
                          " only; no runtime is asked (asking Docker through its socket would start it, and"
                          " watch attaches containers as they start)")
     commands.add_parser("watch", parents=[common], help="re-attach containers' endpoints when they start")
-    commands.add_parser("dns", parents=[common], help="answer the endpoints' name lookups at 127.0.0.11 inside"
-                        " their namespaces (started by the modules when none runs)")
+    dns = commands.add_parser("dns", parents=[common], help="answer the endpoints' name lookups at 127.0.0.11"
+                              " inside their namespaces (started by the modules when none runs)")
+    dns.add_argument("--exit-when-idle", action="store_true",
+                     help="stop once no endpoint's namespace is left to serve (how the modules start it)")
     status = commands.add_parser("status", parents=[common], help="the networks and endpoints; exit 1 on drift")
     status.add_argument("names", nargs="*", metavar="NETWORK", help="only these networks")
     return parser
@@ -55,12 +57,12 @@ def main(argv=None, out=None):
     if args.command == "status":
         return _status(state_dir, netns, args.names, out)
     if args.command == "dns":
-        return _dns(state_dir, netns)
+        return _dns(state_dir, netns, args.exit_when_idle)
     from ansible_collections.underlay.network.plugins.module_utils import _watch  # only the watcher needs it
     return _watch.watch(state_dir, netns)
 
 
-def _dns(state_dir, netns):
+def _dns(state_dir, netns, exit_when_idle=False):
     """Serve names until SIGTERM, from inside ``netns`` when given (so the host's resolvers are
     asked from the host's namespace)."""
     from ansible_collections.underlay.network.plugins.module_utils import _dns_service  # needs dnspython
@@ -69,7 +71,7 @@ def _dns(state_dir, netns):
         _dns_service.enter(netns)
     stop = threading.Event()
     _dns_service.stop_on_signals(stop)
-    _dns_service.serve(state_dir, stop=stop, ready=lambda: notify("READY=1"))
+    _dns_service.serve(state_dir, stop=stop, ready=lambda: notify("READY=1"), exit_when_idle=exit_when_idle)
     return 0
 
 

@@ -36,7 +36,7 @@ def dns_name(field_name, value):
 
 def owner_name(owner):
     """The name an endpoint's owner answers to (``container:web`` -> ``web``), None for a PID."""
-    kind, _, value = owner.partition(":")
+    kind, _colon, value = owner.partition(":")
     return value if kind in ("container", "netns") else None
 
 

@@ -20,14 +20,20 @@ import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
+try:  # the managed host's python3-dnspython; a clear message when it is missing (MissingLibraryError)
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+    import dns.rrset
+except ImportError as err:
+    DNSPYTHON_ERROR = err
+else:
+    DNSPYTHON_ERROR = None
 
+from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError
 from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
 LISTEN_ADDRESS = "127.0.0.11"
@@ -105,6 +111,8 @@ class Resolver:
     """Serves ``views`` (``{netns_path: View}``, replaced whole by ``update``) until ``stop``."""
 
     def __init__(self, upstreams, port=PORT, timeout=2.0):
+        if DNSPYTHON_ERROR is not None:
+            raise MissingLibraryError("dnspython", DNSPYTHON_ERROR)
         self.upstreams = list(upstreams)
         self.port = port
         self.timeout = timeout

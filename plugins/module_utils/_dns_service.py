@@ -35,12 +35,14 @@ LOCK = "resolver.lock"
 SERVED = "served"
 LOG = "resolver.log"
 WATCHED = ("networks", "leases")
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
 PRUNE_SECONDS = 5.0
 START_TIMEOUT = 15.0
+# what ``start`` runs: this file itself, not _cli (a module's AnsiballZ payload carries only
+# the files the module imports, and is deleted once the module returns)
 _BOOT = ("import sys\n"
-         "from ansible_collections.underlay.network.plugins.module_utils._cli import main\n"
-         "sys.exit(main(sys.argv[1:]))\n")
+         "from ansible_collections.underlay.network.plugins.module_utils import _dns_service\n"
+         "sys.exit(_dns_service.detached(sys.argv[1:]))\n")
 
 
 def _path(state_dir, name):
@@ -65,10 +67,13 @@ def wanted_digest(state_dir):
 
 
 # -- the service side -------------------------------------------------------------
-def serve(state_dir, upstreams=None, stop=None, ready=None):
+def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False):
     """Run the resolver of ``state_dir`` until ``stop`` (a threading.Event) is set or SIGTERM.
 
-    ``ready()`` is called once the first views are served (systemd's READY=1)."""
+    ``ready()`` is called once the first views are served (systemd's READY=1).
+    ``exit_when_idle`` (a resolver a module started, not the systemd unit): stop once no
+    namespace is left to serve (every endpoint's namespace gone) or the state directory is;
+    the next module run that needs one starts it again."""
     os.makedirs(os.path.join(state_dir, DNS_DIR), mode=0o755, exist_ok=True)
     stop = stop or threading.Event()
     lock = os.open(_path(state_dir, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -80,7 +85,7 @@ def serve(state_dir, upstreams=None, stop=None, ready=None):
         server = threading.Thread(target=resolver.serve, name="underlay-dns-serve", daemon=True)
         server.start()
         try:
-            _follow(state_dir, resolver, stop, ready)
+            _follow(state_dir, resolver, stop, ready, exit_when_idle)
         finally:
             resolver.stop()
             server.join(10)
@@ -90,10 +95,16 @@ def serve(state_dir, upstreams=None, stop=None, ready=None):
         os.close(lock)
 
 
-def _follow(state_dir, resolver, stop, ready):
-    seen = served = None
+def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
+    seen = served = idle_since = None
     pruned = time.monotonic()
     while not stop.is_set():
+        # a namespace that went (a container stopped or restarted) is let go at once: a listener
+        # held in it keeps it alive, and with it the endpoint a restarted container gets again
+        listening = resolver.served
+        resolver.prune()
+        if resolver.served != listening:
+            seen = None
         marks = _marks(state_dir)
         if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
             try:
@@ -101,14 +112,23 @@ def _follow(state_dir, resolver, stop, ready):
             except UnderlayError as err:  # a corrupt file: keep serving what was served
                 _report(state_dir, served, [str(err)])
             else:
-                resolver.prune()
                 resolver.update(views)
                 served = digest(views)
-                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())])
+                # a namespace that is gone (a stopped container) needs no names: not a problem, and
+                # the report does not change because a container stopped
+                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())
+                                            if os.path.exists(path)])
                 if ready is not None:
                     ready()
                     ready = None
             seen, pruned = marks, time.monotonic()
+        if exit_when_idle:  # idle for a while (a module waiting for the report has read it): stop
+            if resolver.served and os.path.isdir(state_dir):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > PRUNE_SECONDS:
+                break
         stop.wait(POLL_SECONDS)
 
 
@@ -156,13 +176,24 @@ def running(state_dir):
     return False
 
 
+def served_digest(state_dir):
+    """The digest the running resolver of ``state_dir`` serves, or None when none runs."""
+    if not running(state_dir):
+        return None
+    report = _read_report(state_dir)
+    return report.get("digest") if report else None
+
+
 def start(state_dir, netns=None):
     """Start the resolver of ``state_dir`` in the background (detached from this process, so it
     outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
     os.makedirs(os.path.join(state_dir, DNS_DIR), mode=0o755, exist_ok=True)
-    argv = [sys.executable, "-c", _BOOT, "dns", "--state-dir", state_dir]
-    if netns:
-        argv += ["--netns", netns]
+    origin = getattr(__spec__, "origin", None) or ""
+    if sys.argv and sys.argv[0] and origin.startswith(f"{sys.argv[0]}:"):  # run by the underlay-network command
+        argv = [sys.executable, sys.argv[0], "dns", "--state-dir", state_dir, "--exit-when-idle"] + \
+            (["--netns", netns] if netns else [])
+    else:  # a module (its AnsiballZ payload, or the collection's files): through sys.path
+        argv = [sys.executable, "-c", _BOOT, state_dir] + ([netns] if netns else [])
     paths = [entry for entry in sys.path if entry]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     with open(_path(state_dir, LOG), "ab") as log:
@@ -170,10 +201,24 @@ def start(state_dir, netns=None):
                          start_new_session=True, close_fds=True, cwd="/")
 
 
+def detached(argv):
+    """The resolver ``start`` runs: ``STATE_DIR [NETNS]``; it stops once it has nothing to serve."""
+    state_dir, netns = argv[0], (argv[1] if len(argv) > 1 else None)
+    if netns:
+        enter(netns)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    serve(state_dir, stop=stop, exit_when_idle=True)
+    return 0
+
+
 def ensure(state_dir, netns=None, timeout=START_TIMEOUT):
     """Make sure the names in ``state_dir`` resolve now: start the resolver if none runs, then
     wait until it serves exactly what the state directory says. Returns its problems."""
-    wanted = wanted_digest(state_dir)
+    views = _dns_records.views(served_networks(state_dir))
+    if not views:  # no name to serve: nothing to wait for (a running resolver follows by itself)
+        return []
+    wanted = digest(views)
     if not running(state_dir):
         start(state_dir, netns)
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _publish, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _network_spec, _publish, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
@@ -33,6 +33,7 @@ class EndpointSpec:
     routes: Tuple[Tuple[str, str], ...] = ()
     state: str = "present"
     publish: tuple = ()  # _publish.PortMapping, sorted
+    aliases: Tuple[str, ...] = ()  # further names on the network (Docker's --network-alias)
 
     @property
     def describe(self):
@@ -100,8 +101,12 @@ def _item(params, defaults, index):
             raise UnderlayError(f"{route!r} needs dst (an IPv4 network) and gateway (an IPv4 address)",
                                 f"{where}routes", route) from None
         routes.append((dst, gateway))
+    aliases = merged.get("aliases") or ()
+    if not isinstance(aliases, (list, tuple)):
+        raise UnderlayError(f"{aliases!r} is not a list of names", f"{where}aliases", aliases)
+    aliases = tuple(dict.fromkeys(_dns_records.dns_name(f"{where}aliases", alias) for alias in aliases))
     return EndpointSpec(
-        network=network, target_kind=given[0], target=merged[given[0]],
+        aliases=aliases, network=network, target_kind=given[0], target=merged[given[0]],
         runtime=v.choice(f"{where}runtime", merged.get("runtime") or "auto", ("auto",) + _targets.RUNTIMES),
         ifname=ifname, ipv4_address=address, mac_address=mac, default_route=merged.get("default_route"),
         routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"),
@@ -116,7 +121,7 @@ def _publish_list(field_name, values):
 
 def build_spec(params):
     keys = ("network", "container", "pid", "container_netns", "runtime", "ifname", "ipv4_address", "mac_address",
-            "default_route", "routes", "state", "publish")
+            "default_route", "routes", "state", "publish", "aliases")
     top = {k: params.get(k) for k in keys}
     netns = params.get("netns")
     common = {"state_dir": params.get("state_dir") or DEFAULT_STATE_DIR, "netns": netns,
@@ -146,6 +151,8 @@ def stored_item(network, address, lease):
             "routes": [{"dst": dst, "gateway": via} for dst, via in lease.get("routes") or ()]}
     if lease.get("publish"):
         item["publish"] = list(lease["publish"])
+    if lease.get("aliases"):
+        item["aliases"] = list(lease["aliases"])
     if lease.get("default_route") is not None:
         item["default_route"] = bool(lease["default_route"])
     return item

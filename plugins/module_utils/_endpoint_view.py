@@ -13,7 +13,7 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_names i
 def view(item, target, ifname, address, mac, gateway, prefix, publish=()):
     found = {"network": item.network, "container": target.container or target.label if target else item.describe,
              "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
-             "gateway": gateway, "netns": target.netns_path if target else None}
+             "gateway": gateway, "netns": target.netns_path if target else None, "aliases": list(item.aliases)}
     if publish:  # Docker's NetworkSettings.Ports, for an endpoint that publishes
         found["ports"] = _publish.docker_ports(publish)
     return found

@@ -49,4 +49,7 @@ def inspect(definition, leases, options):
         "Containers": containers(definition, leases),
         "Options": options,
         "Labels": {},
+        # not in Docker's inspect (its user-defined networks always resolve names): whether
+        # this network's endpoints resolve each other's names (the ``dns`` option)
+        "EnableDNS": bool(definition.get("dns", True)),
     }

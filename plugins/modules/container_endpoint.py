@@ -42,6 +42,20 @@ description:
   - The batch form O(endpoints) attaches or detaches many endpoints in one run; a namespace
     that appears in several items (a container on two networks) gets a distinct interface
     name for each.
+  - "Names: on a network with C(dns) on (the default), the endpoint resolves the names
+    (container names, C(container_netns) namespace names, O(aliases)) of the endpoints of every
+    network it is on, and nothing of the others; other names go to the host's resolvers. Its
+    C(resolv.conf) is pointed at the resolver, Docker's embedded-DNS shape: C(nameserver 127.0.0.11)
+    and C(options ndots:0), the file's C(search) lines and other options kept. The file is the
+    runtime's C(ResolvConfPath) for a container (rewritten in place: it is bind-mounted into
+    the container), C(/etc/netns/NAME/resolv.conf) for a named namespace (what C(ip netns exec)
+    shows as C(/etc/resolv.conf)); a O(pid) target's file is not touched. The namespace's
+    loopback is set up (the resolver answers on C(127.0.0.11)). When the namespace's last
+    endpoint on such a network goes, the file is put back as it was."
+  - When the module returns, the names resolve. It starts the resolver of O(state_dir) (one
+    process for the host, serving every namespace) when none runs and waits until it serves
+    the new records. A re-run with nothing to change is C(changed=false); a run after the
+    resolver died starts it again. Check mode starts nothing and writes nothing.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
@@ -130,6 +144,15 @@ options:
     type: list
     elements: str
     default: []
+  aliases:
+    description:
+      - Further names the endpoint answers to on this network (Docker's C(--network-alias)), on
+        a network with C(dns) on; each a valid DNS name (labels of letters, digits, V(_) and
+        V(-)). A name (an alias, or the container's or namespace's own) that another endpoint of
+        the network already answers to is refused, naming both.
+    type: list
+    elements: str
+    default: []
   state:
     description:
       - V(present) attaches, V(absent) detaches and releases the lease.
@@ -181,6 +204,10 @@ options:
         description: As O(publish).
         type: list
         elements: str
+      aliases:
+        description: As O(aliases).
+        type: list
+        elements: str
       state:
         description: As O(state) (default the top-level O(state)).
         type: str
@@ -196,6 +223,12 @@ EXAMPLES = r"""
     network: vlan100
     container: web1
     ipv4_address: 10.0.0.10
+
+- name: Attach a database that the other containers of the network reach as mariadb or db
+  underlay.network.container_endpoint:
+    network: internal
+    container: mariadb
+    aliases: [db]
 
 - name: Attach many namespaces in one run
   underlay.network.container_endpoint:
@@ -227,6 +260,7 @@ endpoint:
     ipv4_address: 10.0.0.10/24
     gateway: 10.0.0.1
     netns: /proc/4242/ns/net
+    aliases: [www]
   contains:
     ports:
       description:
@@ -270,6 +304,7 @@ ENDPOINT_OPTIONS = dict(
     default_route=dict(type="bool"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
     publish=dict(type="list", elements="str"),
+    aliases=dict(type="list", elements="str"),
     state=dict(type="str", choices=list(_validation.STATES)),
 )
 
@@ -281,6 +316,7 @@ def main():
             runtime=dict(ENDPOINT_OPTIONS["runtime"], default="auto"),
             routes=dict(ENDPOINT_OPTIONS["routes"], default=[]),
             publish=dict(ENDPOINT_OPTIONS["publish"], default=[]),
+            aliases=dict(ENDPOINT_OPTIONS["aliases"], default=[]),
             state=dict(ENDPOINT_OPTIONS["state"], default="present"),
             endpoints=dict(type="list", elements="dict", options=ENDPOINT_OPTIONS),
             **_argspec.stored(),
