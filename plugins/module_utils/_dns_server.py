@@ -33,10 +33,12 @@ except ImportError as err:
 else:
     DNSPYTHON_ERROR = None
 
+from ansible_collections.underlay.network.plugins.module_utils import _libnftables
 from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError
 from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
 LISTEN_ADDRESS = "127.0.0.11"
+TABLE = "ip underlay_dns"
 PORT = 53
 TTL = 600  # Docker's
 IP_FREEBIND = 15  # bind before the namespace's loopback is up (it answers once it is)
@@ -59,21 +61,27 @@ def host_upstreams(resolv_conf="/etc/resolv.conf"):
 
 
 class _Listener:
-    """The UDP and TCP sockets of one namespace."""
+    """The UDP and TCP sockets of one namespace, and the table that sends its lookups to them.
+
+    As Docker's embedded DNS does, the sockets listen on 127.0.0.11 at a port of their own and
+    a nat rule in the namespace (table ``ip underlay_dns``) sends what asks 127.0.0.11:53 there:
+    so a container may still run a DNS server of its own on port 53 of every address."""
 
     def __init__(self, netns_path, port):
         fd = os.open(netns_path, os.O_RDONLY)
         try:
             self.identity = _identity(fd)
             with entered(fd):
-                self.udp = _bound(socket.SOCK_DGRAM, port)
+                self.udp, self.tcp = _bound_pair()
                 try:
-                    self.tcp = _bound(socket.SOCK_STREAM, port)
+                    _libnftables.run(_redirect(port, self.udp.getsockname()[1]))
                 except BaseException:
                     self.udp.close()
+                    self.tcp.close()
                     raise
         finally:
             os.close(fd)
+        self.netns_path = netns_path
         self.tcp.listen(64)
         self.udp.setblocking(False)
         self.tcp.setblocking(False)
@@ -81,6 +89,40 @@ class _Listener:
     def close(self):
         self.udp.close()
         self.tcp.close()
+        if not _same_namespace(self.netns_path, self.identity):
+            return  # the namespace is gone (or another one has its name): nothing to take back
+        try:
+            fd = os.open(self.netns_path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            with entered(fd):
+                _libnftables.run(f"delete table {TABLE}")
+        except OSError:
+            pass  # removed meanwhile
+        finally:
+            os.close(fd)
+
+
+def _redirect(port, to_port):
+    """The namespace's table: what asks 127.0.0.11:``port`` goes to the resolver's ``to_port``
+    (made anew, whatever an earlier resolver left)."""
+    return (f"table {TABLE} {{}}\ndelete table {TABLE}\n"
+            f"table {TABLE} {{\n chain output {{\n  type nat hook output priority -100; policy accept;\n"
+            f"  ip daddr {LISTEN_ADDRESS} udp dport {port} dnat to {LISTEN_ADDRESS}:{to_port}\n"
+            f"  ip daddr {LISTEN_ADDRESS} tcp dport {port} dnat to {LISTEN_ADDRESS}:{to_port}\n }}\n}}\n")
+
+
+def _bound_pair():
+    """A UDP and a TCP socket on one free port of 127.0.0.11 (the kernel picks the UDP port;
+    a TCP socket may hold that port already, then another is picked)."""
+    for _attempt in range(16):
+        udp = _bound(socket.SOCK_DGRAM, 0)
+        try:
+            return udp, _bound(socket.SOCK_STREAM, udp.getsockname()[1])
+        except OSError:
+            udp.close()
+    raise OSError("no port of 127.0.0.11 is free for both UDP and TCP")
 
 
 def _identity(fd_or_path):
