@@ -39,6 +39,7 @@ from ansible_collections.underlay.network.plugins.module_utils._netns import ent
 
 LISTEN_ADDRESS = "127.0.0.11"
 TABLE = "ip underlay_dns"
+_REMEMBERED_PORTS = 16384  # namespaces whose port is kept for when they are served again
 PORT = 53
 TTL = 600  # Docker's
 IP_FREEBIND = 15  # bind before the namespace's loopback is up (it answers once it is)
@@ -67,12 +68,16 @@ class _Listener:
     a nat rule in the namespace (table ``ip underlay_dns``) sends what asks 127.0.0.11:53 there:
     so a container may still run a DNS server of its own on port 53 of every address."""
 
-    def __init__(self, netns_path, port):
+    def __init__(self, netns_path, port, ports):
         fd = os.open(netns_path, os.O_RDONLY)
         try:
             self.identity = _identity(fd)
             with entered(fd):
-                self.udp, self.tcp = _bound_pair()
+                self.udp, self.tcp = _bound_pair(ports.get(self.identity))
+                ports.pop(self.identity, None)  # most recent last: the oldest are forgotten first
+                ports[self.identity] = self.udp.getsockname()[1]
+                while len(ports) > _REMEMBERED_PORTS:
+                    del ports[next(iter(ports))]
                 try:
                     _libnftables.run(_redirect(port, self.udp.getsockname()[1]))
                 except BaseException:
@@ -113,11 +118,15 @@ def _redirect(port, to_port):
             f"  ip daddr {LISTEN_ADDRESS} tcp dport {port} dnat to {LISTEN_ADDRESS}:{to_port}\n }}\n}}\n")
 
 
-def _bound_pair():
-    """A UDP and a TCP socket on one free port of 127.0.0.11 (the kernel picks the UDP port;
-    a TCP socket may hold that port already, then another is picked)."""
-    for _attempt in range(16):
-        udp = _bound(socket.SOCK_DGRAM, 0)
+def _bound_pair(port=None):
+    """A UDP and a TCP socket on one free port of 127.0.0.11: ``port`` when it is free (the one
+    this namespace had before: a namespace served again looks exactly as it did), else one the
+    kernel picks for UDP and TCP can have too."""
+    for attempt in range(16):
+        try:
+            udp = _bound(socket.SOCK_DGRAM, port if attempt == 0 and port else 0)
+        except OSError:
+            continue
         try:
             return udp, _bound(socket.SOCK_STREAM, udp.getsockname()[1])
         except OSError:
@@ -161,6 +170,7 @@ class Resolver:
         self.problems = {}  # netns_path -> why it is not served
         self._views = {}
         self._listeners = {}
+        self._ports = {}  # namespace identity -> the port its listener had (reused when served again)
         self._selector = selectors.DefaultSelector()
         self._workers = ThreadPoolExecutor(max_workers=_FORWARDERS, thread_name_prefix="underlay-dns")
         self._lock = threading.Lock()
@@ -179,7 +189,7 @@ class Resolver:
                 if path in self._listeners:
                     continue
                 try:
-                    listener = _Listener(path, self.port)
+                    listener = _Listener(path, self.port, self._ports)
                 except OSError as err:  # the namespace went away, or is not one
                     self.problems[path] = err.strerror or str(err)
                     continue
