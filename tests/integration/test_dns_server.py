@@ -8,7 +8,6 @@ an upstream resolver that lives in the test's "host" namespace (never this machi
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import threading
@@ -21,26 +20,18 @@ import dns.rcode
 import dns.rrset
 import pytest
 
+import underlay_testlib as lib
+
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _dns_service
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver
-from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
-
-def _inside(ns, func, *args):
-    """``func(*args)`` run by a thread that is in namespace ``ns`` (so are the threads it starts)."""
-    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-    try:
-        with entered(fd):
-            return func(*args)
-    finally:
-        os.close(fd)
 
 
 class Upstream:
     """The host's resolver: knows example.test, says NXDOMAIN to everything else."""
 
     def __init__(self, ns):
-        self.sock = _inside(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 53))
         self.asked = []
         threading.Thread(target=self._serve, daemon=True).start()
@@ -65,13 +56,13 @@ class Upstream:
 def ask(ns, name, rdtype="A", tcp=False):
     query = dns.message.make_query(name, rdtype)
     if tcp:
-        sock = _inside(ns, socket.socket, socket.AF_INET, socket.SOCK_STREAM)
+        sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_STREAM)
         with sock:
             sock.settimeout(3)
             sock.connect(("127.0.0.11", 53))
             sock.setblocking(False)
             return dns.query.tcp(query, "127.0.0.11", timeout=3, sock=sock)
-    sock = _inside(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
     sock.setblocking(False)  # dnspython waits with its own timeout only on a non-blocking socket
     with sock:
         return dns.query.udp(query, "127.0.0.11", timeout=3, sock=sock)
@@ -95,7 +86,7 @@ def served(namespaces):
     upstream = Upstream(host)
     resolver = Resolver(["127.0.0.1"], timeout=1.0)
     resolver.update(_dns_records.views(networks))
-    thread = threading.Thread(target=_inside, args=(host, resolver.serve), daemon=True)
+    thread = threading.Thread(target=lib.in_netns, args=(host, resolver.serve), daemon=True)
     thread.start()
     try:
         yield resolver, upstream, dict(wordpress=wordpress, mariadb=mariadb, outsider=outsider, host=host), networks

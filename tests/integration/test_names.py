@@ -12,6 +12,7 @@ name and puts resolv.conf back, a killed resolver is started again, bad names ar
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -26,23 +27,14 @@ import pytest
 import underlay_testlib as lib
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_service
-from ansible_collections.underlay.network.plugins.module_utils._netns import entered
 
 MODULE = "underlay.network.container_endpoint"
 
 
-def _inside(ns, func, *args):
-    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-    try:
-        with entered(fd):
-            return func(*args)
-    finally:
-        os.close(fd)
-
 
 def ask(ns, name):
     """The addresses 127.0.0.11 inside ``ns`` gives for ``name`` ([] for none, or no answer)."""
-    sock = _inside(ns, __import__("socket").socket, 2, 2)  # AF_INET, SOCK_DGRAM
+    sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
     sock.setblocking(False)
     with sock:
         try:

@@ -79,6 +79,14 @@ class Namespaces:
         self.created = []
 
 
+def in_netns(ns, func, *args):
+    """``func(*args)`` run by this thread from inside namespace ``ns`` (a socket made there stays
+    bound to it; threads started there start there)."""
+    from ansible_collections.underlay.network.plugins.module_utils._netns import inside  # pylint: disable=import-outside-toplevel
+    with inside(f"/run/netns/{ns}"):
+        return func(*args)
+
+
 def wait_for_carrier(*links, timeout=10.0):
     """Wait until each ``(ns, name)`` reports carrier: the kernel announces a veth's carrier
     through linkwatch, up to a second late under load, and a lab snapshotted before that would
