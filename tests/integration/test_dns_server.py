@@ -26,7 +26,6 @@ from ansible_collections.underlay.network.plugins.module_utils import _dns_recor
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver
 
 
-
 class Upstream:
     """The host's resolver: knows example.test, says NXDOMAIN to everything else."""
 

@@ -31,7 +31,6 @@ from ansible_collections.underlay.network.plugins.module_utils import _dns_servi
 MODULE = "underlay.network.container_endpoint"
 
 
-
 def ask(ns, name):
     """The addresses 127.0.0.11 inside ``ns`` gives for ``name`` ([] for none, or no answer)."""
     sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
