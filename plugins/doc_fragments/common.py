@@ -55,6 +55,19 @@ options:
       - Addresses of O(subnet) that are never allocated, by name (Docker's C(--aux-address)).
     type: dict
     default: {}
+  dns:
+    description:
+      - Endpoints of this network resolve each other's names (a container's name, a
+        C(container_netns) target's namespace name, and their C(aliases)) as on Docker's
+        user-defined networks; names of networks an endpoint is not on do not resolve, other
+        names go to the host's resolvers.
+      - Served by one resolver process per O(state_dir), answering at C(127.0.0.11:53) inside
+        every endpoint's namespace; M(underlay.network.container_endpoint) points the
+        endpoint's C(resolv.conf) at it and starts it when it is not running.
+      - Shown as C(EnableDNS) in RV(network) (Docker's inspect has no such field). A definition
+        stored before this option existed counts as V(true).
+    type: bool
+    default: true
   force:
     description:
       - With O(state=absent), detach the attached endpoints first. Without it, removing a

@@ -34,6 +34,7 @@ def network(**own):
         ip_range=dict(type="str"),
         aux_addresses=dict(type="dict", default={}),
         internal=dict(type="bool", default=False),
+        dns=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
         state=state(),
         **stored(),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
@@ -96,7 +96,8 @@ def read(ws, spec):
     if not ports and old_bridge is not None:
         ports = kernel.ports(stored_name)
     forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
-    needed_by = _rules_needed_by(spec, definition)
+    needed_by = _rules_needed_by(spec, definition) or (
+        "publish" if spec.state == "absent" and _publish_rules.publishes(leases["leases"]) else None)
     rules = ws.nft.rules(needed_by) if needed_by else {}
     return BridgeCurrent(definition=definition, others=others, leases=leases, now=now(), bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
@@ -134,7 +135,7 @@ def plan(spec, current):
     desired = {
         "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
-        "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "netns": spec.netns,
+        "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "dns": spec.dns, "netns": spec.netns,
         "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after=definition_view(desired))
@@ -214,7 +215,8 @@ def _plan_ports(result, spec, current):
 
 
 def _plan_rules(result, spec, current):
-    have = _own_rules(current, spec.name)
+    # the published ports' rules are its endpoints' (container_endpoint's), removed with the network
+    have = {text: rule for text, rule in _own_rules(current, spec.name).items() if not _publish_rules.is_publish(text)}
     wanted = {rule["comment"]: rule for rule in _wanted_rules(spec)}
     for text in sorted(set(have) - set(wanted)):
         _delete_rule(result, text, have[text])
@@ -249,7 +251,8 @@ def stored_params(definition):
     stored definition): what ``underlay-network restore`` applies."""
     params = {"name": definition["name"], "bridge_name": definition["bridge_name"],
               "icc": definition.get("icc", True), "internal": bool(definition.get("internal")),
-              "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu")}
+              "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu"),
+              "dns": bool(definition.get("dns", True))}
     params.update(definition["ipam"])
     return params
 

@@ -4,7 +4,8 @@
 """``underlay-network``: the command the roles install on every managed host.
 
 ``restore`` re-applies ``state_dir`` (at boot), ``watch`` re-attaches containers when they
-start, ``status`` prints the inspect view and exits 1 on drift. All three run the modules'
+start, ``status`` prints the inspect view and exits 1 on drift, ``dns`` answers the endpoints'
+name lookups. All three run the modules'
 own engine (``_restore``, ``_watch``, ``_resources``); nothing here decides anything.
 Exit status: 0 fine, 1 a problem (or drift), 2 bad usage.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
 from ansible_collections.underlay.network.plugins.module_utils import _restore, _runner
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -36,6 +38,10 @@ def _parser():
                          " only; no runtime is asked (asking Docker through its socket would start it, and"
                          " watch attaches containers as they start)")
     commands.add_parser("watch", parents=[common], help="re-attach containers' endpoints when they start")
+    dns = commands.add_parser("dns", parents=[common], help="answer the endpoints' name lookups at 127.0.0.11"
+                              " inside their namespaces (started by the modules when none runs)")
+    dns.add_argument("--exit-when-idle", action="store_true",
+                     help="stop once no endpoint's namespace is left to serve (how the modules start it)")
     status = commands.add_parser("status", parents=[common], help="the networks and endpoints; exit 1 on drift")
     status.add_argument("names", nargs="*", metavar="NETWORK", help="only these networks")
     return parser
@@ -50,8 +56,23 @@ def main(argv=None, out=None):
         return _print_restore(_restore.restore(state_dir, netns, endpoints=not args.boot), args.quiet, out)
     if args.command == "status":
         return _status(state_dir, netns, args.names, out)
+    if args.command == "dns":
+        return _dns(state_dir, netns, args.exit_when_idle)
     from ansible_collections.underlay.network.plugins.module_utils import _watch  # only the watcher needs it
     return _watch.watch(state_dir, netns)
+
+
+def _dns(state_dir, netns, exit_when_idle=False):
+    """Serve names until SIGTERM, from inside ``netns`` when given (so the host's resolvers are
+    asked from the host's namespace)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _dns_service  # needs dnspython
+    from ansible_collections.underlay.network.plugins.module_utils._sdnotify import notify
+    if netns:
+        _dns_service.enter(netns)
+    stop = threading.Event()
+    _dns_service.stop_on_signals(stop)
+    _dns_service.serve(state_dir, stop=stop, ready=lambda: notify("READY=1"), exit_when_idle=exit_when_idle)
+    return 0
 
 
 def _say(out, line):
@@ -95,7 +116,9 @@ def status_lines(network):
     lines = [f"{network['Name']}  driver={network['Driver']}  subnet={config['Subnet']}  gateway={config['Gateway']}"
              f"  {options}".rstrip()]
     for endpoint in sorted(network["Containers"].values(), key=lambda e: e["Name"]):
+        ports = ", ".join(f"{bound['HostIp']}:{bound['HostPort']}->{port}"  # as docker ps shows them
+                          for port, binds in sorted(endpoint.get("Ports", {}).items()) for bound in binds)
         lines.append(f"  {endpoint['Name']}  {endpoint['IPv4Address'] or endpoint['IPv6Address']}"
-                     f"  {endpoint['MacAddress']}")
+                     f"  {endpoint['MacAddress']}" + (f"  {ports}" if ports else ""))
     lines.extend(f"  drift: {line}" for line in network["drift"])
     return lines

@@ -19,7 +19,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
-from ansible_collections.underlay.network.plugins.module_utils import _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _endpoint_dns, _publish, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import first_free, owner_mark, owner_of
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import derived_mac
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
@@ -73,6 +73,10 @@ def plan(spec, current):
         before, after = _plan_item(kernel, item, networks[item.spec.network], taken, defaults)
         result.before["endpoints"].append(before)
         result.after["endpoints"].append(after)
+    _publish_rules.plan_batch(result, kernel, spec.batch, current,
+                              {network: state.pool.leases for network, state in networks.items()})
+    ensure = _endpoint_dns.plan(kernel, current.names, current.items,
+                                {network: state.pool.leases for network, state in networks.items()})
     confirms = []
     for network, state in networks.items():
         stored = current.tables[network]
@@ -90,6 +94,8 @@ def plan(spec, current):
                                  {"network": network, "table": final}, undo=restore))
     result.steps.extend(kernel.steps)
     result.steps.extend(confirms)
+    if ensure is not None:  # last: the resolver reads the leases just stored
+        result.steps.append(ensure)
     return result
 
 
@@ -116,7 +122,8 @@ def _plan_item(result, current, network, taken, defaults):
     gateway = definition["ipam"]["gateway"]
     existing_ip = pool.lease_of(owner)
     existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
-    before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix) \
+    before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix,
+                  _publish.parse_all("publish", existing.get("publish"))) \
         if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
     if current.leftover:
         result.add(f"remove '{current.leftover}', left in {target.label} by an interrupted run", "link_del",
@@ -154,6 +161,11 @@ def _plan_item(result, current, network, taken, defaults):
         details["container_id"] = target.container_id
     if target.runtime:
         details["runtime"] = target.runtime
+    if item.publish:
+        details["publish"] = _publish.to_strings(item.publish)
+    if item.aliases:
+        details["aliases"] = list(item.aliases)
+    _check_names(item, pool.leases, owner)
     address = _address(item, pool, owner, link, details)
     mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
     holder = network.macs.get(mac)
@@ -213,7 +225,23 @@ def _plan_item(result, current, network, taken, defaults):
         result.add(f"route {dst} via {via} in {target.label}", "route_add_via",
                    undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
                    dst=dst, gateway=via, **where)
-    return before, view(item, target, ifname, address, mac, gateway, prefix)
+    return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish)
+
+
+def _check_names(item, leases, owner):
+    """Refuse a name (an alias, or the container's or namespace's own) that another endpoint
+    of the network already answers to, naming both."""
+    own = _dns_records.owner_name(owner)
+    held = _dns_records.name_holder(leases, owner, [name for name in (own, *item.aliases) if name])
+    if held is None:
+        return
+    name, holder = held
+    if name.lower() in (alias.lower() for alias in item.aliases):
+        field_name, value = "aliases", name
+    else:
+        field_name, value = item.target_kind, item.target
+    raise UnderlayError(f"'{name}' is already a name of {holder} on network '{item.network}' ({item.describe}"
+                        " cannot answer to it too)", field_name, value)
 
 
 def _address(item, pool, owner, link, details):

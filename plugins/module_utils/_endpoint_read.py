@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _targets
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_dns, _publish_rules, _targets
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name, owner_mark, owner_of, scratch_name
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import EndpointSpec
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -38,6 +38,8 @@ class EndpointsCurrent:
     tables: dict        # network -> lease table as stored (for undo and "changed?")
     probes: dict        # network -> {ip: PendingProbe} of leases an interrupted run left pending
     owners: dict        # network -> {owner: (state, reason)} of every lease's owner (_targets.owner_state)
+    publish: _publish_rules.PublishCurrent = field(default_factory=_publish_rules.PublishCurrent)
+    names: object = None  # _endpoint_dns.NamesCurrent (None: no network of the batch has dns on)
 
 
 def read(ws, spec):
@@ -73,7 +75,9 @@ def read(ws, spec):
             if item.state == "absent" and current.link is not None and current.definition["driver"] == "bridge":
                 current.host_end = ws.kernel.link(host_end_name(target.owner, item.network))
         items.append(current)
-    return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners)
+    return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners,
+                            publish=_publish_rules.read(ws, spec, definitions, tables),
+                            names=_endpoint_dns.read(ws, spec, definitions, items))
 
 
 def _resolve(item, inspections):

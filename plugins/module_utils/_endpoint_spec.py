@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _network_spec, _publish, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
@@ -32,6 +32,8 @@ class EndpointSpec:
     default_route: Optional[bool] = None
     routes: Tuple[Tuple[str, str], ...] = ()
     state: str = "present"
+    publish: tuple = ()  # _publish.PortMapping, sorted
+    aliases: Tuple[str, ...] = ()  # further names on the network (Docker's --network-alias)
 
     @property
     def describe(self):
@@ -99,16 +101,27 @@ def _item(params, defaults, index):
             raise UnderlayError(f"{route!r} needs dst (an IPv4 network) and gateway (an IPv4 address)",
                                 f"{where}routes", route) from None
         routes.append((dst, gateway))
+    aliases = merged.get("aliases") or ()
+    if not isinstance(aliases, (list, tuple)):
+        raise UnderlayError(f"{aliases!r} is not a list of names", f"{where}aliases", aliases)
+    aliases = tuple(dict.fromkeys(_dns_records.dns_name(f"{where}aliases", alias) for alias in aliases))
     return EndpointSpec(
-        network=network, target_kind=given[0], target=merged[given[0]],
+        aliases=aliases, network=network, target_kind=given[0], target=merged[given[0]],
         runtime=v.choice(f"{where}runtime", merged.get("runtime") or "auto", ("auto",) + _targets.RUNTIMES),
         ifname=ifname, ipv4_address=address, mac_address=mac, default_route=merged.get("default_route"),
-        routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"))
+        routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"),
+        publish=_publish_list(f"{where}publish", merged.get("publish")))
+
+
+def _publish_list(field_name, values):
+    if values is not None and not isinstance(values, (list, tuple)):
+        raise UnderlayError(f"{values!r} is not a list of Docker -p strings", field_name, values)
+    return _publish.parse_all(field_name, values)
 
 
 def build_spec(params):
     keys = ("network", "container", "pid", "container_netns", "runtime", "ifname", "ipv4_address", "mac_address",
-            "default_route", "routes", "state")
+            "default_route", "routes", "state", "publish", "aliases")
     top = {k: params.get(k) for k in keys}
     netns = params.get("netns")
     common = {"state_dir": params.get("state_dir") or DEFAULT_STATE_DIR, "netns": netns,
@@ -136,6 +149,10 @@ def stored_item(network, address, lease):
             "runtime": lease.get("runtime") or "auto",
             "mac_address": lease.get("mac_address"), "ifname": lease.get("ifname"),
             "routes": [{"dst": dst, "gateway": via} for dst, via in lease.get("routes") or ()]}
+    if lease.get("publish"):
+        item["publish"] = list(lease["publish"])
+    if lease.get("aliases"):
+        item["aliases"] = list(lease["aliases"])
     if lease.get("default_route") is not None:
         item["default_route"] = bool(lease["default_route"])
     return item

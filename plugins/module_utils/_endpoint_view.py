@@ -6,13 +6,17 @@ a plan that was not applied (``predict``)."""
 
 from __future__ import annotations
 
+from ansible_collections.underlay.network.plugins.module_utils import _publish
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import owner_of
 
 
-def view(item, target, ifname, address, mac, gateway, prefix):
-    return {"network": item.network, "container": target.container or target.label if target else item.describe,
-            "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
-            "gateway": gateway, "netns": target.netns_path if target else None}
+def view(item, target, ifname, address, mac, gateway, prefix, publish=()):
+    found = {"network": item.network, "container": target.container or target.label if target else item.describe,
+             "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
+             "gateway": gateway, "netns": target.netns_path if target else None, "aliases": list(item.aliases)}
+    if publish:  # Docker's NetworkSettings.Ports, for an endpoint that publishes
+        found["ports"] = _publish.docker_ports(publish)
+    return found
 
 
 def _shape(spec, views):
@@ -36,7 +40,8 @@ def report(spec, current):
         lease = table[address]
         prefix = item.definition["ipam"]["subnet"].split("/")[1]
         views.append(view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
-                          item.definition["ipam"]["gateway"], prefix))
+                          item.definition["ipam"]["gateway"], prefix,
+                          _publish.parse_all("publish", lease.get("publish"))))
     return _shape(spec, views)
 
 

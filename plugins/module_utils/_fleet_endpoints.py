@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _network_spec
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _fleet_publish, _network_spec
 from ansible_collections.underlay.network.plugins.module_utils._targets import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
 
 # the keys of one endpoint item that container_endpoint takes (``host`` is the role's)
 ITEM_KEYS = ("network",) + TARGET_KEYS + (
-    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state")
+    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state", "publish")
 
 
 def add_endpoints(plan, endpoints, inventory_hosts):
     for index, item in enumerate(endpoints or []):
         _endpoint_item(plan, f"underlay_endpoints[{index}]", item, inventory_hosts)
+    _fleet_publish.check_published(plan, endpoints)
 
 
 def _endpoint_item(plan, where, item, inventory_hosts):

@@ -6,13 +6,22 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _runner
+from ansible_collections.underlay.network.plugins.module_utils import (
+    _bridge,
+    _dns_records,
+    _endpoint_dns,
+    _macvlan,
+    _publish_rules,
+    _resolv_conf,
+    _runner,
+)
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
-from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, network_name
 from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables, owner
@@ -68,15 +77,83 @@ def read(ws, spec):
             raise UnderlayError(f"no network named {', '.join(repr(n) for n in missing)} in {spec.state_dir}",
                                 "name", missing[0])
         stored = {n: stored[n] for n in spec.names}
-    rules = collection_rules(ws.nft, stored.values())
+    tables = {name: ws.store.leases(name)["leases"] for name in stored}
+    rules = collection_rules(ws.nft, stored.values(), tables)
+    names = observe_names(ws.store, spec.state_dir)
     views = []
     for name, definition in sorted(stored.items()):
-        leases = ws.store.leases(name)["leases"]
+        leases = tables[name]
         options = OPTIONS.get(definition.get("driver"), lambda d: {})(definition)
         view = inspect(definition, leases, options)
+        for lease in leases.values():  # Docker shows a container's aliases per network
+            view["Containers"][lease.get("container_id") or lease["owner"]]["Aliases"] = list(lease.get("aliases", ()))
         view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
+        if _endpoint_dns.enabled(definition):
+            view["drift"] += names_drift(leases, names)
         views.append(view)
     return views
+
+
+@dataclass(frozen=True)
+class NamesObserved:
+    """The names resolver of the state directory as network_info sees it."""
+
+    running: bool = False
+    current: bool = False        # it serves what the state directory records now
+    problems: tuple = ()         # namespaces it cannot serve ("PATH: why")
+    missing: Optional[str] = None  # why it cannot even be asked (dnspython missing)
+    files: dict = field(default_factory=dict)  # resolv.conf path -> text (None: absent)
+    alive: frozenset = frozenset()  # the endpoints' namespace paths that exist (a stopped container needs no names)
+
+
+def observe_names(store, state_dir):
+    try:
+        service = _endpoint_dns._service()  # pylint: disable=protected-access
+    except MissingLibraryError as err:
+        return NamesObserved(missing=str(err), alive=frozenset(
+            lease["netns_path"] for name in store.networks() for lease in store.leases(name)["leases"].values()
+            if lease.get("netns_path") and os.path.exists(lease["netns_path"])))
+    networks = {name: (store.leases(name)["leases"], ()) for name, definition in store.networks().items()
+                if definition is not None and _endpoint_dns.enabled(definition)}
+    files = {}
+    alive = frozenset(lease["netns_path"] for leases, _peers in networks.values() for lease in leases.values()
+                      if lease.get("netns_path") and os.path.exists(lease["netns_path"]))
+    for leases, _peers in networks.values():
+        for lease in leases.values():
+            path = (lease.get("resolv_conf") or {}).get("path")
+            if path and path not in files:
+                files[path] = _resolv_conf.read(path)
+    served = service.served_digest(state_dir)
+    report = service._read_report(state_dir) or {} if served is not None else {}  # pylint: disable=protected-access
+    return NamesObserved(running=served is not None, files=files, alive=alive,
+                         current=served == service.digest(_dns_records.views(networks)),
+                         problems=tuple(report.get("problems") or ()))
+
+
+def names_drift(leases, names):
+    """Where names do not resolve as ``leases`` say: the resolver not running or not serving an
+    endpoint's namespace, an endpoint's resolv.conf not pointing at it. Only endpoints that
+    container_endpoint set up for names count (a lease made before names existed does not). Pure."""
+    # endpoints attached with names (their lease records their resolv.conf) whose namespace exists
+    present = {ip: lease for ip, lease in leases.items()
+               if "resolv_conf" in lease and lease.get("netns_path") in names.alive}
+    if not present:
+        return []
+    if names.missing:
+        return [f"names are not served: {names.missing}"]
+    if not names.running:
+        return ["names are not served: the names resolver of the state directory is not running"]
+    found = [] if names.current else ["the names resolver does not serve the stored records yet"]
+    for ip, lease in sorted(present.items(), key=lambda item: ipaddress.ip_address(item[0])):
+        who = f"endpoint {lease.get('container') or lease['owner']} ({ip})"
+        why = [problem.split(": ", 1)[-1] for problem in names.problems
+               if problem.startswith(f"{lease['netns_path']}: ")]
+        if why:
+            found.append(f"{who}: the names resolver does not answer in its namespace ({why[0]})")
+        path = (lease.get("resolv_conf") or {}).get("path")
+        if path and not _resolv_conf.points_at_resolver(names.files.get(path)):
+            found.append(f"{who}: {path} does not point at the names resolver ({_resolv_conf.RESOLVER})")
+    return found
 
 
 @dataclass(frozen=True)
@@ -103,10 +180,12 @@ class NetworkKernel:
     endpoints: dict = field(default_factory=dict)  # leased address -> EndpointKernel
 
 
-def collection_rules(nft, definitions):
-    """The collection's nftables rules, read once and only when a network implies rules
-    (``nft`` is needed only then); the error's text when they cannot be read."""
-    if not any(_implied_rules(definition) for definition in definitions):
+def collection_rules(nft, definitions, tables=None):
+    """The collection's nftables rules, read once and only when a network implies rules, or
+    its leases publish ports (``nft`` is needed only then); the error's text when they cannot
+    be read."""
+    if not any(_implied_rules(definition) for definition in definitions) and not any(
+            _publish_rules.publishes(leases) for leases in (tables or {}).values()):
         return None
     try:
         return nft.rules()
@@ -138,7 +217,7 @@ def observe(kernel, definition, leases, rules):
             found["ports"] = kernel.ports(bridge)  # only their isolation is compared
         if definition.get("masquerade"):
             found["forwarding"] = kernel.sysctl(_bridge.FORWARDING)
-        if _implied_rules(definition):
+        if _implied_rules(definition) or _publish_rules.publishes(leases):
             found["rules"] = rules
     access = definition.get("host_access")
     if access:
@@ -177,7 +256,7 @@ def drift(definition, leases, kernel):
     if parent and kernel.parent is None:
         found.append(f"parent '{parent}' is missing")
     if definition.get("bridge_name"):
-        found.extend(_bridge_drift(definition, kernel))
+        found.extend(_bridge_drift(definition, kernel, leases))
     access = definition.get("host_access")
     if access:
         found.extend(_shim_drift(access, definition["ipam"]["ip_range"], kernel))
@@ -186,7 +265,7 @@ def drift(definition, leases, kernel):
     return found
 
 
-def _bridge_drift(definition, kernel):
+def _bridge_drift(definition, kernel, leases=None):
     name, ipam, link = definition["bridge_name"], definition["ipam"], kernel.bridge
     found = []
     if link is None or link.kind != "bridge":
@@ -204,12 +283,14 @@ def _bridge_drift(definition, kernel):
     if definition.get("masquerade") and kernel.forwarding != "1":
         found.append(f"IPv4 forwarding is off (net.ipv4.ip_forward={kernel.forwarding}), "
                      f"so the masquerade of {ipam['subnet']} forwards nothing")
-    found.extend(_rules_drift(definition, kernel.rules))
+    found.extend(_rules_drift(definition, kernel.rules, leases))
     return found
 
 
-def _rules_drift(definition, rules):
+def _rules_drift(definition, rules, leases=None):
     wanted = _implied_rules(definition)
+    if definition.get("driver") == "bridge":  # the rules of its endpoints' published ports
+        wanted = wanted | set(_publish_rules.wanted(definition["name"], definition, leases or {})[0])
     if isinstance(rules, str):
         return [f"nftables rules cannot be read: {rules}"]
     have = {text for text in rules or {} if owner(text) == definition["name"]}

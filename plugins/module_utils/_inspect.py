@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.underlay.network.plugins.module_utils import _publish
+
 
 def containers(definition, leases):
     """The ``Containers`` map: one entry per lease, keyed like Docker by container id."""
@@ -21,6 +23,8 @@ def containers(definition, leases):
             "IPv4Address": f"{ip}/{prefix}" if ipaddress.ip_address(ip).version == 4 else "",
             "IPv6Address": f"{ip}/{prefix}" if ipaddress.ip_address(ip).version == 6 else "",
         }
+        if lease.get("publish"):  # its published ports, shaped like Docker's NetworkSettings.Ports
+            view[key]["Ports"] = _publish.docker_ports(_publish.parse_all("publish", lease["publish"]))
     return view
 
 
@@ -45,4 +49,7 @@ def inspect(definition, leases, options):
         "Containers": containers(definition, leases),
         "Options": options,
         "Labels": {},
+        # not in Docker's inspect (its user-defined networks always resolve names): whether
+        # this network's endpoints resolve each other's names (the ``dns`` option)
+        "EnableDNS": bool(definition.get("dns", True)),
     }

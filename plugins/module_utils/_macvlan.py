@@ -156,6 +156,7 @@ def plan(spec, current):
         "ipam": spec.ipam.as_dict(),
         "internal": spec.internal,
         "host_access": spec.host_access,
+        "dns": spec.dns,
         "owned_parent": owned_parent,
         "netns": spec.netns,
         "created": (definition or {}).get("created") or current.now,
@@ -311,7 +312,8 @@ def stored_params(definition):
     """The module parameters that declare ``definition`` again (the inverse of ``plan``'s
     stored definition): what ``underlay-network restore`` applies."""
     params = {"name": definition["name"], "parent": definition["parent"], "mode": definition["mode"],
-              "internal": bool(definition.get("internal")), "host_access": definition.get("host_access")}
+              "internal": bool(definition.get("internal")), "host_access": definition.get("host_access"),
+              "dns": bool(definition.get("dns", True))}
     params.update(definition["ipam"])
     return params
 

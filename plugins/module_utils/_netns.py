@@ -5,7 +5,8 @@
 file is touched, then back.
 
 A netlink socket stays bound to the namespace it was made in, so entering only to open it is
-far cheaper than a helper process per namespace. The netlink adapter is the only user.
+far cheaper than a helper process per namespace. The netlink adapter and the names resolver
+(its sockets inside each endpoint's namespace) use it.
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ def open_inside(netns_path, label, factory):
             os.close(target)
     finally:
         os.close(own)
+
+
+def enter_for_good(netns_path):
+    """Move this thread into ``netns_path`` and stay (a process that is to live in a host that is
+    a named namespace: call it before starting threads, which inherit it)."""
+    target = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(target)
+    finally:
+        os.close(target)
 
 
 def ipv6_off(name):

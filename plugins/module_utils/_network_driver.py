@@ -31,6 +31,7 @@ class NetworkSpec:
     state: str
     ipam: Optional[_network_spec.IpamConfig] = None
     internal: bool = False
+    dns: bool = True
     force: bool = False
     state_dir: str = DEFAULT_STATE_DIR
     netns: Optional[str] = None
@@ -43,6 +44,7 @@ def common_spec(params):
     return {"name": _network_spec.network_name(params.get("name")),
             "state": v.state(params.get("state")),
             "force": bool(params.get("force")),
+            "dns": v.boolean("dns", True if params.get("dns") is None else params.get("dns")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
 
@@ -60,6 +62,7 @@ def definition_view(definition):
     if not definition:
         return {"state": "absent"}
     view = {key: value for key, value in definition.items() if key not in ("id", "created", "netns")}
+    view["dns"] = bool(definition.get("dns", True))  # stored before names existed: on, as by default
     view["state"] = "present"
     return view
 

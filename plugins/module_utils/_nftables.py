@@ -4,7 +4,9 @@
 """The collection's own nftables table, through ``nft``'s JSON interface (argv, JSON on stdin).
 
 Everything lives in table ``ip underlay_network``: chain ``postrouting`` (NAT) and chain
-``forward`` (filter). Each rule carries a comment ``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
+``forward`` (filter), and the NAT chains ``prerouting`` and ``output`` (published ports), made
+with the first published port's rule and deleted with the last. Each rule carries a comment
+``underlay.network:NETWORK:PURPOSE:FINGERPRINT``
 so a re-run finds exactly the rules of a network, and any change of what a rule says (subnet,
 bridge name) shows as a different comment: the old rule is deleted, the new one added.
 """
@@ -24,6 +26,12 @@ CHAINS = {
     "postrouting": {"type": "nat", "hook": "postrouting", "prio": 100, "policy": "accept"},
     "forward": {"type": "filter", "hook": "forward", "prio": 0, "policy": "accept"},
 }
+# made together with the first rule of either and deleted together with the last of both
+# (published ports' DNAT), so an undone deletion lists them in the order they had
+DNAT_CHAINS = {
+    "prerouting": {"type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"},
+    "output": {"type": "nat", "hook": "output", "prio": -100, "policy": "accept"},
+}
 
 
 def comment(network, purpose, fingerprint):
@@ -35,6 +43,14 @@ def owner(text):
     if not text or not text.startswith(PREFIX):
         return None
     return text[len(PREFIX):].split(":", 1)[0]
+
+
+def purpose(text):
+    """The purpose a comment of ours names (``masquerade``), else None."""
+    if not owner(text):
+        return None
+    parts = text[len(PREFIX):].split(":", 2)
+    return parts[1] if len(parts) > 1 else None
 
 
 def _match(op, left, right):
@@ -107,15 +123,25 @@ class Nftables:
             raise UnderlayError(f"{step.action} failed: nftables has no step '{step.op}'")
         operation(self, step, **step.args)
 
-    def op_add_rule(self, step, rule):
+    def op_add_rule(self, step, rule, before=None):
+        """Add ``rule`` at the end of its chain, or in front of the rule of ours whose comment
+        is ``before`` when that one is there (an undone deletion puts a rule back where it was)."""
         commands = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
-        for name, spec in CHAINS.items():
+        chains = dict(CHAINS)
+        if rule["chain"] in DNAT_CHAINS:
+            chains.update(DNAT_CHAINS)
+        for name, spec in chains.items():
             chain = {"family": FAMILY, "table": TABLE, "name": name}
             chain.update(spec)
             commands.append({"add": {"chain": chain}})
         body = {"family": FAMILY, "table": TABLE}
         body.update(rule)
-        commands.append({"add": {"rule": body}})
+        successor = self.rules().get(before) if before else None
+        if successor is not None and successor["chain"] == rule["chain"]:
+            body["handle"] = successor["handle"]
+            commands.append({"insert": {"rule": body}})
+        else:
+            commands.append({"add": {"rule": body}})
         self._apply(commands, step.action)
 
     def op_delete_rule(self, step, comment_text):
@@ -124,7 +150,11 @@ class Nftables:
             return
         self._apply([{"delete": {"rule": {"family": FAMILY, "table": TABLE, "chain": current["chain"],
                                           "handle": current["handle"]}}}], step.action)
-        if not self.rules():
+        left = self.rules()
+        if not left:
             self._apply([{"delete": {"table": {"family": FAMILY, "name": TABLE}}}], step.action)
+        elif current["chain"] in DNAT_CHAINS and not any(r["chain"] in DNAT_CHAINS for r in left.values()):
+            self._apply([{"delete": {"chain": {"family": FAMILY, "table": TABLE, "name": name}}}
+                         for name in DNAT_CHAINS], step.action)
 
     OPS = {"nft_add_rule": op_add_rule, "nft_delete_rule": op_delete_rule}  # step op -> method

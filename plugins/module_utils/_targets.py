@@ -33,6 +33,7 @@ class Target:
     container: Optional[str] = None
     container_id: Optional[str] = None
     runtime: Optional[str] = None      # the runtime that answered for a container
+    resolv_conf_path: Optional[str] = None  # a container's: the runtime's ResolvConfPath (see _resolv_conf)
 
 
 def describe(kind, value):
@@ -141,7 +142,7 @@ def _container(name, runtime, inspections=None):
                                 "container", name)
         return Target(owner=f"container:{canonical}", label=f"container {canonical}",
                       netns_path=f"/proc/{state['Pid']}/ns/net", container=canonical, container_id=data.get("Id"),
-                      runtime=tool)
+                      runtime=tool, resolv_conf_path=data.get("ResolvConfPath") or None)
     raise UnderlayError(f"no container named '{name}' ({'; '.join(reasons)})", "container", name)
 
 

@@ -4,13 +4,15 @@
 """What the network modules act on: the kernel (netlink adapter) and the state store.
 
 A plan step goes to the state store when ``STORE_OPS`` names it (``store_put_network`` runs
-``StateDir.put_network``), to the collection's nftables table when ``Nftables.OPS`` does, and
+``StateDir.put_network``), to names (an endpoint's resolv.conf, the resolver) when ``NAMES_OPS`` does, to the
+collection's nftables table when ``Nftables.OPS`` does, and
 to the kernel otherwise (``NetlinkAdapter.OPS``, which refuses a step it does not know); all
 are undone alike when a later step fails. The store's lock is taken before the kernel is read.
 """
 
 from __future__ import annotations
 
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_dns
 from ansible_collections.underlay.network.plugins.module_utils._nftables import Nftables
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
 
@@ -20,6 +22,8 @@ STORE_OPS = {
     "store_put_leases": StateDir.put_leases,
     "store_delete_leases": StateDir.delete_leases,
 }
+# names: an endpoint's resolv.conf, and the resolver serving what the store now says
+NAMES_OPS = _endpoint_dns.OPS
 
 
 class Workspace:
@@ -48,6 +52,8 @@ class Workspace:
         store_op = STORE_OPS.get(step.op)
         if store_op is not None:
             store_op(self.store, **step.args)
+        elif step.op in NAMES_OPS:
+            NAMES_OPS[step.op](**step.args)
         elif step.op in Nftables.OPS:
             self.nft.apply(step)
         else:

@@ -102,6 +102,7 @@ network:
       Config:
         - {Subnet: 172.30.0.0/16, IPRange: 172.30.0.0/16, Gateway: 172.30.0.1, AuxiliaryAddresses: {}}
     Internal: false
+    EnableDNS: true
     Options:
       com.docker.network.bridge.name: bridge2
       com.docker.network.bridge.enable_icc: "false"

@@ -42,6 +42,20 @@ description:
   - The batch form O(endpoints) attaches or detaches many endpoints in one run; a namespace
     that appears in several items (a container on two networks) gets a distinct interface
     name for each.
+  - "Names: on a network with C(dns) on (the default), the endpoint resolves the names
+    (container names, C(container_netns) namespace names, O(aliases)) of the endpoints of every
+    network it is on, and nothing of the others; other names go to the host's resolvers. Its
+    C(resolv.conf) is pointed at the resolver, Docker's embedded-DNS shape: C(nameserver 127.0.0.11)
+    and C(options ndots:0), the file's C(search) lines and other options kept. The file is the
+    runtime's C(ResolvConfPath) for a container (rewritten in place: it is bind-mounted into
+    the container), C(/etc/netns/NAME/resolv.conf) for a named namespace (what C(ip netns exec)
+    shows as C(/etc/resolv.conf)); a O(pid) target's file is not touched. The namespace's
+    loopback is set up (the resolver answers on C(127.0.0.11)). When the namespace's last
+    endpoint on such a network goes, the file is put back as it was."
+  - When the module returns, the names resolve. It starts the resolver of O(state_dir) (one
+    process for the host, serving every namespace) when none runs and waits until it serves
+    the new records. A re-run with nothing to change is C(changed=false); a run after the
+    resolver died starts it again. Check mode starts nothing and writes nothing.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
@@ -108,6 +122,37 @@ options:
         description: Next hop.
         type: str
         required: true
+  publish:
+    description:
+      - Published ports (Docker's C(-p)), bridge networks only; each
+        C([HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]), either port a range (C(8000-8009:8000-8009),
+        both ranges of one length). No HOST_IP means every address of the host; C(127.0.0.1) the
+        host's loopback only. The protocol defaults to V(tcp).
+      - DNAT rules in the collection's nftables table (C(ip underlay_network)), tagged
+        C(underlay.network:NETWORK:publish-...:MAPPING), reach the endpoint from outside (chain
+        C(prerouting)), from the host itself to its own addresses and to C(127.0.0.1) where HOST_IP
+        allows it (chain C(output); sets C(net.ipv4.conf.BRIDGE.route_localnet=1) and masquerades
+        C(127.0.0.0/8) into the bridge, as Docker does without its userland proxy), and from other
+        containers of the bridge through the host's address (masqueraded, so the reply comes back
+        through the host). IPv4 forwarding is turned on.
+      - The lease records the mappings, so C(underlay-network restore) and C(watch) make the rules
+        again; a change replaces exactly the rules that changed; detaching removes them.
+      - Refused on a macvlan network (its endpoints are directly on the physical network) and on
+        an internal bridge network (nothing from outside reaches it); a host port published twice
+        (in this list, or by another endpoint of any bridge network of O(state_dir)) is refused
+        naming both endpoints.
+    type: list
+    elements: str
+    default: []
+  aliases:
+    description:
+      - Further names the endpoint answers to on this network (Docker's C(--network-alias)), on
+        a network with C(dns) on; each a valid DNS name (labels of letters, digits, V(_) and
+        V(-)). A name (an alias, or the container's or namespace's own) that another endpoint of
+        the network already answers to is refused, naming both.
+    type: list
+    elements: str
+    default: []
   state:
     description:
       - V(present) attaches, V(absent) detaches and releases the lease.
@@ -155,6 +200,14 @@ options:
         type: list
         elements: dict
         suboptions: *route
+      publish:
+        description: As O(publish).
+        type: list
+        elements: str
+      aliases:
+        description: As O(aliases).
+        type: list
+        elements: str
       state:
         description: As O(state) (default the top-level O(state)).
         type: str
@@ -171,6 +224,12 @@ EXAMPLES = r"""
     container: web1
     ipv4_address: 10.0.0.10
 
+- name: Attach a database that the other containers of the network reach as mariadb or db
+  underlay.network.container_endpoint:
+    network: internal
+    container: mariadb
+    aliases: [db]
+
 - name: Attach many namespaces in one run
   underlay.network.container_endpoint:
     network: vlan100
@@ -178,6 +237,14 @@ EXAMPLES = r"""
       - container_netns: tenant-a
       - container_netns: tenant-b
         ifname: eth1
+
+- name: A web tier on a bridge network, published on the host's port 8080 (docker run -p 8080:80)
+  underlay.network.container_endpoint:
+    network: frontend
+    container: wordpress
+    publish:
+      - "8080:80"
+      - "127.0.0.1:5353:53/udp"
 """
 
 RETURN = r"""
@@ -193,6 +260,15 @@ endpoint:
     ipv4_address: 10.0.0.10/24
     gateway: 10.0.0.1
     netns: /proc/4242/ns/net
+    aliases: [www]
+  contains:
+    ports:
+      description:
+        - The published ports in Docker's C(NetworkSettings.Ports) shape, keyed by container
+          port and protocol; C(HostIp) V(0.0.0.0) stands for every address of the host.
+      returned: when the endpoint publishes ports (O(publish))
+      type: dict
+      sample: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}
 endpoints:
   description: One entry like RV(endpoint) per item of O(endpoints), in order.
   returned: when O(endpoints) is used
@@ -227,6 +303,8 @@ ENDPOINT_OPTIONS = dict(
     mac_address=dict(type="str"),
     default_route=dict(type="bool"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
+    publish=dict(type="list", elements="str"),
+    aliases=dict(type="list", elements="str"),
     state=dict(type="str", choices=list(_validation.STATES)),
 )
 
@@ -237,6 +315,8 @@ def main():
             ENDPOINT_OPTIONS,
             runtime=dict(ENDPOINT_OPTIONS["runtime"], default="auto"),
             routes=dict(ENDPOINT_OPTIONS["routes"], default=[]),
+            publish=dict(ENDPOINT_OPTIONS["publish"], default=[]),
+            aliases=dict(ENDPOINT_OPTIONS["aliases"], default=[]),
             state=dict(ENDPOINT_OPTIONS["state"], default="present"),
             endpoints=dict(type="list", elements="dict", options=ENDPOINT_OPTIONS),
             **_argspec.stored(),

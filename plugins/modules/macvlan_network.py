@@ -125,6 +125,7 @@ network:
           Gateway: 10.0.0.1
           AuxiliaryAddresses: {switch: 10.0.0.2}
     Internal: false
+    EnableDNS: true
     Containers: {}
     Options: {parent: ens33.100, macvlan_mode: bridge}
 actions:

@@ -20,6 +20,12 @@ description:
     are read only when a network implies some); an endpoint whose interface or namespace is
     gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
     or whose routes differ from the ones its lease lists."
+  - "On a network with C(dns) on, drift also is: the names resolver of O(state_dir) not running,
+    not serving the stored records yet, or not answering in an endpoint's namespace; an
+    endpoint's C(resolv.conf) that no longer points at it (C(127.0.0.11)). Endpoints whose
+    namespace is gone (a stopped container), and endpoints attached before names existed (until
+    M(underlay.network.container_endpoint) runs for them again), are not counted."
+  - Each entry of C(Containers) has the endpoint's C(Aliases) on that network.
   - Never changes anything, and never waits for a run that does.
   - The state files are read without taking the lock of O(state_dir). Every write is an atomic
     rename, so a file is never seen half-written; while another run changes a network, each of
@@ -63,6 +69,9 @@ networks:
   type: list
   elements: dict
   contains:
+    Containers:
+      description: The endpoints, keyed by container Id (or owner), each with C(Aliases).
+      type: dict
     drift:
       description: Differences between the stored definition and the kernel, one line each.
       type: list

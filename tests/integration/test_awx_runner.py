@@ -131,7 +131,7 @@ def test_the_execution_environment_definition_builds_a_context(tmp_path):
     subprocess.run([builder, "create", "-f", "execution-environment.yml", "--context", str(context)],
                    cwd=work, check=True, capture_output=True)
     requirements = (context / "_build" / "requirements.txt").read_text().split()
-    assert [line.split(">=")[0] for line in requirements] == ["pyroute2", "netaddr", "jmespath"]
+    assert [line.split(">=")[0] for line in requirements] == ["pyroute2", "netaddr", "dnspython", "jmespath"]
     assert (context / "_build" / "collections" / "underlay-network.tar.gz").stat().st_size > 10000
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile

@@ -73,7 +73,7 @@ def test_attach_rerun_check_mode_diff_two_networks_and_absent(lab):
     assert [x["changed"] for x in r] == [True, False, True, True, True], [x.get("msg") for x in r]
     assert r[0]["endpoint"] == {"network": "mv", "container": f"namespace {c1}", "ifname": "eth0",
                                 "mac_address": "02:42:0a:05:00:03", "ipv4_address": "10.5.0.3/24",
-                                "gateway": "10.5.0.1", "netns": f"/run/netns/{c1}"}
+                                "gateway": "10.5.0.1", "netns": f"/run/netns/{c1}", "aliases": []}
     assert r[3]["endpoint"]["ifname"] == "eth1" and r[3]["endpoint"]["ipv4_address"] == "10.6.0.2/24"
     assert r[2]["endpoint"]["mac_address"] == "02:00:00:00:00:77"
     link = json.loads(lib.sh("ip", "-d", "-j", "link", "show", "eth0", ns=c1).stdout)[0]
@@ -153,7 +153,7 @@ def test_restart_keeps_address_and_mac_and_gone_owners_are_released(lab):
     lib.sh("ip", "netns", "del", c1)   # the "container" restarts: same name, fresh namespace
     lib.sh("ip", "netns", "add", c1)
     again = lib.run_module("container_endpoint", ep(lab, network="mv", container_netns=c1))
-    assert again["changed"] is True
+    assert again.get("changed") is True, again
     assert (again["endpoint"]["ipv4_address"], again["endpoint"]["mac_address"]) == (
         first["ipv4_address"], first["mac_address"])
 
@@ -187,7 +187,7 @@ def test_pid_target_and_batch_form(lab):
         assert "10.6.0.4/24" in lib.sh("ip", "-br", "addr", "show", "uplink", ns=containers[0]).stdout
         detach = [dict(item, state="absent") for item in items]
         r = lib.run_tasks([{MODULE: ep(lab, network="br", endpoints=detach)}])[0]
-        assert r["changed"] is True and all(v["state"] == "absent" for v in r["endpoints"])
+        assert r["changed"] is True and all(v["state"] == "absent" for v in r["endpoints"]), r
     finally:
         sleeper.kill()
         sleeper.wait()

@@ -46,7 +46,10 @@ def host(namespaces, tmp_path):
          "vars": {"underlay_netns": h, "underlay_state_dir": state_dir, "underlay_command_path": command}},
     ])
     assert not any(r.get("failed") for r in results), [r.get("msg") for r in results]
-    return dict(ns=h, upstream=up, c1=c1, c2=c2, state_dir=state_dir, command=command, common=common)
+    try:
+        yield dict(ns=h, upstream=up, c1=c1, c2=c2, state_dir=state_dir, command=command, common=common)
+    finally:
+        lib.stop_resolver(state_dir)
 
 
 def underlay(host, *argv):
@@ -76,6 +79,7 @@ def reboot(host, namespaces):
     """What a reboot leaves: the trunk NICs (the OS brings them back), nothing else. The
     containers' namespaces come back empty (their runtime starts them again)."""
     ns = host["ns"]
+    lib.stop_resolver(host["state_dir"])  # no process outlives a reboot (it would hold the old namespaces)
     for link in json.loads(lib.sh("ip", "-j", "link", "show", ns=ns).stdout):
         if link["ifname"] not in ("lo", "veth0", "veth2"):
             lib.sh("ip", "link", "del", link["ifname"], ns=ns, check=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,17 @@ class Namespaces:
     def close(self):
         for name in reversed(self.created):
             sh("ip", "netns", "del", name, check=False)
+            # what container_endpoint may have written for it (its resolv.conf, names: issue 17)
+            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
         self.created = []
+
+
+def in_netns(ns, func, *args):
+    """``func(*args)`` run by this thread from inside namespace ``ns`` (a socket made there stays
+    bound to it; threads started there start there)."""
+    from ansible_collections.underlay.network.plugins.module_utils._netns import inside  # pylint: disable=import-outside-toplevel
+    with inside(f"/run/netns/{ns}"):
+        return func(*args)
 
 
 def wait_for_carrier(*links, timeout=10.0):
@@ -289,6 +300,38 @@ def attach_bridge_by_hand(namespaces, host_ns, bridge, state_dir, network, isola
     if gateway:
         sh("ip", "route", "add", "default", "via", gateway, ns=container)
     return container, address
+
+
+def stop_resolver(state_dir, timeout=10.0):
+    """Stop the names resolver of ``state_dir`` (issue 17) if one runs: the pid in
+    ``dns/resolver.lock``, which it holds (flock) while it runs. Returns whether one ran."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+
+    lock = os.path.join(state_dir, "dns", "resolver.lock")
+
+    def running():
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    if not running():
+        return False
+    with open(lock, encoding="utf-8") as handle:
+        pid = int(handle.read().strip())
+    os.kill(pid, 15)
+    deadline = time.monotonic() + timeout
+    while running():
+        assert time.monotonic() < deadline, f"the names resolver {pid} of {state_dir} did not stop"
+        time.sleep(0.05)
+    return True
 
 
 def nft_ruleset(ns):

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The names resolver as a service of one ``state_dir``: who runs it, what it serves, and the
+handshake that lets a module return only once the names it just changed resolve.
+
+One resolver per state_dir: it holds ``dns/resolver.lock`` (flock) for as long as it runs, so a
+second one started meanwhile waits for the lock instead of serving twice. It follows the state
+directory (a change of ``networks/`` or ``leases/`` is a rename, which changes the directory's
+mtime) and after each change writes ``dns/served``: the digest of the views it now serves. A
+module that changed the records computes the same digest from the same files and waits for it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records
+from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver, host_upstreams
+from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
+from ansible_collections.underlay.network.plugins.module_utils._netns import enter_for_good
+from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
+
+DNS_DIR = "dns"
+LOCK = "resolver.lock"
+SERVED = "served"
+LOG = "resolver.log"
+WATCHED = ("networks", "leases")
+POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
+PRUNE_SECONDS = 5.0
+START_TIMEOUT = 15.0
+# what ``start`` runs: this file itself, not _cli (a module's AnsiballZ payload carries only
+# the files the module imports, and is deleted once the module returns)
+_BOOT = ("import sys\n"
+         "from ansible_collections.underlay.network.plugins.module_utils import _dns_service\n"
+         "sys.exit(_dns_service.detached(sys.argv[1:]))\n")
+
+
+def _path(state_dir, name):
+    return os.path.join(state_dir, DNS_DIR, name)
+
+
+def served_networks(state_dir):
+    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default)."""
+    store = StateDir(state_dir)
+    return {name: (store.leases(name)["leases"], ())
+            for name, definition in store.networks().items() if definition.get("dns", True)}
+
+
+def digest(views):
+    """A fingerprint of what the resolver serves: the same views, the same text."""
+    shape = {path: {"records": view.records, "networks": list(view.networks)} for path, view in views.items()}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+
+
+def wanted_digest(state_dir):
+    return digest(_dns_records.views(served_networks(state_dir)))
+
+
+# -- the service side -------------------------------------------------------------
+def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False):
+    """Run the resolver of ``state_dir`` until ``stop`` (a threading.Event) is set or SIGTERM.
+
+    ``ready()`` is called once the first views are served (systemd's READY=1).
+    ``exit_when_idle`` (a resolver a module started, not the systemd unit): stop once no
+    namespace is left to serve (every endpoint's namespace gone) or the state directory is;
+    the next module run that needs one starts it again."""
+    os.makedirs(os.path.join(state_dir, DNS_DIR), mode=0o755, exist_ok=True)
+    stop = stop or threading.Event()
+    lock = os.open(_path(state_dir, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second resolver waits here, as a standby
+        os.ftruncate(lock, 0)
+        os.write(lock, f"{os.getpid()}\n".encode())
+        resolver = Resolver(host_upstreams() if upstreams is None else upstreams)
+        server = threading.Thread(target=resolver.serve, name="underlay-dns-serve", daemon=True)
+        server.start()
+        try:
+            _follow(state_dir, resolver, stop, ready, exit_when_idle)
+        finally:
+            resolver.stop()
+            server.join(10)
+            resolver.close()
+            _remove(_path(state_dir, SERVED))
+    finally:
+        os.close(lock)
+
+
+def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
+    seen = served = idle_since = None
+    pruned = time.monotonic()
+    while not stop.is_set():
+        # a namespace that went (a container stopped or restarted) is let go at once: a listener
+        # held in it keeps it alive, and with it the endpoint a restarted container gets again
+        listening = resolver.served
+        resolver.prune()
+        if resolver.served != listening:
+            seen = None
+        marks = _marks(state_dir)
+        if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
+            try:
+                views = _dns_records.views(served_networks(state_dir))
+            except UnderlayError as err:  # a corrupt file: keep serving what was served
+                _report(state_dir, served, [str(err)])
+            else:
+                resolver.update(views)
+                served = digest(views)
+                # a namespace that is gone (a stopped container) needs no names: not a problem, and
+                # the report does not change because a container stopped
+                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())
+                                            if os.path.exists(path)])
+                if ready is not None:
+                    ready()
+                    ready = None
+            seen, pruned = marks, time.monotonic()
+        if exit_when_idle:  # idle for a while (a module waiting for the report has read it): stop
+            if resolver.served and os.path.isdir(state_dir):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > PRUNE_SECONDS:
+                break
+        stop.wait(POLL_SECONDS)
+
+
+def _marks(state_dir):
+    marks = []
+    for kind in WATCHED:
+        try:
+            marks.append(os.stat(os.path.join(state_dir, kind)).st_mtime_ns)
+        except FileNotFoundError:
+            marks.append(None)
+    return tuple(marks)
+
+
+def _report(state_dir, served, problems):
+    """``dns/served``: the digest served and why a namespace is not (atomic: the waiter reads it)."""
+    target = _path(state_dir, SERVED)
+    temporary = f"{target}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump({"digest": served, "problems": problems}, handle)
+    os.rename(temporary, target)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+# -- the module side --------------------------------------------------------------
+def running(state_dir):
+    """Whether a resolver holds the state directory's lock now."""
+    try:
+        fd = os.open(_path(state_dir, LOCK), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return True
+        raise
+    finally:
+        os.close(fd)
+    return False
+
+
+def served_digest(state_dir):
+    """The digest the running resolver of ``state_dir`` serves, or None when none runs."""
+    if not running(state_dir):
+        return None
+    report = _read_report(state_dir)
+    return report.get("digest") if report else None
+
+
+def start(state_dir, netns=None):
+    """Start the resolver of ``state_dir`` in the background (detached from this process, so it
+    outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
+    os.makedirs(os.path.join(state_dir, DNS_DIR), mode=0o755, exist_ok=True)
+    origin = getattr(__spec__, "origin", None) or ""
+    if sys.argv and sys.argv[0] and origin.startswith(f"{sys.argv[0]}:"):  # run by the underlay-network command
+        argv = [sys.executable, sys.argv[0], "dns", "--state-dir", state_dir, "--exit-when-idle"] + \
+            (["--netns", netns] if netns else [])
+    else:  # a module (its AnsiballZ payload, or the collection's files): through sys.path
+        argv = [sys.executable, "-c", _BOOT, state_dir] + ([netns] if netns else [])
+    paths = [entry for entry in sys.path if entry]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    with open(_path(state_dir, LOG), "ab") as log:
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,  # pylint: disable=consider-using-with
+                         start_new_session=True, close_fds=True, cwd="/")
+
+
+def detached(argv):
+    """The resolver ``start`` runs: ``STATE_DIR [NETNS]``; it stops once it has nothing to serve."""
+    state_dir, netns = argv[0], (argv[1] if len(argv) > 1 else None)
+    if netns:
+        enter(netns)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    serve(state_dir, stop=stop, exit_when_idle=True)
+    return 0
+
+
+def ensure(state_dir, netns=None, timeout=START_TIMEOUT):
+    """Make sure the names in ``state_dir`` resolve now: start the resolver if none runs, then
+    wait until it serves exactly what the state directory says. Returns its problems."""
+    views = _dns_records.views(served_networks(state_dir))
+    if not views:  # no name to serve: nothing to wait for (a running resolver follows by itself)
+        return []
+    wanted = digest(views)
+    if not running(state_dir):
+        start(state_dir, netns)
+    deadline = time.monotonic() + timeout
+    while True:
+        report = _read_report(state_dir)
+        if report and report.get("digest") == wanted:
+            return report.get("problems", [])
+        if time.monotonic() > deadline:
+            raise UnderlayError(f"the names resolver of {state_dir} did not serve the new records within {timeout:.0f} s"
+                                f" (see {_path(state_dir, LOG)})", "dns", True)
+        time.sleep(0.05)
+
+
+def _read_report(state_dir):
+    try:
+        with open(_path(state_dir, SERVED), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def enter(netns):
+    """Move this process (its only thread, before it starts others) into the named namespace
+    ``netns`` for good: the resolver of a host that is a namespace asks that host's resolvers."""
+    enter_for_good(os.path.join("/run/netns", netns))
+
+
+def stop_on_signals(stop):
+    """SIGTERM and SIGINT set ``stop`` (a clean shutdown closes every listener)."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
