@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: underlay.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Docker docs' WordPress/MariaDB example (issue 17) as users run it: the inventory the
+README shows (``inventories/wordpress/hosts.yml``, checked here to be the README's text) applied
+with ``ansible-playbook playbooks/site.yml`` to real Docker containers started with
+``--network none``.
+
+The "host" is a test-made namespace (``underlay_netns``, its own ``underlay_state_dir``, the
+command installed under the test's directory) wired to an ``outside`` namespace by a veth
+(host 192.0.2.1, outside 192.0.2.2, routed through the host). dockerd runs privately (its own
+socket and data root, ``--iptables=false --bridge=none``); the image is busybox-static, imported
+locally. ``mariadb`` listens on 3306 (busybox nc), ``wordpress`` serves a page on 80 (busybox
+httpd). The test adds one network of its own to the example's: ``elsewhere`` with two
+containers, which must not resolve ``mariadb``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+import underlay_testlib as lib
+
+from ansible_collections.underlay.network.plugins.module_utils import _dns_service
+
+EXAMPLE = os.path.join(lib.REPO, "inventories", "wordpress", "hosts.yml")
+HOST_IP, OUTSIDE_IP = "192.0.2.1", "192.0.2.2"
+PAGE = "WordPress on underlay.network"
+# What the test adds to the example: a third network whose containers must not see its names.
+EXTRA_NETWORKS = [{"name": "elsewhere", "driver": "bridge", "subnet": "172.30.3.0/24"}]
+EXTRA_ENDPOINTS = [{"container": "other", "network": "elsewhere"},
+                   {"container": "other-peer", "network": "elsewhere"}]
+COMMANDS = {
+    "mariadb": ["nc", "-ll", "-p", "3306", "-e", "echo", "mariadb speaking"],
+    "wordpress": ["httpd", "-f", "-p", "80", "-h", "/www"],
+    "other": ["sleep", "100000"],
+    "other-peer": ["sleep", "100000"],
+}
+
+
+def example():
+    with open(EXAMPLE, encoding="utf-8") as handle:
+        text = handle.read()
+    return text, yaml.safe_load(text)
+
+
+def test_the_readme_shows_the_example_inventory_verbatim():
+    """The README's block is the file the test below runs: the docs cannot drift from it."""
+    text, data = example()
+    with open(os.path.join(lib.REPO, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    blocks = re.findall(r"```yaml\n(# inventories/wordpress/hosts\.yml\n.*?)```", readme, re.DOTALL)
+    assert blocks, "README.md shows no block starting '# inventories/wordpress/hosts.yml'"
+    assert blocks[0] == "# inventories/wordpress/hosts.yml\n" + text.removeprefix("---\n")
+    assert "ansible-playbook -i inventories/wordpress playbooks/site.yml" in readme
+    assert set(data["all"]["hosts"]) == {"web1"}
+
+
+@pytest.fixture
+def docker(tmp_path):
+    """A private dockerd and the local busybox image; every container it ran is removed, and
+    the daemon stopped, pass or fail."""
+    for path, package in (("/usr/sbin/dockerd", "docker.io"), ("/bin/busybox", "busybox-static")):
+        if not os.path.exists(path):
+            pytest.fail(f"{path} missing: scripts/setup installs {package}")
+    # dockerd's socket path must be short (unix socket paths are limited to 108 bytes)
+    work = tempfile.mkdtemp(prefix="underlay-wp-")
+    rootfs = os.path.join(work, "rootfs")
+    for sub in ("bin", "sbin", "usr/bin", "usr/sbin", "www"):
+        os.makedirs(os.path.join(rootfs, sub))
+    shutil.copy("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
+    lib.sh("chroot", rootfs, "/bin/busybox", "--install", "-s")
+    with open(os.path.join(rootfs, "www", "index.html"), "w", encoding="utf-8") as handle:
+        handle.write(PAGE + "\n")
+    sock = os.path.join(work, "docker.sock")
+    log = open(os.path.join(work, "dockerd.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    dockerd = subprocess.Popen(  # pylint: disable=consider-using-with
+        ["dockerd", "--host", f"unix://{sock}", "--data-root", os.path.join(work, "docker"),
+         "--exec-root", os.path.join(work, "docker-exec"), "--pidfile", os.path.join(work, "docker.pid"),
+         "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none"],
+        stdout=subprocess.DEVNULL, stderr=log)
+    saved = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = f"unix://{sock}"
+    made = []
+
+    def run(name, command):
+        lib.sh("docker", "run", "-d", "--name", name, "--network", "none", "underlay-busybox:wp", *command)
+        made.append(name)
+
+    try:
+        deadline = time.monotonic() + 60
+        while lib.sh("docker", "version", check=False).returncode != 0:
+            assert dockerd.poll() is None, open(log.name, encoding="utf-8").read()[-2000:]
+            assert time.monotonic() < deadline, "dockerd did not answer within 60 s"
+            time.sleep(0.2)
+        tar = subprocess.run(["tar", "-C", rootfs, "-c", "."], capture_output=True, check=True).stdout
+        subprocess.run(["docker", "import", "-", "underlay-busybox:wp"], input=tar, capture_output=True, check=True)
+        yield SimpleNamespace(run=run)
+    finally:
+        for name in made:
+            lib.sh("docker", "rm", "-f", "-t", "0", name, check=False)
+        dockerd.terminate()
+        try:
+            dockerd.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            dockerd.kill()
+            dockerd.wait()
+        log.close()
+        if saved is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = saved
+        lib.sh("umount", "-R", os.path.join(work, "docker"), check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+def site(namespaces, docker, tmp_path):
+    """The host and outside namespaces, the containers, and the inventory: the example's, its
+    host ``web1`` run locally in the host namespace, plus the test's third network."""
+    host, outside = namespaces.new("h"), namespaces.new("o")
+    namespaces.veth(host, "uplink", outside, "eth0")
+    lib.sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", "uplink", ns=host)
+    lib.sh("ip", "addr", "add", f"{OUTSIDE_IP}/24", "dev", "eth0", ns=outside)
+    lib.sh("ip", "route", "add", "default", "via", HOST_IP, ns=outside)  # every subnet through the host
+    for name, command in COMMANDS.items():
+        docker.run(name, command)
+
+    _, data = example()
+    web1 = dict(data["all"]["hosts"]["web1"])
+    endpoints = data["all"]["vars"]["underlay_endpoints"]
+    files = tmp_path / "web1"  # what the networks role installs (the command; units if systemd ran)
+    files.mkdir()  # as /usr/local/sbin is there on a host
+    state_dir = str(tmp_path / "state")
+    web1.update({
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "underlay_netns": host, "underlay_state_dir": state_dir,
+        "underlay_command_path": str(files / "underlay-network"), "underlay_systemd_dir": str(files / "systemd"),
+        "underlay_networks": web1["underlay_networks"] + EXTRA_NETWORKS,
+    })
+    inventory = {"all": {"hosts": {"web1": web1}, "vars": dict(
+        data["all"]["vars"], underlay_endpoints=endpoints + [dict(item, host="web1") for item in EXTRA_ENDPOINTS])}}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    try:
+        yield SimpleNamespace(host=host, outside=outside, state_dir=state_dir, inventory=str(path), files=str(files))
+    finally:
+        lib.stop_resolver(state_dir)
+
+
+def play(site, *extra):
+    proc = subprocess.run(["ansible-playbook", "-i", site.inventory, "underlay.network.site", *extra],
+                          capture_output=True, text=True, env=lib.ansible_env(), check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    recap = [line for line in proc.stdout.splitlines() if line.startswith("web1 ")]
+    assert len(recap) == 1, proc.stdout
+    return proc, recap[0]
+
+
+def resolv_conf_path(name):
+    return lib.sh("docker", "inspect", "--format", "{{.ResolvConfPath}}", name).stdout.strip()
+
+
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def observed(site):
+    """What check mode must leave byte-identical: the host namespace's nftables ruleset and
+    kernel, every container's resolv.conf, the state directory (the resolver's lock with its
+    pid and ``dns/served``, the digest it serves, among it; not its log), the digest the
+    running resolver reports, and what the networks role installed."""
+    state = lib.tree_snapshot(site.state_dir) or {}
+    state.pop(os.path.join("dns", "resolver.log"), None)
+    return {"nft": lib.nft_ruleset(site.host), "kernel": lib.kernel_snapshot(site.host), "state": state,
+            "resolver": (_dns_service.running(site.state_dir), _dns_service.served_digest(site.state_dir)),
+            "resolv.conf": {name: read(resolv_conf_path(name)) for name in COMMANDS},
+            "installed": lib.tree_snapshot(site.files)}
+
+
+def docker_exec(name, *argv):
+    return lib.sh("docker", "exec", name, *argv, check=False)
+
+
+def addresses(site):
+    """{(network, container): address} from network_info (what ``docker network inspect`` shows)."""
+    info = lib.run_module("network_info", {"netns": site.host, "state_dir": site.state_dir})
+    assert not info.get("failed"), info.get("msg")
+    return {(net["Name"], entry["Name"]): entry["IPv4Address"].split("/")[0]
+            for net in info["networks"] for entry in net["Containers"].values()}, info
+
+
+def test_the_wordpress_example_with_docker_containers(site):
+    before = observed(site)
+    checked, recap = play(site, "--check", "--diff")
+    assert "changed=0" not in recap, checked.stdout
+    assert observed(site) == before, "check mode before the first run changed something"
+
+    first, recap = play(site, "--diff")
+    assert "changed=0" not in recap and "failed=0" in recap, first.stdout
+    found, info = addresses(site)
+    assert all(net["drift"] == [] for net in info["networks"]), [net["drift"] for net in info["networks"]]
+    wordpress_front = {net["Name"]: net for net in info["networks"]}["frontend"]["Containers"]
+    assert [entry["Ports"] for entry in wordpress_front.values() if entry["Name"] == "wordpress"] == [
+        {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}], wordpress_front
+    mariadb = found[("backend", "mariadb")]
+    assert mariadb.startswith("172.30.1.") and found[("backend", "wordpress")].startswith("172.30.1.")
+
+    # every container's resolv.conf (Docker's ResolvConfPath) points at the collection's resolver
+    for name in COMMANDS:
+        text = docker_exec(name, "cat", "/etc/resolv.conf").stdout
+        assert [line for line in text.splitlines() if line.startswith(("nameserver", "options"))] == [
+            "nameserver 127.0.0.11", "options ndots:0"], (name, text)
+        assert text == read(resolv_conf_path(name))
+
+    # from outside, the page through the host's address (the published port)
+    page = lib.sh("wget", "-q", "-T", "5", "-t", "1", "-O", "-", f"http://{HOST_IP}:8080/", ns=site.outside,
+                  check=False)
+    assert page.returncode == 0 and page.stdout.strip() == PAGE, page.stdout + page.stderr
+    # wordpress reaches mariadb:3306 by name, the name answered by the collection's resolver
+    looked_up = docker_exec("wordpress", "nslookup", "mariadb")
+    assert looked_up.returncode == 0 and "127.0.0.11" in looked_up.stdout, looked_up.stdout + looked_up.stderr
+    assert f"Address: {mariadb}" in looked_up.stdout, looked_up.stdout
+    talked = docker_exec("wordpress", "nc", "-w", "5", "mariadb", "3306")
+    assert talked.stdout.strip() == "mariadb speaking", talked.stdout + talked.stderr
+    # outside cannot reach mariadb (its network is internal), though it routes there through the host
+    refused = lib.sh("busybox", "nc", "-w", "3", mariadb, "3306", ns=site.outside, check=False)
+    assert "mariadb speaking" not in refused.stdout and refused.returncode != 0, refused.stdout
+    # a container on another network cannot resolve mariadb (nor wordpress); it resolves its own peer
+    for name in ("mariadb", "wordpress"):
+        missing = docker_exec("other", "nslookup", name)
+        assert missing.returncode != 0 and "Address: 172.30." not in missing.stdout, (name, missing.stdout)
+    peer = docker_exec("other", "nslookup", "other-peer")
+    assert peer.returncode == 0 and f"Address: {found[('elsewhere', 'other-peer')]}" in peer.stdout, peer.stdout
+
+    # re-run unchanged, and check mode after it changes nothing either
+    _, recap = play(site)
+    assert "changed=0" in recap and "failed=0" in recap, recap
+    before = observed(site)
+    _, recap = play(site, "--check", "--diff")
+    assert "changed=0" in recap, recap
+    assert observed(site) == before, "check mode after the run changed something"
