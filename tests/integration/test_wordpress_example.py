@@ -65,6 +65,15 @@ def test_the_readme_shows_the_example_inventory_verbatim():
     assert blocks[0] == "# inventories/wordpress/hosts.yml\n" + text.removeprefix("---\n")
     assert "ansible-playbook -i inventories/wordpress playbooks/site.yml" in readme
     assert set(data["all"]["hosts"]) == {"web1"}
+    # the roles' READMEs show their parts of it
+    for role, marker, wanted in (
+            ("endpoints", "all.vars", {"underlay_endpoints": data["all"]["vars"]["underlay_endpoints"]}),
+            ("networks", "host web1", {"underlay_networks": data["all"]["hosts"]["web1"]["underlay_networks"]})):
+        with open(os.path.join(lib.REPO, "roles", role, "README.md"), encoding="utf-8") as handle:
+            doc = handle.read()
+        shown = re.findall(rf"```yaml\n# inventories/wordpress/hosts\.yml, {marker}\n(.*?)```", doc, re.DOTALL)
+        assert shown and yaml.safe_load(shown[0]) == wanted, (role, shown)
+        assert "ansible-playbook -i inventories/wordpress playbooks/site.yml" in doc or role == "networks"
 
 
 @pytest.fixture
@@ -218,6 +227,15 @@ def test_the_wordpress_example_with_docker_containers(site):
     mariadb = found[("backend", "mariadb")]
     assert mariadb.startswith("172.30.1.") and found[("backend", "wordpress")].startswith("172.30.1.")
 
+    # mariadb: eth0 on backend, no default route (internal); wordpress: eth0 on backend and
+    # eth1 on frontend, its default route through frontend's gateway (what the README says)
+    assert f"inet {mariadb}/24" in docker_exec("mariadb", "ip", "-4", "-o", "addr", "show", "eth0").stdout
+    assert "default" not in docker_exec("mariadb", "ip", "route").stdout
+    wp_addresses = docker_exec("wordpress", "ip", "-4", "-o", "addr").stdout
+    assert f"eth0    inet {found[('backend', 'wordpress')]}/24" in wp_addresses, wp_addresses
+    assert f"eth1    inet {found[('frontend', 'wordpress')]}/24" in wp_addresses, wp_addresses
+    assert "default via 172.30.2.1 dev eth1" in docker_exec("wordpress", "ip", "route").stdout
+
     # every container's resolv.conf (Docker's ResolvConfPath) points at the collection's resolver
     for name in COMMANDS:
         text = docker_exec(name, "cat", "/etc/resolv.conf").stdout
@@ -252,3 +270,26 @@ def test_the_wordpress_example_with_docker_containers(site):
     _, recap = play(site, "--check", "--diff")
     assert "changed=0" in recap, recap
     assert observed(site) == before, "check mode after the run changed something"
+
+
+def test_the_networks_role_passes_dns(namespaces, tmp_path):
+    """``dns: false`` in ``underlay_networks`` reaches the modules (the role's argument spec took
+    it, and its tasks once left it out: every network served names whatever it said)."""
+    host = namespaces.host_with_parent()
+    state_dir = str(tmp_path / "state")
+    (tmp_path / "sbin").mkdir()
+    role_vars = {
+        "underlay_netns": host, "underlay_state_dir": state_dir,
+        "underlay_command_path": str(tmp_path / "sbin" / "underlay-network"),
+        "underlay_systemd_dir": str(tmp_path / "systemd"),
+        "underlay_networks": [
+            {"name": "quiet", "driver": "bridge", "subnet": "172.30.4.0/24", "dns": False},
+            {"name": "named", "driver": "bridge", "subnet": "172.30.5.0/24"},
+            {"name": "quietmv", "driver": "macvlan", "parent": "veth0", "subnet": "172.30.6.0/24", "dns": False},
+        ],
+    }
+    done = lib.run_tasks([{"ansible.builtin.include_role": {"name": "underlay.network.networks"}, "vars": role_vars}])
+    assert not done[0].get("failed"), done[0]["_stdout"][-4000:]
+    info = lib.run_module("network_info", {"netns": host, "state_dir": state_dir})
+    assert {net["Name"]: net["EnableDNS"] for net in info["networks"]} == {
+        "quiet": False, "named": True, "quietmv": False}, info
