@@ -122,6 +122,12 @@ def _plan_namespace(result, names, item, member, records):
     if path is None:  # a PID target: its file is not touched; the lease still says it has names
         if member:
             records.setdefault(owner, {"path": None, "lines": None})
+            if item.spec.target_kind == "container":  # its runtime gave it none (Podman's --network none)
+                result.warnings.append(
+                    f"{target.label} ({target.runtime}) has no resolv.conf of its runtime (no ResolvConfPath;"
+                    f" Podman gives a --network none container none): the names resolver answers at"
+                    f" {_resolv_conf.RESOLVER} in its namespace, but its resolv.conf cannot be pointed there;"
+                    " start it with a network namespace of its own (podman run --network ns:PATH)")
         return
     text = names.files.get(path)
     in_place = item.spec.target_kind == "container"

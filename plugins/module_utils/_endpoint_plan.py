@@ -77,6 +77,7 @@ def plan(spec, current):
                               {network: state.pool.leases for network, state in networks.items()})
     ensure = _endpoint_dns.plan(kernel, current.names, current.items,
                                 {network: state.pool.leases for network, state in networks.items()})
+    result.warnings.extend(kernel.warnings)  # what the names steps could not do
     confirms = []
     for network, state in networks.items():
         stored = current.tables[network]
