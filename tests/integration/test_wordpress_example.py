@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -192,7 +191,7 @@ def site(namespaces, runtime, tmp_path):
     for name, command in COMMANDS.items():
         runtime.run(name, command)
 
-    _, data = example()
+    data = example()[1]
     web1 = dict(data["all"]["hosts"]["web1"])
     endpoints = data["all"]["vars"]["underlay_endpoints"]
     files = tmp_path / "web1"  # what the networks role installs (the command; units if systemd ran)
@@ -311,10 +310,10 @@ def test_the_wordpress_example_with_real_containers(site):
     assert peer.returncode == 0 and f"Address: {found[('elsewhere', 'other-peer')]}" in peer.stdout, peer.stdout
 
     # re-run unchanged, and check mode after it changes nothing either
-    _, recap = play(site)
+    recap = play(site)[1]
     assert "changed=0" in recap and "failed=0" in recap, recap
     before = observed(site)
-    _, recap = play(site, "--check", "--diff")
+    recap = play(site, "--check", "--diff")[1]
     assert "changed=0" in recap, recap
     assert observed(site) == before, "check mode after the run changed something"
 
