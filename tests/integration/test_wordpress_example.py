@@ -203,6 +203,8 @@ def site(namespaces, runtime, tmp_path):
         "underlay_command_path": str(files / "underlay-network"), "underlay_systemd_dir": str(files / "systemd"),
         "underlay_networks": web1["underlay_networks"] + EXTRA_NETWORKS,
     })
+    if os.path.isdir("/run/systemd/system"):  # units would be this machine's own: none
+        web1.update(underlay_restore=False, underlay_watch=False, underlay_dns_service=False)
     inventory = {"all": {"hosts": {"web1": web1}, "vars": dict(
         data["all"]["vars"], underlay_endpoints=endpoints + [dict(item, host="web1") for item in EXTRA_ENDPOINTS])}}
     path = tmp_path / "inventory.yml"
@@ -328,6 +330,9 @@ def test_the_networks_role_passes_dns(namespaces, tmp_path):
         "underlay_netns": host, "underlay_state_dir": state_dir,
         "underlay_command_path": str(tmp_path / "sbin" / "underlay-network"),
         "underlay_systemd_dir": str(tmp_path / "systemd"),
+        # units would be this machine's own where systemd runs: none then
+        **({"underlay_restore": False, "underlay_watch": False, "underlay_dns_service": False}
+           if os.path.isdir("/run/systemd/system") else {}),
         "underlay_networks": [
             {"name": "quiet", "driver": "bridge", "subnet": "172.30.4.0/24", "dns": False},
             {"name": "named", "driver": "bridge", "subnet": "172.30.5.0/24"},
