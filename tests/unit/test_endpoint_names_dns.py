@@ -8,11 +8,14 @@ as wanted."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from endpoint_world import current, endpoint_link, lease, spec
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _dns_service, _endpoint_plan, _resolv_conf
+from ansible_collections.underlay.network.plugins.module_utils import _targets
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_dns import NamesCurrent
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
@@ -112,3 +115,20 @@ def test_a_name_another_endpoint_answers_to_is_refused_naming_both():
     with pytest.raises(UnderlayError) as err:
         _endpoint_plan.plan(batch, current(batch, tables={"b1": stored}, db={}))
     assert err.value.field == "container_netns" and err.value.value == "db"
+
+
+def test_a_container_without_a_resolv_conf_is_named_in_a_warning():
+    """Podman gives a ``--network none`` container no ResolvConfPath: nothing to point, the
+    resolver is still ensured, and the result says so (the names steps' warnings reach it)."""
+    batch = spec(network="b1", container="web")
+    world = current(batch, web={"names": frozenset({"lo"})})
+    world.items[0] = dataclasses.replace(world.items[0], target=_targets.Target(
+        owner="container:web", label="container web", netns_path="/proc/42/ns/net", container="web",
+        runtime="podman"))
+    world.names = _names({"b1": {}})
+    planned = _endpoint_plan.plan(batch, world)
+    assert [warning.split(":")[0] for warning in planned.warnings] == [
+        "container web (podman) has no resolv.conf of its runtime (no ResolvConfPath; Podman gives a --network none"
+        " container none)"], planned.warnings
+    assert not any(step.op == "resolv_conf_write" for step in planned.steps)
+    assert planned.steps[-1].op == "dns_ensure"
