@@ -103,10 +103,21 @@ def _environ(**values):
                 os.environ[key] = value
 
 
+def _podman_storage(work):
+    """Podman's own storage for the test (the other runtime asks it too: ``runtime`` is auto)."""
+    with open(os.path.join(work, "storage.conf"), "w", encoding="utf-8") as handle:
+        handle.write(f'[storage]\ndriver = "vfs"\ngraphroot = "{work}/graph"\nrunroot = "{work}/run"\n')
+    with open(os.path.join(work, "containers.conf"), "w", encoding="utf-8") as handle:
+        handle.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n')
+    return {"CONTAINERS_STORAGE_CONF": os.path.join(work, "storage.conf"),
+            "CONTAINERS_CONF": os.path.join(work, "containers.conf")}
+
+
 @contextlib.contextmanager
 def _docker(work, rootfs, _namespaces):
     """A private dockerd (its own socket and data root, no firewall rule, no docker0) with the
-    image imported; containers start with ``--network none``."""
+    image imported; containers start with ``--network none``. Podman, asked too, has an
+    empty storage of its own."""
     sock = os.path.join(work, "docker.sock")
     log = open(os.path.join(work, "dockerd.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
     dockerd = subprocess.Popen(  # pylint: disable=consider-using-with
@@ -115,7 +126,7 @@ def _docker(work, rootfs, _namespaces):
          "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none"],
         stdout=subprocess.DEVNULL, stderr=log)
     try:
-        with _environ(DOCKER_HOST=f"unix://{sock}"):
+        with _environ(DOCKER_HOST=f"unix://{sock}", **_podman_storage(work)):
             deadline = time.monotonic() + 60
             while lib.sh("docker", "version", check=False).returncode != 0:
                 assert dockerd.poll() is None, open(log.name, encoding="utf-8").read()[-2000:]
@@ -139,13 +150,9 @@ def _docker(work, rootfs, _namespaces):
 @contextlib.contextmanager
 def _podman(work, rootfs, namespaces):
     """Podman with its own storage; each container in an empty namespace of its own
-    (``--network ns:PATH``): Podman gives a ``--network none`` container no resolv.conf."""
-    with open(os.path.join(work, "storage.conf"), "w", encoding="utf-8") as handle:
-        handle.write(f'[storage]\ndriver = "vfs"\ngraphroot = "{work}/graph"\nrunroot = "{work}/run"\n')
-    with open(os.path.join(work, "containers.conf"), "w", encoding="utf-8") as handle:
-        handle.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n')
-    with _environ(CONTAINERS_STORAGE_CONF=os.path.join(work, "storage.conf"),
-                  CONTAINERS_CONF=os.path.join(work, "containers.conf")):
+    (``--network ns:PATH``): Podman gives a ``--network none`` container no resolv.conf.
+    Docker, asked first (``runtime`` is auto), is pointed at a socket nothing listens on."""
+    with _environ(DOCKER_HOST=f"unix://{work}/no-dockerd.sock", **_podman_storage(work)):
         yield lambda none=False: ["--network", "none" if none else f"ns:/run/netns/{namespaces.new('pc')}",
                                   "--rootfs", rootfs]
 
