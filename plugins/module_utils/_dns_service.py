@@ -37,7 +37,9 @@ LOG = "resolver.log"
 WATCHED = ("networks", "leases")
 POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
 PRUNE_SECONDS = 5.0
-START_TIMEOUT = 15.0
+# how long a module waits for the resolver to serve its records: a cold start (Python, dnspython,
+# libnftables) takes a few seconds on a busy host and far longer on an emulated one (the lab's VM)
+START_TIMEOUT = 60.0
 # what ``start`` runs: this file itself, not _cli (a module's AnsiballZ payload carries only
 # the files the module imports, and is deleted once the module returns)
 _BOOT = ("import sys\n"
