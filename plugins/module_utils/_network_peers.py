@@ -77,8 +77,10 @@ def peer_record(where, peer):
     aliases = peer.get("aliases") or []
     if not isinstance(aliases, (list, tuple)):
         raise UnderlayError(f"{aliases!r} is not a list of names", f"{where}.aliases", aliases)
-    aliases = [alias for alias in dict.fromkeys(_dns_records.dns_name(f"{where}.aliases", alias) for alias in aliases)
-               if alias.lower() != name.lower()]
+    kept = {name.lower(): None}  # DNS names match without regard to case: each once, the name not again
+    for alias in aliases:
+        kept.setdefault(_dns_records.dns_name(f"{where}.aliases", alias).lower(), alias.rstrip("."))
+    aliases = [alias for alias in kept.values() if alias is not None]
     raw = peer.get("address")
     try:
         address = ipaddress.IPv4Address(str(raw).split("/", 1)[0]) if isinstance(raw, str) else None
