@@ -196,5 +196,6 @@ def report(spec, current):
 
 
 def predict(spec, current, planned):
-    return records(None if spec.state == "absent" else check_peers(spec.network, current.definition,
-                                                                    current.leases, spec.peers))
+    if spec.state == "absent":
+        return []
+    return records(check_peers(spec.network, current.definition, current.leases, spec.peers))
