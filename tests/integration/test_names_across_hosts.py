@@ -191,3 +191,19 @@ def test_a_corrupt_peer_file_is_refused_and_kept(fleet):
     assert result.get("failed") is True and "is corrupt" in result["msg"] and path in result["msg"], result
     with open(path, encoding="utf-8") as handle:
         assert handle.read() == "{not json"
+
+
+def test_the_peers_survive_a_reboot_restore_serves_them(fleet, namespaces):
+    from ansible_collections.underlay.network.plugins.module_utils import _restore  # pylint: disable=import-outside-toplevel
+    eps, host1 = fleet.eps, fleet.hosts["host1"]
+    assert give(fleet, "host1")["changed"] is True
+    # a reboot of host1: no resolver, the endpoints' namespaces back empty (their links gone)
+    assert lib.stop_resolver(host1.state_dir)
+    for name in (eps.a1, eps.c1):
+        namespaces.recreate(name)
+    assert ask(eps.a1, eps.b2) == []
+    report = _restore.restore(host1.state_dir, netns=host1.ns)
+    assert report.changed and not report.problems, report.problems
+    assert ask(eps.a1, eps.b2) == [fleet.address[eps.b2]] and ask(eps.a1, "mariadb") == [fleet.address[eps.b2]]
+    assert ask(eps.c1, eps.b2) == []
+    assert give(fleet, "host1")["changed"] is False
