@@ -44,7 +44,7 @@ class PeersSpec:
 class PeersCurrent:
     definition: Optional[dict]
     leases: dict                     # {ip: lease} of the network
-    stored: Optional[list]           # the stored peer records (None: no file)
+    stored: list                     # the stored peer records ([]: none, no file)
     tables: dict                     # network -> {ip: lease} of every network with dns on
     peers: dict                      # network -> its stored peers' records (_dns_records.peer_records)
     served: Optional[str] = None     # the digest the running resolver serves (read only when names are served)
@@ -144,7 +144,7 @@ def read(ws, spec):
               if found and _endpoint_dns.enabled(found)}
     current = PeersCurrent(definition=definition,
                            leases=store.leases(spec.network)["leases"] if definition else {},
-                           stored=store.peers(spec.network) if store.peers_stored(spec.network) else None,
+                           stored=store.peers(spec.network),
                            tables=tables,
                            peers={name: _dns_records.peer_records(store.peers(name)) for name in tables})
     if _dns_records.views({name: (leases, ()) for name, leases in tables.items()}):
@@ -160,20 +160,20 @@ def _diff_view(spec, records):
 
 def plan(spec, current):
     if spec.state == "absent":
-        wanted = None
+        wanted = []
     else:
         wanted = check_peers(spec.network, current.definition, current.leases, spec.peers)
     result = Plan(before=_diff_view(spec, current.stored), after=_diff_view(spec, wanted))
     have = current.stored
-    if wanted is not None and wanted != have:
+    if wanted != have:  # no records: no file
         undo = Step("put the peer records back", "store_put_peers", {"network": spec.network, "peers": have}) \
-            if have is not None else Step("remove the peer records", "store_delete_peers", {"network": spec.network})
-        result.add(f"store {len(wanted)} peer record(s) of network '{spec.network}'", "store_put_peers", undo=undo,
-                   network=spec.network, peers=wanted)
-    elif wanted is None and have is not None:
-        result.add(f"remove the peer records of network '{spec.network}'", "store_delete_peers",
-                   undo=Step("put them back", "store_put_peers", {"network": spec.network, "peers": have}),
-                   network=spec.network)
+            if have else Step("remove the peer records", "store_delete_peers", {"network": spec.network})
+        if wanted:
+            result.add(f"store {len(wanted)} peer record(s) of network '{spec.network}'", "store_put_peers",
+                       undo=undo, network=spec.network, peers=wanted)
+        else:
+            result.add(f"remove the peer records of network '{spec.network}'", "store_delete_peers", undo=undo,
+                       network=spec.network)
     peers = dict(current.peers)
     if spec.network in peers:
         peers[spec.network] = _dns_records.peer_records(wanted or ())
@@ -188,7 +188,7 @@ def plan(spec, current):
 
 def records(stored):
     """The module's return value: the stored peer records, as the user gave them."""
-    return [dict(peer, aliases=list(peer.get("aliases", ()))) for peer in stored or ()]
+    return [dict(peer, aliases=list(peer.get("aliases", ()))) for peer in stored]
 
 
 def report(spec, current):

@@ -226,9 +226,6 @@ class StateDir:
         data = self._read(self._file("peers", network), peer_table_problem)
         return [] if data is None else data["peers"]
 
-    def peers_stored(self, network):
-        return os.path.exists(self._file("peers", network))
-
     def put_peers(self, network, peers):
         self._write("peers", network, {"peers": list(peers)})
 

@@ -16,8 +16,9 @@ description:
     M(underlay.network.container_endpoint) and the C(dns) option of
     M(underlay.network.macvlan_network)).
   - O(state=present) makes the stored records of O(network) exactly O(peers); O(state=absent)
-    removes them. They are kept in O(state_dir) (C(peers/NETWORK.json)), so they survive a
-    reboot, and served by the host's names resolver beside the local endpoints' records.
+    removes them. They are kept in O(state_dir) (C(peers/NETWORK.json), none when there are no
+    records), so they survive a reboot, and served by the host's names resolver beside the local
+    endpoints' records.
   - When the host has endpoints resolving names, the module returns once the resolver serves
     the new records (it starts the resolver if none runs), as
     M(underlay.network.container_endpoint) does.

@@ -119,10 +119,10 @@ def test_a_malformed_peer_file_is_refused_and_kept(tmp_path, data, problem):
     assert json.loads(path.read_text()) == data
 
 
-def current(stored=None, leases=None, served=None):
+def current(stored=(), leases=None, served=None):
     leases = LEASES if leases is None else leases
-    return _network_peers.PeersCurrent(definition=LAN, leases=leases, stored=stored, tables={"lan": leases},
-                                       peers={"lan": _dns_records.peer_records(stored or ())}, served=served)
+    return _network_peers.PeersCurrent(definition=LAN, leases=leases, stored=list(stored), tables={"lan": leases},
+                                       peers={"lan": _dns_records.peer_records(stored)}, served=served)
 
 
 def spec(peers=(), state="present"):
@@ -147,3 +147,9 @@ def test_the_plan_stores_the_records_then_waits_for_the_resolver_then_changes_no
 def test_without_local_endpoints_nothing_is_waited_for():
     planned = _network_peers.plan(spec([peer()]), current(leases={}))
     assert [step.op for step in planned.steps] == ["store_put_peers"]
+
+
+def test_no_records_is_no_file():
+    assert _network_peers.plan(spec([]), current(leases={})).steps == []
+    emptied = _network_peers.plan(spec([]), current(stored=[peer()], leases={}))
+    assert [step.op for step in emptied.steps] == ["store_delete_peers"]
