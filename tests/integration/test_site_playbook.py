@@ -72,6 +72,11 @@ BAD = [
      [{"host": "host1", "container_netns": "a", "network": "lan", "ipv4_address": "10.77.9.9"},
       {"host": "host2", "container_netns": "b", "network": "lan", "ipv4_address": "10.77.9.9"}],
      "host2: underlay_endpoints[1].ipv4_address: 10.77.9.9 is also host1's underlay_endpoints[0].ipv4_address"),
+    ("the same name on two hosts of one macvlan network", GOOD,
+     [{"host": "host1", "container_netns": "a", "network": "lan", "aliases": ["db"]},
+      {"host": "host2", "container_netns": "b", "network": "lan", "aliases": ["db"]}],
+     "host2: underlay_endpoints[1].aliases: 'db' of container_netns b is also a name of host1's underlay_endpoints[0]"
+     " (container_netns a) on network 'lan'"),
     ("a gateway outside its subnet",
      variant("host1", "underlay_networks", [dict(GOOD["host1"]["underlay_networks"][0], gateway="10.78.0.1")]),
      [], "host1: underlay_networks[lan].gateway: 10.78.0.1 is outside the subnet 10.77.0.0/16"),
