@@ -61,6 +61,12 @@ def members(leases, peers=()):
     return found
 
 
+def peer_records(stored):
+    """The ``peers`` of ``members`` from a network's stored peer records (``[{host, name,
+    aliases, address}]``, as network_peers keeps them): each answers to its name and aliases."""
+    return tuple({"names": [peer["name"], *peer.get("aliases", ())], "address": peer["address"]} for peer in stored)
+
+
 def name_holder(leases, owner, names, peers=()):
     """``(name, holder)`` when one of ``names`` is already answered to by another endpoint of the
     network (``holder`` its owner, or ``another host`` for a peer), else None."""

@@ -6,7 +6,7 @@ handshake that lets a module return only once the names it just changed resolve.
 
 One resolver per state_dir: it holds ``dns/resolver.lock`` (flock) for as long as it runs, so a
 second one started meanwhile waits for the lock instead of serving twice. It follows the state
-directory (a change of ``networks/`` or ``leases/`` is a rename, which changes the directory's
+directory (a change of ``networks/``, ``leases/`` or ``peers/`` is a rename, which changes the directory's
 mtime) and after each change writes ``dns/served``: the digest of the views it now serves. A
 module that changed the records computes the same digest from the same files and waits for it.
 """
@@ -34,7 +34,7 @@ DNS_DIR = "dns"
 LOCK = "resolver.lock"
 SERVED = "served"
 LOG = "resolver.log"
-WATCHED = ("networks", "leases")
+WATCHED = ("networks", "leases", "peers")
 POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
 PRUNE_SECONDS = 5.0
 # how long a module waits for the resolver to serve its records: a cold start (Python, dnspython,
@@ -52,9 +52,10 @@ def _path(state_dir, name):
 
 
 def served_networks(state_dir):
-    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default)."""
+    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default):
+    its local leases and the records of its endpoints on other hosts (network_peers)."""
     store = StateDir(state_dir)
-    return {name: (store.leases(name)["leases"], ())
+    return {name: (store.leases(name)["leases"], _dns_records.peer_records(store.peers(name)))
             for name, definition in store.networks().items() if definition.get("dns", True)}
 
 

@@ -48,6 +48,7 @@ class NamesCurrent:
     files: dict = field(default_factory=dict)   # resolv.conf path -> its text (None: absent)
     lo_down: set = field(default_factory=set)   # netns paths whose loopback is down
     host_text: Optional[str] = None             # the host's /etc/resolv.conf (a new netns file starts from it)
+    peers: dict = field(default_factory=dict)   # network -> its endpoints on other hosts (_dns_records.peer_records)
 
 
 def read(ws, spec, definitions, items):
@@ -58,6 +59,7 @@ def read(ws, spec, definitions, items):
     tables = {name: ws.store.leases(name)["leases"] for name, definition in sorted(ws.store.networks().items())
               if definition and enabled(definition)}
     current = NamesCurrent(state_dir=spec.state_dir, netns=spec.netns, tables=tables,
+                           peers={name: _dns_records.peer_records(ws.store.peers(name)) for name in tables},
                            served=service.served_digest(spec.state_dir),
                            host_text=_resolv_conf.read(_resolv_conf.HOST_FILE))
     for item in items:
@@ -101,7 +103,7 @@ def plan(result, names, items, finals):
         for lease in leases.values() if network in tables else ():
             if lease["owner"] in records and lease["owner"] in done:
                 lease["resolv_conf"] = records[lease["owner"]]
-    views = _dns_records.views({network: (leases, ()) for network, leases in tables.items()})
+    views = _dns_records.views({network: (leases, names.peers.get(network, ())) for network, leases in tables.items()})
     wanted = _service().digest(views)
     if wanted == names.served or (not views and names.served is None):
         return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _fleet_publish, _network_spec
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_spec, _fleet_names, _fleet_publish, _network_spec
 from ansible_collections.underlay.network.plugins.module_utils._targets import TARGET_KEYS
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import Address
 
@@ -26,6 +26,7 @@ def add_endpoints(plan, endpoints, inventory_hosts):
     for index, item in enumerate(endpoints or []):
         _endpoint_item(plan, f"underlay_endpoints[{index}]", item, inventory_hosts)
     _fleet_publish.check_published(plan, endpoints)
+    _fleet_names.check_names(plan, endpoints)
 
 
 def _endpoint_item(plan, where, item, inventory_hosts):

@@ -87,6 +87,10 @@ def read(ws, spec):
         view = inspect(definition, leases, options)
         for lease in leases.values():  # Docker shows a container's aliases per network
             view["Containers"][lease.get("container_id") or lease["owner"]]["Aliases"] = list(lease.get("aliases", ()))
+        # the names of its endpoints on other hosts (network_peers); Docker's overlay networks list
+        # the other hosts as ``Peers`` ({Name, IP}), these are the records each host's endpoints resolve
+        view["Peers"] = [{"Host": peer["host"], "Name": peer["name"], "Aliases": list(peer.get("aliases", ())),
+                          "IP": peer["address"]} for peer in ws.store.peers(name)]
         view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
         if _endpoint_dns.enabled(definition):
             view["drift"] += names_drift(leases, names)
@@ -113,7 +117,8 @@ def observe_names(store, state_dir):
         return NamesObserved(missing=str(err), alive=frozenset(
             lease["netns_path"] for name in store.networks() for lease in store.leases(name)["leases"].values()
             if lease.get("netns_path") and os.path.exists(lease["netns_path"])))
-    networks = {name: (store.leases(name)["leases"], ()) for name, definition in store.networks().items()
+    networks = {name: (store.leases(name)["leases"], _dns_records.peer_records(store.peers(name)))
+                for name, definition in store.networks().items()
                 if definition is not None and _endpoint_dns.enabled(definition)}
     files = {}
     alive = frozenset(lease["netns_path"] for leases, _peers in networks.values() for lease in leases.values()

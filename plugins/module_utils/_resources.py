@@ -18,6 +18,7 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _endpoint_view,
     _info,
     _macvlan,
+    _network_peers,
     _persist,
     _vlan,
 )
@@ -58,6 +59,15 @@ CONTAINER_ENDPOINT = Resource(
     predict=_endpoint_view.predict,
     open=open_workspace,
     reread=_endpoint_read.reread,
+)
+NETWORK_PEERS = Resource(
+    key="peers",
+    build_spec=_network_peers.build_spec,
+    read=_network_peers.read,
+    plan=_network_peers.plan,
+    report=_network_peers.report,
+    predict=_network_peers.predict,
+    open=open_workspace,
 )
 NETWORK_INFO = Resource(
     key="networks",

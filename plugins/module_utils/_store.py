@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Network definitions and address leases under ``state_dir``.
 
-Layout: ``networks/NAME.json`` (one definition each) and ``leases/NAME.json`` (the lease
-table of that network). Every write is atomic (temp file, fsync, rename, fsync of the
+Layout: ``networks/NAME.json`` (one definition each), ``leases/NAME.json`` (the lease
+table of that network) and ``peers/NAME.json`` (the name records of that network's endpoints
+on other hosts, written by network_peers). Every write is atomic (temp file, fsync, rename, fsync of the
 directory).
 
 A run holds an exclusive ``flock`` from its first read to its last write, so concurrent
@@ -219,6 +220,23 @@ class StateDir:
         except OSError:
             pass  # not empty, or not there
 
+    # -- peers (the network's endpoints on other hosts) ------------------------------
+    def peers(self, network):
+        """The stored peer records of ``network`` (``[{host, name, aliases, address}]``), [] when none."""
+        data = self._read(self._file("peers", network), peer_table_problem)
+        return [] if data is None else data["peers"]
+
+    def put_peers(self, network, peers):
+        self._write("peers", network, {"peers": list(peers)})
+
+    def delete_peers(self, network):
+        """Remove ``network``'s peer records, and the ``peers`` directory once it is empty."""
+        self._delete("peers", network)
+        try:
+            os.rmdir(os.path.join(self.path, "peers"))
+        except OSError:
+            pass  # not empty, or not there
+
 
 def definition_problem(name, definition):
     """What is wrong with the stored definition of network ``name`` (None when nothing)."""
@@ -262,6 +280,22 @@ def lease_table_problem(data):
     last = data.get("last_reserved")
     if last is not None and not is_address(last):
         return f"last_reserved {last!r} is not an IP address"
+    return None
+
+
+def peer_table_problem(data):
+    """What is wrong with a stored peer table (None when nothing)."""
+    peers = data.get("peers")
+    if not isinstance(peers, list):
+        return "no 'peers' list"
+    for index, peer in enumerate(peers):
+        if not isinstance(peer, dict) or not all(isinstance(peer.get(key), str) for key in ("host", "name", "address")):
+            return f"peers[{index}] is not an object with string host, name and address"
+        if not is_address(peer["address"]):
+            return f"the address of peers[{index}] {peer['address']!r} is not an IP address"
+        aliases = peer.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(alias, str) for alias in aliases):
+            return f"the aliases of peers[{index}] are not a list of strings"
     return None
 
 

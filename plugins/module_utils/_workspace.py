@@ -21,6 +21,8 @@ STORE_OPS = {
     "store_delete_network": StateDir.delete_network,
     "store_put_leases": StateDir.put_leases,
     "store_delete_leases": StateDir.delete_leases,
+    "store_put_peers": StateDir.put_peers,
+    "store_delete_peers": StateDir.delete_peers,
 }
 # names: an endpoint's resolv.conf, and the resolver serving what the store now says
 NAMES_OPS = _endpoint_dns.OPS

@@ -72,6 +72,15 @@ networks:
     Containers:
       description: The endpoints, keyed by container Id (or owner), each with C(Aliases).
       type: dict
+    Peers:
+      description:
+        - The network's endpoints on other hosts whose names this host's endpoints resolve
+          (stored by M(underlay.network.network_peers)), sorted by address. Docker lists an
+          overlay network's other hosts here as C({Name, IP}); each entry here is one endpoint, with
+          the C(Host) it is on, its C(Name), C(Aliases) and address (C(IP)).
+      type: list
+      elements: dict
+      sample: [{Host: host2, Name: centos02, Aliases: [db], IP: 10.0.0.130}]
     drift:
       description: Differences between the stored definition and the kernel, one line each.
       type: list

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import underlay_testlib as lib
+from test_names import ask
 
 GOOD = {
     "host1": {"underlay_trunks": [{"parent": "ens33", "vlans": []}],
@@ -71,6 +72,11 @@ BAD = [
      [{"host": "host1", "container_netns": "a", "network": "lan", "ipv4_address": "10.77.9.9"},
       {"host": "host2", "container_netns": "b", "network": "lan", "ipv4_address": "10.77.9.9"}],
      "host2: underlay_endpoints[1].ipv4_address: 10.77.9.9 is also host1's underlay_endpoints[0].ipv4_address"),
+    ("the same name on two hosts of one macvlan network", GOOD,
+     [{"host": "host1", "container_netns": "a", "network": "lan", "aliases": ["db"]},
+      {"host": "host2", "container_netns": "b", "network": "lan", "aliases": ["db"]}],
+     "host2: underlay_endpoints[1].aliases: 'db' of container_netns b is also a name of host1's underlay_endpoints[0]"
+     " (container_netns a) on network 'lan'"),
     ("a gateway outside its subnet",
      variant("host1", "underlay_networks", [dict(GOOD["host1"]["underlay_networks"][0], gateway="10.78.0.1")]),
      [], "host1: underlay_networks[lan].gateway: 10.78.0.1 is outside the subnet 10.77.0.0/16"),
@@ -117,3 +123,24 @@ def test_site_yml_converges_then_changes_nothing(fleet, tmp_path):
     recap = [line for line in second.stdout.splitlines() if line.startswith("host")]
     assert len(recap) == 2 and all("changed=0" in line for line in recap), second.stdout
     lib.sh("ping", "-c", "1", "-W", "2", "10.77.2.9", ns=fleet.ns("c1"))
+    # names across hosts: each endpoint of lan resolves the other host's endpoint, by name
+    assert "Names across hosts" in first.stdout
+    assert ask(fleet.ns("c1"), fleet.ns("c2")) == ["10.77.2.9"]
+    c1 = ask(fleet.ns("c2"), fleet.ns("c1"))
+    assert len(c1) == 1 and c1[0].startswith("10.77.1."), c1
+    # (ping by name needs the resolv.conf host1 wrote, which lives in host1's /etc overlay: see
+    # test_names_across_hosts.py)
+    checked = play(fleet, tmp_path, GOOD, endpoints, extra=["--check", "--diff"])
+    assert checked.returncode == 0, checked.stdout
+    recap = [line for line in checked.stdout.splitlines() if line.startswith("host")]
+    assert len(recap) == 2 and all("changed=0" in line for line in recap), checked.stdout
+
+
+def test_site_yml_with_a_host_left_out_keeps_the_names_across_hosts(fleet, tmp_path):
+    endpoints = [{"host": "host1", "container_netns": fleet.ns("c1"), "network": "lan"},
+                 {"host": "host2", "container_netns": fleet.ns("c2"), "network": "lan", "ipv4_address": "10.77.2.9"}]
+    assert play(fleet, tmp_path, GOOD, endpoints).returncode == 0
+    limited = play(fleet, tmp_path, GOOD, endpoints, extra=["--limit", "host1"])
+    assert limited.returncode == 0, limited.stdout
+    assert "the names across hosts are left as they are: host2 did not run" in limited.stdout, limited.stdout
+    assert ask(fleet.ns("c1"), fleet.ns("c2")) == ["10.77.2.9"]
