@@ -257,10 +257,11 @@ class DockerConnect(Peer):
 
 
 class DockerRun(Peer):
-    """``docker run -d --network NET IMAGE sleep`` per container (a bash loop) on a Docker bridge
-    network, whose names are always on (the embedded DNS at 127.0.0.11); with ``publish``, each
-    also ``-p HOST_PORT:80`` (a host port of its own). Detach is ``docker rm -f``: a Docker
-    container publishes only from its creation on, so creating and starting it is the attach."""
+    """Docker containers on a Docker bridge network, whose names are always on (the embedded DNS
+    at 127.0.0.11); with ``publish``, each also ``-p HOST_PORT:80`` (a host port of its own). A
+    Docker container is put on its networks and publishes its ports when it starts, so the
+    containers are made before, untimed (``docker create --network NET [-p ...]``), and the
+    attach is a bash loop of ``docker start``; detach is ``docker rm -f``."""
 
     name = "docker-run"
     publish = False
@@ -284,6 +285,10 @@ class DockerRun(Peer):
         self.dockerd.docker("network", "create", "-d", "bridge", "--subnet", self.subnet, "--gateway", self.gateway,
                             "-o", f"com.docker.network.bridge.name={self.network[:15]}", self.network)
         self.dockerd.names += [name for name in self.targets() if name not in self.dockerd.names]
+        ports = self.ports()
+        self._script([f"docker create --name {name} --network {self.network}"
+                      + (f" -p {ports[name]}:80" if ports else "") + " ulb-busybox:bench sleep 100000 >/dev/null"
+                      for name in self.targets()])
 
     def _script(self, lines):
         path = os.path.join(self.workdir, "loop.sh")
@@ -292,13 +297,10 @@ class DockerRun(Peer):
         sh("bash", path, env=self.dockerd.env)
 
     def attach(self):
-        ports = self.ports()
-        self._script([f"docker run -d --name {name} --network {self.network}"
-                      + (f" -p {ports[name]}:80" if ports else "") + " ulb-busybox:bench sleep 100000 >/dev/null"
-                      for name in self.targets()])
+        self._script([f"docker start {name} >/dev/null" for name in self.targets()])
 
     def noop(self):
-        return NOT_MEASURED  # docker run of an existing name is an error
+        return NOT_MEASURED  # docker start of a running container does nothing a run would check
 
     def detach(self):
         self._script([f"docker rm -f {name} >/dev/null" for name in self.targets()])

@@ -38,8 +38,8 @@ LABELS = {
     "engine-publish-only": "collection, engine alone: one `publish` each only",
     "e2e-nodns": "collection, ansible-playbook: names off, nothing published",
     "e2e-publish": "collection, ansible-playbook: `dns: true`, one `publish` each",
-    "docker-run": "`docker run -d --network NET` loop (names always on)",
-    "docker-run-publish": "`docker run -d --network NET -p PORT:80` loop",
+    "docker-run": "`docker start` loop, made by `docker create --network NET` (names always on)",
+    "docker-run-publish": "`docker start` loop, made by `docker create --network NET -p PORT:80`",
 }
 # the names bench (bench/names.py): each peer without publish and names, then with them
 PUBLISH_PAIRS = (("engine-nodns", "engine-publish", "engine-dns", "engine-publish-only"), ("e2e-nodns", "e2e-publish"),

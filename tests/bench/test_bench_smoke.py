@@ -113,4 +113,4 @@ def test_lookups_and_attach_with_publish_and_names_beside_docker(tmp_path):
     report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
                             text=True, check=True).stdout
     assert "#### Names: lookups per second from one container (issue 17)" in report, out
-    assert "| 3 | `docker run -d --network NET -p PORT:80` loop |" in report
+    assert "| 3 | `docker start` loop, made by `docker create --network NET -p PORT:80` |" in report
