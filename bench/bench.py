@@ -170,12 +170,19 @@ def main(argv=None):
     parser.add_argument("--fleet-reps", type=int, default=0, help="repetitions of the fleet bench (0: --reps)")
     parser.add_argument("--restarts", type=int, default=10,
                         help="restarts per container for the re-attach bench (bench/restart.py; 0: skip)")
+    parser.add_argument("--names", type=int, default=20000,
+                        help="lookups per run of the names bench (bench/names.py; 0: skip)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the names bench's lookups")
+    parser.add_argument("--publish", type=int, default=20,
+                        help="endpoints attached with publish and names, and without (bench/names.py; 0: skip)")
     parser.add_argument("--out", required=True, help="file for the raw samples (JSON)")
     args = parser.parse_args(argv)
     args.sizes = [int(x) for x in args.sizes.split(",") if x]
     args.drivers = [x for x in args.drivers.split(",") if x]
     args.peers = [x for x in args.peers.split(",") if x]
     args.fleet = [int(x) for x in args.fleet.split(",") if x]
+    if args.publish == 1:
+        parser.error("--publish: at least 2 endpoints (one asks for the other's name)")
     if os.geteuid() != 0:
         parser.error("needs root (network namespaces)")
     missing = [p for p in args.peers if p == "cni" and not os.path.exists(f"{CNI_PATH}/macvlan")]
@@ -204,6 +211,9 @@ def main(argv=None):
         if args.restarts:
             import restart  # pylint: disable=import-outside-toplevel
             report["samples"] += restart.run(args, workdir, log, report["notes"])
+        if args.names or args.publish:
+            import names  # pylint: disable=import-outside-toplevel
+            report["samples"] += names.run(args, workdir, log, report["notes"])
     finally:
         cleanup_all()
         shutil.rmtree(workdir, ignore_errors=True)

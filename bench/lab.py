@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,9 @@ COLLECTIONS = os.path.join(REPO, ".cache", "collections")
 sys.path.insert(0, COLLECTIONS)
 
 PREFIX = "ulb"
+# the underlay-network command's own entry point (as its console script runs it)
+COMMAND = ("import sys; from ansible_collections.underlay.network.plugins.module_utils._cli import main;"
+           " sys.exit(main(sys.argv[1:]))")
 
 
 def sh(*argv, check=True, stdin=None, env=None):
@@ -83,10 +88,12 @@ def on_signal(signum, _frame):
 # -- Docker (real containers, a private dockerd inside the host namespace) --------------------
 class Dockerd:
     """dockerd with its own socket, data root and exec root, run inside the world's host
-    namespace with --iptables=false --bridge=none: no firewall rule, no docker0."""
+    namespace with --iptables=false --bridge=none: no firewall rule, no docker0 (``iptables``:
+    Docker's own rules, DNAT of published ports among them, in that namespace only)."""
 
-    def __init__(self, world, workdir, count):
+    def __init__(self, world, workdir, count, iptables=False):
         self.world = world
+        self.iptables = iptables  # Docker's defaults (DNAT rules, FORWARD policy) in the host namespace
         self.work = os.path.join(workdir, "docker")
         os.makedirs(self.work, exist_ok=True)
         self.sock = os.path.join(self.work, "docker.sock")
@@ -99,8 +106,9 @@ class Dockerd:
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             ["nsenter", f"--net=/run/netns/{self.world.host}", "--", "dockerd", "--host", f"unix://{self.sock}",
              "--data-root", os.path.join(self.work, "root"), "--exec-root", os.path.join(self.work, "exec"),
-             "--pidfile", os.path.join(self.work, "docker.pid"), "--iptables=false", "--ip6tables=false",
-             "--ip-forward=false", "--ip-masq=false", "--bridge=none"],
+             "--pidfile", os.path.join(self.work, "docker.pid"), "--ip6tables=false", "--bridge=none",
+             *(["--iptables=true"] if self.iptables else
+               ["--iptables=false", "--ip-forward=false", "--ip-masq=false"])],
             stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while self.docker("version", check=False).returncode != 0:
@@ -138,3 +146,49 @@ class Dockerd:
         sh("umount", "-R", os.path.join(self.work, "root"), check=False)
         shutil.rmtree(self.work, ignore_errors=True)
         self.proc = None
+
+
+# -- the collection's names resolver ----------------------------------------------------------
+class NamesResolver:
+    """The names resolver of one state_dir as its service runs it (``underlay-network dns
+    --state-dir DIR --netns HOST``, the command's own entry point, as a subprocess): already
+    running when a module attaches, as Docker's embedded DNS is with dockerd. Ready once it has
+    said READY=1 on a NOTIFY_SOCKET of the bench's."""
+
+    def __init__(self, state_dir, netns, workdir, timeout=60.0):
+        os.makedirs(workdir, exist_ok=True)
+        self.log = os.path.join(workdir, "resolver.log")
+        path = os.path.join(workdir, "resolver.notify")
+        if os.path.exists(path):
+            os.unlink(path)
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(path)
+        self.notify.settimeout(timeout)
+        env = dict(os.environ, NOTIFY_SOCKET=path, PYTHONPATH=COLLECTIONS, PYTHONUNBUFFERED="1")
+        with open(self.log, "w", encoding="utf-8") as log:
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                [sys.executable, "-c", COMMAND, "dns", "--state-dir", state_dir, "--netns", netns],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            if self.notify.recv(100) != b"READY=1":
+                raise RuntimeError("names resolver: no READY=1")
+        except (OSError, RuntimeError) as err:
+            self.stop()
+            with open(self.log, encoding="utf-8") as handle:
+                raise RuntimeError(f"names resolver did not start ({err}):\n{handle.read()[-2000:]}") from None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.notify.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.stop()

@@ -13,7 +13,11 @@ import os
 from lab import sh
 
 # per peer: its subnet (each peer its own, so nothing overlaps while worlds are reused)
-SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.203", "ip": "10.204", "docker": "10.205"}
+SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.203", "ip": "10.204", "docker": "10.205",
+           # the names bench (bench/names.py): attach with publish and names on, and the same without
+           "engine-publish": "10.207", "engine-nodns": "10.208", "e2e-publish": "10.209", "e2e-nodns": "10.210",
+           "docker-run-publish": "10.211", "docker-run": "10.212", "engine-dns": "10.215",
+           "engine-publish-only": "10.216"}
 NOT_MEASURED = "not measured"  # what a peer's step returns when it has no such step
 
 

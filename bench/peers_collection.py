@@ -124,3 +124,64 @@ class DockerCollection(Playbook):
                 os.environ.pop("DOCKER_HOST", None)
             else:
                 os.environ["DOCKER_HOST"] = saved
+
+
+class Names:
+    """Mixin for the names bench (issue 17): the bridge network with names on (``dns``) and each
+    endpoint publishing one port (``HOST_PORT:80``, a host port of its own); with ``publish`` and
+    ``dns`` False, names off and nothing published: the same attach without what issue 17 adds
+    (and with one of the two on, what each costs alone)."""
+
+    publish = True
+    dns = True
+    first_port = 30000
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.bridge = "ulb" + self.name.replace("-", "")[:10]
+
+    def network_params(self):
+        module, params = super().network_params()
+        return module, dict(params, dns=self.dns)
+
+    def ports(self):
+        """{namespace: host port}"""
+        return {ns: self.first_port + i for i, ns in enumerate(self.targets())} if self.publish else {}
+
+    def endpoint_params(self, state="present"):
+        params = super().endpoint_params(state)
+        ports = self.ports()
+        for item in params["endpoints"]:
+            if ports:
+                item["publish"] = [f"{ports[item['container_netns']]}:80"]
+        return params
+
+
+class EnginePublish(Names, Engine):
+    name = "engine-publish"
+
+
+class EngineNoNames(Names, Engine):
+    name = "engine-nodns"
+    publish = dns = False
+
+
+class EngineDnsOnly(Names, Engine):
+    name = "engine-dns"
+    publish = False
+
+
+class EnginePublishOnly(Names, Engine):
+    name = "engine-publish-only"
+    dns = False
+    first_port = 34000
+
+
+class PlaybookPublish(Names, Playbook):
+    name = "e2e-publish"
+    first_port = 31000
+
+
+class PlaybookNoNames(Names, Playbook):
+    name = "e2e-nodns"
+    publish = dns = False

@@ -254,3 +254,59 @@ class DockerConnect(Peer):
 
     def detach(self):
         self._loop("disconnect")
+
+
+class DockerRun(Peer):
+    """Docker containers on a Docker bridge network, whose names are always on (the embedded DNS
+    at 127.0.0.11); with ``publish``, each also ``-p HOST_PORT:80`` (a host port of its own). A
+    Docker container is put on its networks and publishes its ports when it starts, so the
+    containers are made before, untimed (``docker create --network NET [-p ...]``), and the
+    attach is a bash loop of ``docker start``; detach is ``docker rm -f``."""
+
+    name = "docker-run"
+    publish = False
+    first_port = 32000
+
+    def __init__(self, world, driver, workdir, dockerd, count):
+        super().__init__(world, driver, workdir)
+        self.dockerd = dockerd
+        self.count = count
+        self.network = f"ulb{self.name.replace('-', '')}"
+
+    def targets(self):
+        return [f"ulb{self.world.token}{'p' if self.publish else 'r'}{i}" for i in range(self.count)]
+
+    def ports(self):
+        """{container: host port}"""
+        return {name: self.first_port + i for i, name in enumerate(self.targets())} if self.publish else {}
+
+    def prepare(self):
+        self.dockerd.docker("network", "rm", self.network, check=False)
+        self.dockerd.docker("network", "create", "-d", "bridge", "--subnet", self.subnet, "--gateway", self.gateway,
+                            "-o", f"com.docker.network.bridge.name={self.network[:15]}", self.network)
+        self.dockerd.names += [name for name in self.targets() if name not in self.dockerd.names]
+        ports = self.ports()
+        self._script([f"docker create --name {name} --network {self.network}"
+                      + (f" -p {ports[name]}:80" if ports else "") + " ulb-busybox:bench sleep 100000 >/dev/null"
+                      for name in self.targets()])
+
+    def _script(self, lines):
+        path = os.path.join(self.workdir, "loop.sh")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("set -e\n" + "".join(line + "\n" for line in lines))
+        sh("bash", path, env=self.dockerd.env)
+
+    def attach(self):
+        self._script([f"docker start {name} >/dev/null" for name in self.targets()])
+
+    def noop(self):
+        return NOT_MEASURED  # docker start of a running container does nothing a run would check
+
+    def detach(self):
+        self._script([f"docker rm -f {name} >/dev/null" for name in self.targets()])
+
+
+class DockerRunPublish(DockerRun):
+    name = "docker-run-publish"
+    publish = True
+    first_port = 33000

@@ -30,7 +30,20 @@ LABELS = {
     "docker-restart": "Docker's own network (`docker restart`)",
     "watch-docker": "collection + `underlay-network watch`, Docker container",
     "watch-podman": "collection + `underlay-network watch`, Podman container",
+    "lookup-collection": "collection's resolver (bridge network, `dns: true`)",
+    "lookup-docker": "Docker's embedded DNS (user-defined bridge network)",
+    "engine-nodns": "collection, engine alone: names off, nothing published",
+    "engine-publish": "collection, engine alone: `dns: true`, one `publish` each",
+    "engine-dns": "collection, engine alone: `dns: true` only",
+    "engine-publish-only": "collection, engine alone: one `publish` each only",
+    "e2e-nodns": "collection, ansible-playbook: names off, nothing published",
+    "e2e-publish": "collection, ansible-playbook: `dns: true`, one `publish` each",
+    "docker-run": "`docker start` loop, made by `docker create --network NET` (names always on)",
+    "docker-run-publish": "`docker start` loop, made by `docker create --network NET -p PORT:80`",
 }
+# the names bench (bench/names.py): each peer without publish and names, then with them
+PUBLISH_PAIRS = (("engine-nodns", "engine-publish", "engine-dns", "engine-publish-only"), ("e2e-nodns", "e2e-publish"),
+                 ("docker-run", "docker-run-publish"))
 RESTART_PEERS = ("docker-restart", "watch-docker", "watch-podman")
 SIZE_PEERS = ("e2e", "engine", "floor", "cni", "ip")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -156,6 +169,46 @@ def restart_targets(med):
     return ["#### Targets (issue 15)", "", "| target | measured | limit | |", "|---|---|---:|---|"] + rows + [""]
 
 
+def names_tables(data, med):
+    """Issue 17: lookups per second against Docker's embedded DNS, and attach with publish and
+    names against the same attach without them (each peer against itself)."""
+    lines = []
+    keys = sorted({k[1] for k in med if k[0] == "names"})
+    if keys:
+        clients = sorted({s.get("clients") for s in data["samples"] if s["driver"] == "names"} - {None})
+        lines += ["#### Names: lookups per second from one container (issue 17)", "",
+                  f"One endpoint asks 127.0.0.11 for another endpoint's name (A, UDP), {'/'.join(map(str, clients))}"
+                  " concurrent clients (`bench/dnsload.py`, dnspython), the same client for both.", "",
+                  "| queries | resolver | seconds | queries/s | × Docker |", "|---:|---|---:|---:|---:|"]
+        for n in keys:
+            base = med.get(("names", n, "lookup-docker", "lookup"))
+            for peer in ("lookup-docker", "lookup-collection"):
+                value = med.get(("names", n, peer, "lookup"))
+                if value is None:
+                    continue
+                rate = n / value
+                share = "n/a" if not base else f"{rate / (n / base):.2f}×"
+                lines.append(f"| {n} | {LABELS[peer]} | {value:.3f} | {rate:.0f} | {share} |")
+        lines.append("")
+    sizes = sorted({k[1] for k in med if k[0] == "publish"})
+    if sizes:
+        lines += ["#### Attach with published ports and names (issue 17)", "",
+                  "| N | peer | attach ms | ms/endpoint | × without | added ms/endpoint | no-op ms | detach ms |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for n in sizes:
+            for bare, *full in PUBLISH_PAIRS:
+                base = med.get(("publish", n, bare, "attach"))
+                for peer in (bare, *full):
+                    get = {phase: med.get(("publish", n, peer, phase)) for phase in ("attach", "noop", "detach")}
+                    if get["attach"] is None:
+                        continue
+                    added = "—" if peer == bare or base is None else f"{(get['attach'] - base) * 1000 / n:.2f}"
+                    lines.append(f"| {n} | {LABELS[peer]} | {ms(get['attach'])} | {per_ep(get['attach'], n)} |"
+                                 f" {ratio(get['attach'], base)} | {added} | {ms(get['noop'])} | {ms(get['detach'])} |")
+        lines.append("")
+    return lines
+
+
 def secs(value):
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -217,7 +270,7 @@ def machine(data):
 def markdown(data):
     med = medians(data["samples"])
     lines = machine(data) + targets(med) + restart_targets(med) + size_tables(data, med) + docker_table(med) \
-        + restart_table(med) + fleet_table(med)
+        + restart_table(med) + names_tables(data, med) + fleet_table(med)
     lines += [f"- {note}" for note in data.get("notes", [])]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -45,7 +45,8 @@ def measured(data):
 def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
     if not os.path.exists("/usr/lib/cni/macvlan"):
         pytest.fail("/usr/lib/cni missing: scripts/setup installs containernetworking-plugins")
-    data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "", "--restarts", "0")[0]
+    data = _bench(tmp_path, "--sizes", "5", "--docker", "0", "--fleet", "", "--restarts", "0",
+                  "--names", "0", "--publish", "0")[0]
     want = {(driver, peer, phase) for driver in ("macvlan", "bridge") for peer in ("e2e", "engine", "floor", "cni", "ip")
             for phase in ("attach", "noop", "detach")}
     assert want <= measured(data), sorted(want - measured(data))
@@ -60,7 +61,7 @@ def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
     if not (shutil.which("dockerd") and shutil.which("docker") and os.path.exists("/bin/busybox")):
         pytest.skip("dockerd, docker or busybox-static missing: no Docker peer on this machine")
     data = _bench(tmp_path, "--sizes", "", "--drivers", "macvlan", "--docker", "3", "--fleet", "",
-                  "--restarts", "0")[0]
+                  "--restarts", "0", "--names", "0", "--publish", "0")[0]
     assert {("macvlan", "docker", "attach"), ("macvlan", "docker", "detach"), ("macvlan", "e2e-docker", "attach"),
             ("macvlan", "e2e-docker", "noop"), ("macvlan", "e2e-docker", "detach")} <= measured(data)
 
@@ -68,7 +69,8 @@ def test_docker_network_connect_and_the_collection_on_real_containers(tmp_path):
 def test_fleet_site_yml_and_its_command_baseline(tmp_path):
     if not os.path.exists(os.path.join(REPO, "playbooks", "site.yml")):
         pytest.skip("playbooks/site.yml missing")
-    data = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "2", "--restarts", "0")[0]
+    data = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "2", "--restarts", "0",
+                  "--names", "0", "--publish", "0")[0]
     assert {("fleet", peer, phase) for peer in ("site", "command") for phase in ("attach", "noop")} <= measured(data)
     assert not data["notes"], data["notes"]
 
@@ -80,7 +82,8 @@ def test_reattach_after_restart_with_the_watcher_and_dockers_own_network(tmp_pat
     for tool in ("dockerd", "docker", "podman"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} missing: scripts/setup installs docker.io and podman")
-    data, out = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "", "--restarts", "2")
+    data, out = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "", "--restarts", "2",
+                       "--names", "0", "--publish", "0")
     want = {(driver, peer, phase) for driver in ("macvlan", "bridge")
             for peer in ("docker-restart", "watch-docker", "watch-podman") for phase in ("reattach", "outage")}
     assert want <= measured(data), sorted(want - measured(data))
@@ -89,3 +92,25 @@ def test_reattach_after_restart_with_the_watcher_and_dockers_own_network(tmp_pat
                             text=True, check=True).stdout
     assert "#### Re-attach after a container restart (issue 15)" in report
     assert "| macvlan | 2 | collection + `underlay-network watch`, Podman container |" in report
+
+
+def test_lookups_and_attach_with_publish_and_names_beside_docker(tmp_path):
+    """bench/names.py at 300 lookups and N = 3 (issue 17): the collection's resolver and
+    Docker's embedded DNS each answer every query with the other endpoint's address; each peer
+    attaches with and without publish and names, and after each attach with them a name
+    resolves and every published port has its rule (the bench checks it, nothing is timed)."""
+    for tool in ("dockerd", "docker"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} missing: scripts/setup installs docker.io")
+    data, out = _bench(tmp_path, "--sizes", "", "--docker", "0", "--fleet", "", "--restarts", "0", "--names", "300",
+                       "--clients", "2", "--publish", "3")
+    want = {("names", peer, "lookup") for peer in ("lookup-collection", "lookup-docker")}
+    want |= {("publish", peer, phase) for peer in ("engine-nodns", "engine-publish", "engine-dns", "engine-publish-only",
+                                                   "e2e-nodns", "e2e-publish") for phase in ("attach", "noop", "detach")}
+    want |= {("publish", peer, phase) for peer in ("docker-run", "docker-run-publish") for phase in ("attach", "detach")}
+    assert want <= measured(data), sorted(want - measured(data))
+    assert not data["notes"], data["notes"]
+    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
+                            text=True, check=True).stdout
+    assert "#### Names: lookups per second from one container (issue 17)" in report, out
+    assert "| 3 | `docker start` loop, made by `docker create --network NET -p PORT:80` |" in report
