@@ -49,17 +49,39 @@ def _path(state_dir, name):
     return os.path.join(state_dir, DNS_DIR, name)
 
 
-def served_networks(state_dir):
-    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default)."""
+def served_networks(state_dir, only=None, unreadable=None):
+    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default), or
+    of those of them in ``only``. ``unreadable`` (a dict): a network whose file cannot be read
+    is left out and named there with why, instead of refusing them all."""
     store = StateDir(state_dir)
-    return {name: (store.leases(name)["leases"], ())
-            for name, definition in store.networks().items() if definition.get("dns", True)}
+    found = {}
+    for name, definition in store.networks().items():
+        if not definition.get("dns", True) or (only is not None and name not in only):
+            continue
+        try:
+            found[name] = (store.leases(name)["leases"], ())
+        except UnderlayError as err:
+            if unreadable is None:
+                raise
+            unreadable[name] = str(err)
+    return found
 
 
 def digest(views):
     """A fingerprint of what the resolver serves: the same views, the same text."""
     shape = {path: {"records": view.records, "networks": list(view.networks)} for path, view in views.items()}
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+
+
+def fingerprints(networks):
+    """``{network: fingerprint}`` of each network's members (names, address, namespace): a run
+    waits for the networks it changed only, so a file it does not need is never read."""
+    return {name: hashlib.sha256(json.dumps([[list(m.names), m.address, m.netns_path]
+                                             for m in _dns_records.members(leases, peers)]).encode()).hexdigest()
+            for name, (leases, peers) in networks.items()}
+
+
+EMPTY = fingerprints({"": ({}, ())})[""]  # a network with no member (or none the resolver knows)
 
 
 def wanted_digest(state_dir):
@@ -97,7 +119,7 @@ def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False
 
 def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
     seen = served = idle_since = None
-    pruned = time.monotonic()
+    pruned, last_good, logged = time.monotonic(), {}, {}
     while not stop.is_set():
         # a namespace that went (a container stopped or restarted) is let go at once: a listener
         # held in it keeps it alive, and with it the endpoint a restarted container gets again
@@ -107,17 +129,27 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
             seen = None
         marks = _marks(state_dir)
         if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
+            unreadable = {}
             try:
-                views = _dns_records.views(served_networks(state_dir))
-            except UnderlayError as err:  # a corrupt file: keep serving what was served
-                _report(state_dir, served, [str(err)])
+                networks = served_networks(state_dir, unreadable=unreadable)
+            except UnderlayError as err:  # the networks themselves cannot be read: keep serving
+                _report(state_dir, served, [str(err)], fingerprints(last_good))
             else:
+                # a corrupt lease file: that network keeps what was served of it, the rest follow
+                networks.update((name, last_good[name]) for name in unreadable if name in last_good)
+                last_good = dict(networks)
+                if unreadable != logged:
+                    for why in sorted(set(unreadable.values()) - set(logged.values())):
+                        print(f"underlay-network dns: {why}; serving the other networks", file=sys.stderr, flush=True)
+                    logged = unreadable
+                views = _dns_records.views(networks)
                 resolver.update(views)
                 served = digest(views)
                 # a namespace that is gone (a stopped container) needs no names: not a problem, and
                 # the report does not change because a container stopped
-                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())
-                                            if os.path.exists(path)])
+                _report(state_dir, served, sorted(unreadable.values()) + [
+                    f"{path}: {why}" for path, why in sorted(resolver.problems.items()) if os.path.exists(path)],
+                    {name: value for name, value in fingerprints(networks).items() if name not in unreadable})
                 if ready is not None:
                     ready()
                     ready = None
@@ -142,12 +174,14 @@ def _marks(state_dir):
     return tuple(marks)
 
 
-def _report(state_dir, served, problems):
-    """``dns/served``: the digest served and why a namespace is not (atomic: the waiter reads it)."""
+def _report(state_dir, served, problems, networks):
+    """``dns/served``: the digest served, each network's fingerprint as read now (a network
+    whose file cannot be read is left out), and why a namespace or network is not served
+    (atomic: the waiter reads it)."""
     target = _path(state_dir, SERVED)
     temporary = f"{target}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump({"digest": served, "problems": problems}, handle)
+        json.dump({"digest": served, "networks": networks, "problems": problems}, handle)
     os.rename(temporary, target)
 
 
@@ -184,6 +218,14 @@ def served_digest(state_dir):
     return report.get("digest") if report else None
 
 
+def served_fingerprints(state_dir):
+    """``{network: fingerprint}`` the running resolver of ``state_dir`` serves ({} while it
+    starts), or None when none runs."""
+    if not running(state_dir):
+        return None
+    return dict((_read_report(state_dir) or {}).get("networks") or {})
+
+
 def start(state_dir, netns=None):
     """Start the resolver of ``state_dir`` in the background (detached from this process, so it
     outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
@@ -212,19 +254,21 @@ def detached(argv):
     return 0
 
 
-def ensure(state_dir, netns=None, timeout=START_TIMEOUT):
+def ensure(state_dir, netns=None, timeout=START_TIMEOUT, networks=None):
     """Make sure the names in ``state_dir`` resolve now: start the resolver if none runs, then
-    wait until it serves exactly what the state directory says. Returns its problems."""
-    views = _dns_records.views(served_networks(state_dir))
-    if not views:  # no name to serve: nothing to wait for (a running resolver follows by itself)
+    wait until it serves exactly what the state directory says of ``networks`` (None: of every
+    network; only those are read). Returns its problems."""
+    read = served_networks(state_dir, only=networks)
+    if not _dns_records.views(read):  # no name to serve: nothing to wait for (a running resolver follows by itself)
         return []
-    wanted = digest(views)
+    wanted = fingerprints(read)
     if not running(state_dir):
         start(state_dir, netns)
     deadline = time.monotonic() + timeout
     while True:
         report = _read_report(state_dir)
-        if report and report.get("digest") == wanted:
+        if report and report.get("networks") is not None and all(
+                (report["networks"].get(name) or EMPTY) == value for name, value in wanted.items()):
             return report.get("problems", [])
         if time.monotonic() > deadline:
             raise UnderlayError(f"the names resolver of {state_dir} did not serve the new records within {timeout:.0f} s"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _resolv_conf
-from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._plan import Step
 
 
@@ -43,8 +43,8 @@ def enabled(definition):
 class NamesCurrent:
     state_dir: str
     netns: Optional[str]
-    tables: dict                 # network -> {ip: lease} of every stored network with dns on
-    served: Optional[str]        # the digest the running resolver serves (None: none runs)
+    tables: dict                 # network -> {ip: lease} of every stored network with dns on that can be read
+    served: Optional[dict]       # network -> fingerprint the running resolver serves (None: none runs)
     files: dict = field(default_factory=dict)   # resolv.conf path -> its text (None: absent)
     lo_down: set = field(default_factory=set)   # netns paths whose loopback is down
     host_text: Optional[str] = None             # the host's /etc/resolv.conf (a new netns file starts from it)
@@ -55,10 +55,18 @@ def read(ws, spec, definitions, items):
     if not any(definition and enabled(definition) for definition in definitions.values()):
         return None
     service = _service()
-    tables = {name: ws.store.leases(name)["leases"] for name, definition in sorted(ws.store.networks().items())
-              if definition and enabled(definition)}
+    tables, unreadable = {}, {}
+    for name, definition in sorted(ws.store.networks().items()):
+        if not definition or not enabled(definition):
+            continue
+        try:
+            tables[name] = ws.store.leases(name)["leases"]
+        except UnderlayError as err:
+            if name in definitions:
+                raise
+            unreadable[name] = err
     current = NamesCurrent(state_dir=spec.state_dir, netns=spec.netns, tables=tables,
-                           served=service.served_digest(spec.state_dir),
+                           served=service.served_fingerprints(spec.state_dir),
                            host_text=_resolv_conf.read(_resolv_conf.HOST_FILE))
     for item in items:
         if item.target is None:
@@ -66,6 +74,10 @@ def read(ws, spec, definitions, items):
         path = resolv_path(item)
         if path is not None and path not in current.files:
             current.files[path] = _resolv_conf.read(path)
+        if unreadable and (path is None or _resolv_conf.points_at_resolver(current.files[path])):
+            # the namespace may have names through another network: whether it keeps them, and
+            # its file's original, are in the other networks' leases, so these are needed
+            raise next(iter(unreadable.values()))
         if item.spec.state == "present":
             lo = ws.kernel.other(item.target.netns_path).link("lo")
             if lo is not None and lo.admin_state != "up":
@@ -101,14 +113,19 @@ def plan(result, names, items, finals):
         for lease in leases.values() if network in tables else ():
             if lease["owner"] in records and lease["owner"] in done:
                 lease["resolv_conf"] = records[lease["owner"]]
-    views = _dns_records.views({network: (leases, ()) for network, leases in tables.items()})
-    wanted = _service().digest(views)
-    if wanted == names.served or (not views and names.served is None):
+    # only the batch's networks are waited for (another network's file is not even needed)
+    changed = {network: (tables[network], ()) for network in finals if network in tables}
+    service = _service()
+    wanted = service.fingerprints(changed)
+    if names.served is None:
+        if not _dns_records.views(changed):
+            return None
+    elif all(names.served.get(network, service.EMPTY) == value for network, value in wanted.items()):
         return None
     state = "start the names resolver and wait until it serves" if names.served is None else \
         "wait until the names resolver serves"
     return Step(f"{state} the new records ({names.state_dir})", "dns_ensure",
-                {"state_dir": names.state_dir, "netns": names.netns})
+                {"state_dir": names.state_dir, "netns": names.netns, "networks": sorted(changed)})
 
 
 def _plan_namespace(result, names, item, member, records):
@@ -144,8 +161,8 @@ def _plan_namespace(result, names, item, member, records):
                    path=path, text=back, in_place=in_place)
 
 
-def dns_ensure(state_dir, netns=None):
-    _service().ensure(state_dir, netns)
+def dns_ensure(state_dir, netns=None, networks=None):
+    _service().ensure(state_dir, netns, networks=networks)
 
 
 OPS = {

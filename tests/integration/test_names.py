@@ -198,6 +198,54 @@ def test_names_resolve_on_their_own_networks_only_rerun_check_mode_detach_restar
     assert attach_all(lab)["changed"] is False
 
 
+def test_a_corrupt_lease_file_of_another_network_stops_only_the_runs_that_need_it(lab):
+    """A run reads the leases of its own networks (and, for a namespace that already resolves
+    names, of the others): a corrupt file of network ``internal`` does not stop attaching to
+    ``front``, is never rewritten, and the resolver keeps serving every network."""
+    ns = lab.ns
+    first = lib.run_tasks([{MODULE: dict(lab.common, endpoints=[
+        {"network": "internal", "container_netns": ns.db, "aliases": ["mariadb"]},
+        {"network": "front", "container_netns": ns.out}])}])[0]
+    assert first["changed"] is True and not first.get("failed"), first.get("msg")
+    db, out = (e["ipv4_address"].split("/")[0] for e in first["endpoints"])
+    corrupt = os.path.join(lab.state_dir, "leases", "internal.json")
+    with open(corrupt, "rb") as handle:
+        good = handle.read()
+    broken = good[: len(good) // 2]  # a torn write
+    with open(corrupt, "wb") as handle:
+        handle.write(broken)
+
+    attach = {MODULE: dict(lab.common, network="front", container_netns=ns.wp, aliases=["wordpress"])}
+    done = lib.run_tasks([attach])[0]
+    assert done["changed"] is True and not done.get("failed"), done.get("msg")
+    wp = done["endpoint"]["ipv4_address"].split("/")[0]
+    assert ask(ns.out, "wordpress") == [wp] and ask(ns.wp, ns.out) == [out]
+    assert lib.run_tasks([attach])[0]["changed"] is False
+    # the resolver follows: it says why internal is not read, and serves what it had of it
+    assert _dns_service.running(lab.state_dir)
+    assert ask(ns.db, "mariadb") == [db]
+    with open(os.path.join(lab.state_dir, "dns", "resolver.log"), encoding="utf-8") as handle:
+        assert f"{corrupt} is corrupt" in handle.read()
+
+    # a namespace that resolves names already may have them through internal: that run needs it
+    before = observed(lab)
+    refused = lib.run_tasks([{MODULE: dict(lab.common, network="front", container_netns=ns.db)}])[0]
+    assert refused.get("failed") and f"{corrupt} is corrupt" in refused["msg"], refused
+    refused = lib.run_tasks([{MODULE: dict(lab.common, network="internal", container_netns=ns.m1)}])[0]
+    assert refused.get("failed") and f"{corrupt} is corrupt" in refused["msg"], refused
+    assert observed(lab)["resolv"] == before["resolv"] and observed(lab)["nft"] == before["nft"]
+    with open(corrupt, "rb") as handle:
+        assert handle.read() == broken  # never overwritten
+
+    # repaired: the resolver reads it again, the run that needed it goes through
+    with open(corrupt, "wb") as handle:
+        handle.write(good)
+    joined = lib.run_tasks([{MODULE: dict(lab.common, network="front", container_netns=ns.db)}])[0]
+    assert joined["changed"] is True and not joined.get("failed"), joined.get("msg")
+    assert ask(ns.wp, ns.db) == [joined["endpoint"]["ipv4_address"].split("/")[0]]
+    assert ask(ns.db, "mariadb") == [db]
+
+
 def test_bad_names_are_refused_naming_field_and_value_and_nothing_changes(lab):
     ns = lab.ns
     first = lib.run_tasks([{MODULE: dict(lab.common, network="internal", container_netns=ns.db,
