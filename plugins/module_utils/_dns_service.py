@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver, host_upstreams
@@ -35,6 +36,9 @@ LOCK = "resolver.lock"
 SERVED = "served"
 LOG = "resolver.log"
 WATCHED = ("networks", "leases")
+RELEASE = "release"    # a run that re-makes endpoints asks: let go of the gone namespaces now (a token)
+RELEASED = "released"  # the resolver's answer: that token, and the namespaces it still serves
+RELEASE_TIMEOUT = 2.0
 POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
 PRUNE_SECONDS = 5.0
 START_TIMEOUT = 15.0
@@ -119,13 +123,17 @@ def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False
 
 def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
     seen = served = idle_since = None
-    pruned, last_good, logged = time.monotonic(), {}, {}
+    pruned, last_good, logged, answered = time.monotonic(), {}, {}, None
     while not stop.is_set():
         # a namespace that went (a container stopped or restarted) is let go at once: a listener
-        # held in it keeps it alive, and with it the endpoint a restarted container gets again
+        # held in it keeps it alive, and with it the endpoint a restarted container gets again;
+        # a run about to make that endpoint again asks first (``release``), and is answered
+        # only after a prune that followed its question
+        asked = _read_json(_path(state_dir, RELEASE))
+        asked = asked if asked != answered else None
         listening = resolver.served
         resolver.prune()
-        if resolver.served != listening:
+        if resolver.served != listening or asked is not None:  # asked: read again at once too
             seen = None
         marks = _marks(state_dir)
         if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
@@ -154,6 +162,9 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
                     ready()
                     ready = None
             seen, pruned = marks, time.monotonic()
+        if asked is not None:
+            _write_json(_path(state_dir, RELEASED), {"token": asked, "held": resolver.held})
+            answered = asked
         if exit_when_idle:  # idle for a while (a module waiting for the report has read it): stop
             if resolver.served and os.path.isdir(state_dir):
                 idle_since = None
@@ -178,11 +189,22 @@ def _report(state_dir, served, problems, networks):
     """``dns/served``: the digest served, each network's fingerprint as read now (a network
     whose file cannot be read is left out), and why a namespace or network is not served
     (atomic: the waiter reads it)."""
-    target = _path(state_dir, SERVED)
+    _write_json(_path(state_dir, SERVED), {"digest": served, "networks": networks, "problems": problems})
+
+
+def _write_json(target, data):
     temporary = f"{target}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump({"digest": served, "networks": networks, "problems": problems}, handle)
+        json.dump(data, handle)
     os.rename(temporary, target)
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _remove(path):
@@ -226,6 +248,33 @@ def served_fingerprints(state_dir):
     return dict((_read_report(state_dir) or {}).get("networks") or {})
 
 
+def release(state_dir, timeout=RELEASE_TIMEOUT):
+    """Have the running resolver let go now of every namespace that is gone (a container that
+    stopped or restarted): its listeners there would keep the old namespace, and the endpoint
+    in it, alive while the restarted container's endpoint is made again (the same MAC on the
+    same parent); and read the state directory again at once (a namespace it could not serve
+    yet, its loopback down, is served once it is up). Returns ``{netns_path: inode}`` of the namespaces it holds after that, or
+    None when none runs (or it did not answer within ``timeout``: it lets go by itself within
+    ``POLL_SECONDS``)."""
+    if not running(state_dir):
+        return None
+    token = uuid.uuid4().hex
+    _write_json(_path(state_dir, RELEASE), token)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            answer = _read_json(_path(state_dir, RELEASED)) or {}
+            if answer.get("token") == token:
+                return answer.get("held", {})
+            if not running(state_dir):
+                return None
+            time.sleep(POLL_SECONDS / 5)
+        return None
+    finally:  # the question and its answer go: a run that changes nothing leaves state_dir as it was
+        _remove(_path(state_dir, RELEASE))
+        _remove(_path(state_dir, RELEASED))
+
+
 def start(state_dir, netns=None):
     """Start the resolver of ``state_dir`` in the background (detached from this process, so it
     outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
@@ -264,6 +313,8 @@ def ensure(state_dir, netns=None, timeout=START_TIMEOUT, networks=None):
     wanted = fingerprints(read)
     if not running(state_dir):
         start(state_dir, netns)
+    else:  # read again at once: a namespace whose loopback the run just set up is served now
+        release(state_dir)
     deadline = time.monotonic() + timeout
     while True:
         report = _read_report(state_dir)

@@ -103,12 +103,12 @@ def plan(result, names, items, finals):
         for lease in leases.values():
             if lease.get("resolv_conf"):
                 records.setdefault(lease["owner"], lease["resolv_conf"])
-    done = set()
+    done, woken = set(), False
     for item in items:
         if item.target is None or item.target.owner in done:
             continue
         done.add(item.target.owner)
-        _plan_namespace(result, names, item, item.target.owner in members, records)
+        woken = _plan_namespace(result, names, item, item.target.owner in members, records) or woken
     for network, leases in finals.items():
         for lease in leases.values() if network in tables else ():
             if lease["owner"] in records and lease["owner"] in done:
@@ -120,8 +120,8 @@ def plan(result, names, items, finals):
     if names.served is None:
         if not _dns_records.views(changed):
             return None
-    elif all(names.served.get(network, service.EMPTY) == value for network, value in wanted.items()):
-        return None
+    elif not woken and all(names.served.get(network, service.EMPTY) == value for network, value in wanted.items()):
+        return None  # (a namespace whose loopback comes up is served once it is: wait for that)
     state = "start the names resolver and wait until it serves" if names.served is None else \
         "wait until the names resolver serves"
     return Step(f"{state} the new records ({names.state_dir})", "dns_ensure",
@@ -129,17 +129,19 @@ def plan(result, names, items, finals):
 
 
 def _plan_namespace(result, names, item, member, records):
+    """The namespace's steps; returns whether its loopback is set up (the resolver serves it then)."""
     path = resolv_path(item)
     target, owner = item.target, item.target.owner
     where = {"in_netns": target.netns_path}
-    if member and target.netns_path in names.lo_down:
+    woken = member and target.netns_path in names.lo_down
+    if woken:
         result.add(f"set 'lo' up in {target.label} (the names resolver answers on 127.0.0.11)", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name="lo", admin_state="down")),
                    name="lo", admin_state="up", **where)
     if path is None:  # a PID target: its file is not touched; the lease still says it has names
         if member:
             records.setdefault(owner, {"path": None, "lines": None})
-        return
+        return woken
     text = names.files.get(path)
     in_place = item.spec.target_kind == "container"
     if member:
@@ -150,7 +152,7 @@ def _plan_namespace(result, names, item, member, records):
             result.add(f"point {path} at the names resolver ({_resolv_conf.RESOLVER})", "resolv_conf_write",
                        undo=Step("put it back", "resolv_conf_write", {"path": path, "text": text, "in_place": in_place}),
                        path=path, text=wanted, in_place=in_place)
-        return
+        return woken
     record = records.get(owner)
     if record is not None and record.get("path") == path and _resolv_conf.points_at_resolver(text):
         back = _resolv_conf.restored(text, record.get("lines"))
@@ -159,6 +161,7 @@ def _plan_namespace(result, names, item, member, records):
                    undo=Step("point it at the resolver again", "resolv_conf_write",
                              {"path": path, "text": text, "in_place": in_place}),
                    path=path, text=back, in_place=in_place)
+    return False
 
 
 def dns_ensure(state_dir, netns=None, networks=None):

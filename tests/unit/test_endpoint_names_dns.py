@@ -109,6 +109,19 @@ def test_only_the_batchs_networks_are_waited_for():
     assert (step.op, step.args["networks"]) == ("dns_ensure", ["b1"])
 
 
+def test_a_loopback_set_up_waits_for_the_resolver_even_with_the_same_records():
+    batch = spec(network="b1", container_netns="c1")
+    record = {"path": "/etc/netns/c1/resolv.conf", "lines": None}
+    stored = {"172.30.0.2": lease("b1", "c1", mac="02:42:ac:1e:00:02", resolv_conf=record)}
+    world = current(batch, tables={"b1": stored},
+                    c1={"link": endpoint_link("b1", "c1", address="172.30.0.2", mac="02:42:ac:1e:00:02"),
+                        "gateway_routes": {"default": "172.30.0.1"}})
+    # the namespace was made again (lo down): the resolver serves it only once lo is up
+    world.names = _names({"b1": stored}, served=_dns_service.fingerprints({"b1": (stored, ())}),
+                         files={"/etc/netns/c1/resolv.conf": _resolv_conf.wanted(HOST)}, lo_down=["/run/netns/c1"])
+    assert [step.op for step in _endpoint_plan.plan(batch, world).steps] == ["link_set", "dns_ensure"]
+
+
 def test_the_last_endpoint_going_puts_the_file_back():
     batch = spec(network="b1", container_netns="c1", state="absent")
     record = {"path": "/etc/netns/c1/resolv.conf", "lines": ["nameserver 192.0.2.1"]}
