@@ -34,6 +34,8 @@ import pytest
 import underlay_snapshots as snap
 import underlay_testlib as lib
 
+from ansible_collections.underlay.network.plugins.module_utils import _dns_service
+
 MODULE = "underlay.network.container_endpoint"
 REATTACH_SECONDS = 30  # bounded wait for a re-attach (generous: the lanes share two cores)
 
@@ -344,6 +346,9 @@ def test_restart_reattaches_same_ip_and_mac_on_macvlan_and_bridge(runtimes, lab,
     watcher.ready()
     assert watcher.child_running("docker") and watcher.child_running("podman"), watcher.text()
 
+    # the names resolver listens in each container's namespace (and so keeps it alive)
+    before = {os.stat(netns_of(tool, name)).st_ino for tool, name in targets}
+    assert before <= set(_dns_service.release(lab.state_dir).values())
     for tool, name in targets:
         old = netns_of(tool, name)
         lib.sh(tool, "restart", "-t", "0", name)
@@ -354,6 +359,9 @@ def test_restart_reattaches_same_ip_and_mac_on_macvlan_and_bridge(runtimes, lab,
         watcher.wait_for(rf"^started .*container:{re.escape(name)} \({tool}\).*: re-attached")
     assert leases(lab) == recorded, "the same addresses, MACs and interface names, no lease lost or added"
     assert not re.search(r"^problem", watcher.text(), re.M), watcher.text()
+    # the old namespaces are let go, the new ones served
+    held = set(_dns_service.release(lab.state_dir).values())
+    assert not held & before and {os.stat(netns_of(tool, name)).st_ino for tool, name in targets} <= held, held
 
     # a second restart of the same container works as the first (nothing left over)
     lib.sh("docker", "restart", "-t", "0", docker_name)
