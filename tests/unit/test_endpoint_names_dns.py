@@ -62,8 +62,8 @@ def test_a_new_endpoint_points_its_file_sets_lo_up_records_the_original_and_ensu
     world.names = _names({"b1": {}}, files={"/etc/netns/c1/resolv.conf": None}, lo_down=["/run/netns/c1"])
     planned = _endpoint_plan.plan(batch, world)
     ops = [step.op for step in planned.steps]
-    assert ops[-1] == "dns_ensure" and planned.steps[-1].args == {"state_dir": "/state", "netns": None,
-                                                                        "networks": ["b1"]}
+    assert ops[-1] == "dns_ensure"
+    assert planned.steps[-1].args == {"state_dir": "/state", "netns": None, "networks": ["b1"]}
     written = next(step for step in planned.steps if step.op == "resolv_conf_write")
     assert written.args == {"path": "/etc/netns/c1/resolv.conf", "text": _resolv_conf.wanted(HOST), "in_place": False}
     assert written.undo.args["text"] is None
