@@ -9,6 +9,12 @@ second one started meanwhile waits for the lock instead of serving twice. It fol
 directory (a change of ``networks/`` or ``leases/`` is a rename, which changes the directory's
 mtime) and after each change writes ``dns/served``: the digest of the views it now serves. A
 module that changed the records computes the same digest from the same files and waits for it.
+
+The digest is kept per network too (``fingerprints``): a module waits for the networks it
+changed only, and reads no other network's file; a lease file the resolver cannot read is
+logged and that network keeps what was served of it. ``release`` (``dns/release``, answered in
+``dns/released``) has it let go of gone namespaces and read everything again at once: what a
+run that makes a restarted container's endpoints again asks first.
 """
 
 from __future__ import annotations
