@@ -154,7 +154,8 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
                 last_good = dict(networks)
                 if unreadable != logged:
                     for why in sorted(set(unreadable.values()) - set(logged.values())):
-                        print(f"underlay-network dns: {why}; serving the other networks", file=sys.stderr, flush=True)
+                        sys.stderr.write(f"underlay-network dns: {why}; serving the other networks\n")
+                        sys.stderr.flush()
                     logged = unreadable
                 views = _dns_records.views(networks)
                 resolver.update(views)
