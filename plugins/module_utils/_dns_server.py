@@ -13,6 +13,8 @@ have asked them. dnspython reads and writes every message; nothing here packs DN
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import selectors
 import socket
@@ -42,7 +44,9 @@ TABLE = "ip underlay_dns"
 _REMEMBERED_PORTS = 16384  # namespaces whose port is kept for when they are served again
 PORT = 53
 TTL = 600  # Docker's
-IP_FREEBIND = 15  # bind before the namespace's loopback is up (it answers once it is)
+IP_FREEBIND = 15  # bind 127.0.0.11, which is no address of lo (127.0.0.0/8 is routed to it)
+_SIOCGIFFLAGS = 0x8913
+_IFF_UP = 0x1
 _FORWARDERS = 8
 _TCP_TIMEOUT = 5.0
 
@@ -74,6 +78,12 @@ class _Listener:
             self.identity = _identity(fd)
             with entered(fd):
                 self.udp, self.tcp = _bound_pair(ports.get(self.identity))
+                if not _loopback_up(self.udp):
+                    # bound before lo is up, a socket of 127.0.0.11 answers from 127.0.0.1 (which the
+                    # asker drops): served once lo is up (the next update, which a run asks for)
+                    self.udp.close()
+                    self.tcp.close()
+                    raise OSError(errno.ENETDOWN, "its loopback is down")
                 ports.pop(self.identity, None)  # most recent last: the oldest are forgotten first
                 ports[self.identity] = self.udp.getsockname()[1]
                 while len(ports) > _REMEMBERED_PORTS:
@@ -107,6 +117,13 @@ class _Listener:
             pass  # removed meanwhile
         finally:
             os.close(fd)
+
+
+def _loopback_up(sock):
+    """Whether ``lo`` is up in the namespace ``sock`` was made in (SIOCGIFFLAGS)."""
+    request = struct.pack("16sH14x", b"lo", 0)
+    flags = struct.unpack("16sH14x", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request))[1]
+    return bool(flags & _IFF_UP)
 
 
 def _redirect(port, to_port):
@@ -211,6 +228,12 @@ class Resolver:
     @property
     def served(self):
         return sorted(self._listeners)
+
+    @property
+    def held(self):
+        """``{netns_path: inode}``: the namespace each listener is in (and keeps alive)."""
+        with self._lock:
+            return {path: listener.identity[1] for path, listener in sorted(self._listeners.items())}
 
     def _close(self, path):
         listener = self._listeners.pop(path)

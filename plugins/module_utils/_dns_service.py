@@ -9,6 +9,12 @@ second one started meanwhile waits for the lock instead of serving twice. It fol
 directory (a change of ``networks/``, ``leases/`` or ``peers/`` is a rename, which changes the directory's
 mtime) and after each change writes ``dns/served``: the digest of the views it now serves. A
 module that changed the records computes the same digest from the same files and waits for it.
+
+The digest is kept per network too (``fingerprints``): a module waits for the networks it
+changed only, and reads no other network's file; a lease file the resolver cannot read is
+logged and that network keeps what was served of it. ``release`` (``dns/release``, answered in
+``dns/released``) has it let go of gone namespaces and read everything again at once: what a
+run that makes a restarted container's endpoints again asks first.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records
 from ansible_collections.underlay.network.plugins.module_utils._dns_server import Resolver, host_upstreams
@@ -35,6 +42,9 @@ LOCK = "resolver.lock"
 SERVED = "served"
 LOG = "resolver.log"
 WATCHED = ("networks", "leases", "peers")
+RELEASE = "release"    # a run that re-makes endpoints asks: let go of the gone namespaces now (a token)
+RELEASED = "released"  # the resolver's answer: that token, and the namespaces it still serves
+RELEASE_TIMEOUT = 2.0
 POLL_SECONDS = 0.05  # a gone namespace is let go this soon (a listener in it keeps it alive)
 PRUNE_SECONDS = 5.0
 # how long a module waits for the resolver to serve its records: a cold start (Python, dnspython,
@@ -51,18 +61,40 @@ def _path(state_dir, name):
     return os.path.join(state_dir, DNS_DIR, name)
 
 
-def served_networks(state_dir):
-    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default):
-    its local leases and the records of its endpoints on other hosts (network_peers)."""
+def served_networks(state_dir, only=None, unreadable=None):
+    """``{network: (leases, peers)}`` of every stored network with ``dns`` on (the default): its
+    local leases and the records of its endpoints on other hosts (network_peers); or
+    of those of them in ``only``. ``unreadable`` (a dict): a network whose file cannot be read
+    is left out and named there with why, instead of refusing them all."""
     store = StateDir(state_dir)
-    return {name: (store.leases(name)["leases"], _dns_records.peer_records(store.peers(name)))
-            for name, definition in store.networks().items() if definition.get("dns", True)}
+    found = {}
+    for name, definition in store.networks().items():
+        if not definition.get("dns", True) or (only is not None and name not in only):
+            continue
+        try:
+            found[name] = (store.leases(name)["leases"], _dns_records.peer_records(store.peers(name)))
+        except UnderlayError as err:
+            if unreadable is None:
+                raise
+            unreadable[name] = str(err)
+    return found
 
 
 def digest(views):
     """A fingerprint of what the resolver serves: the same views, the same text."""
     shape = {path: {"records": view.records, "networks": list(view.networks)} for path, view in views.items()}
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+
+
+def fingerprints(networks):
+    """``{network: fingerprint}`` of each network's members (names, address, namespace): a run
+    waits for the networks it changed only, so a file it does not need is never read."""
+    return {name: hashlib.sha256(json.dumps([[list(m.names), m.address, m.netns_path]
+                                             for m in _dns_records.members(leases, peers)]).encode()).hexdigest()
+            for name, (leases, peers) in networks.items()}
+
+
+EMPTY = fingerprints({"": ({}, ())})[""]  # a network with no member (or none the resolver knows)
 
 
 def wanted_digest(state_dir):
@@ -100,31 +132,49 @@ def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False
 
 def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
     seen = served = idle_since = None
-    pruned = time.monotonic()
+    pruned, last_good, logged, answered = time.monotonic(), {}, {}, None
     while not stop.is_set():
         # a namespace that went (a container stopped or restarted) is let go at once: a listener
-        # held in it keeps it alive, and with it the endpoint a restarted container gets again
+        # held in it keeps it alive, and with it the endpoint a restarted container gets again;
+        # a run about to make that endpoint again asks first (``release``), and is answered
+        # only after a prune that followed its question
+        asked = _read_json(_path(state_dir, RELEASE))
+        asked = asked if asked != answered else None
         listening = resolver.served
         resolver.prune()
-        if resolver.served != listening:
+        if resolver.served != listening or asked is not None:  # asked: read again at once too
             seen = None
         marks = _marks(state_dir)
         if marks != seen or time.monotonic() - pruned > PRUNE_SECONDS:
+            unreadable = {}
             try:
-                views = _dns_records.views(served_networks(state_dir))
-            except UnderlayError as err:  # a corrupt file: keep serving what was served
-                _report(state_dir, served, [str(err)])
+                networks = served_networks(state_dir, unreadable=unreadable)
+            except UnderlayError as err:  # the networks themselves cannot be read: keep serving
+                _report(state_dir, served, [str(err)], fingerprints(last_good))
             else:
+                # a corrupt lease file: that network keeps what was served of it, the rest follow
+                networks.update((name, last_good[name]) for name in unreadable if name in last_good)
+                last_good = dict(networks)
+                if unreadable != logged:
+                    for why in sorted(set(unreadable.values()) - set(logged.values())):
+                        sys.stderr.write(f"underlay-network dns: {why}; serving the other networks\n")
+                        sys.stderr.flush()
+                    logged = unreadable
+                views = _dns_records.views(networks)
                 resolver.update(views)
                 served = digest(views)
                 # a namespace that is gone (a stopped container) needs no names: not a problem, and
                 # the report does not change because a container stopped
-                _report(state_dir, served, [f"{path}: {why}" for path, why in sorted(resolver.problems.items())
-                                            if os.path.exists(path)])
+                _report(state_dir, served, sorted(unreadable.values()) + [
+                    f"{path}: {why}" for path, why in sorted(resolver.problems.items()) if os.path.exists(path)],
+                    {name: value for name, value in fingerprints(networks).items() if name not in unreadable})
                 if ready is not None:
                     ready()
                     ready = None
             seen, pruned = marks, time.monotonic()
+        if asked is not None:
+            _write_json(_path(state_dir, RELEASED), {"token": asked, "held": resolver.held})
+            answered = asked
         if exit_when_idle:  # idle for a while (a module waiting for the report has read it): stop
             if resolver.served and os.path.isdir(state_dir):
                 idle_since = None
@@ -145,13 +195,26 @@ def _marks(state_dir):
     return tuple(marks)
 
 
-def _report(state_dir, served, problems):
-    """``dns/served``: the digest served and why a namespace is not (atomic: the waiter reads it)."""
-    target = _path(state_dir, SERVED)
+def _report(state_dir, served, problems, networks):
+    """``dns/served``: the digest served, each network's fingerprint as read now (a network
+    whose file cannot be read is left out), and why a namespace or network is not served
+    (atomic: the waiter reads it)."""
+    _write_json(_path(state_dir, SERVED), {"digest": served, "networks": networks, "problems": problems})
+
+
+def _write_json(target, data):
     temporary = f"{target}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump({"digest": served, "problems": problems}, handle)
+        json.dump(data, handle)
     os.rename(temporary, target)
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _remove(path):
@@ -187,6 +250,41 @@ def served_digest(state_dir):
     return report.get("digest") if report else None
 
 
+def served_fingerprints(state_dir):
+    """``{network: fingerprint}`` the running resolver of ``state_dir`` serves ({} while it
+    starts), or None when none runs."""
+    if not running(state_dir):
+        return None
+    return dict((_read_report(state_dir) or {}).get("networks") or {})
+
+
+def release(state_dir, timeout=RELEASE_TIMEOUT):
+    """Have the running resolver let go now of every namespace that is gone (a container that
+    stopped or restarted): its listeners there would keep the old namespace, and the endpoint
+    in it, alive while the restarted container's endpoint is made again (the same MAC on the
+    same parent); and read the state directory again at once (a namespace it could not serve
+    yet, its loopback down, is served once it is up). Returns ``{netns_path: inode}`` of the namespaces it holds after that, or
+    None when none runs (or it did not answer within ``timeout``: it lets go by itself within
+    ``POLL_SECONDS``)."""
+    if not running(state_dir):
+        return None
+    token = uuid.uuid4().hex
+    _write_json(_path(state_dir, RELEASE), token)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            answer = _read_json(_path(state_dir, RELEASED)) or {}
+            if answer.get("token") == token:
+                return answer.get("held", {})
+            if not running(state_dir):
+                return None
+            time.sleep(POLL_SECONDS / 5)
+        return None
+    finally:  # the question and its answer go: a run that changes nothing leaves state_dir as it was
+        _remove(_path(state_dir, RELEASE))
+        _remove(_path(state_dir, RELEASED))
+
+
 def start(state_dir, netns=None):
     """Start the resolver of ``state_dir`` in the background (detached from this process, so it
     outlives a module run; no systemd needed). Its output goes to ``dns/resolver.log``."""
@@ -215,19 +313,23 @@ def detached(argv):
     return 0
 
 
-def ensure(state_dir, netns=None, timeout=START_TIMEOUT):
+def ensure(state_dir, netns=None, timeout=START_TIMEOUT, networks=None):
     """Make sure the names in ``state_dir`` resolve now: start the resolver if none runs, then
-    wait until it serves exactly what the state directory says. Returns its problems."""
-    views = _dns_records.views(served_networks(state_dir))
-    if not views:  # no name to serve: nothing to wait for (a running resolver follows by itself)
+    wait until it serves exactly what the state directory says of ``networks`` (None: of every
+    network; only those are read). Returns its problems."""
+    read = served_networks(state_dir, only=networks)
+    if not _dns_records.views(read):  # no name to serve: nothing to wait for (a running resolver follows by itself)
         return []
-    wanted = digest(views)
+    wanted = fingerprints(read)
     if not running(state_dir):
         start(state_dir, netns)
+    else:  # read again at once: a namespace whose loopback the run just set up is served now
+        release(state_dir)
     deadline = time.monotonic() + timeout
     while True:
         report = _read_report(state_dir)
-        if report and report.get("digest") == wanted:
+        if report and report.get("networks") is not None and all(
+                (report["networks"].get(name) or EMPTY) == value for name, value in wanted.items()):
             return report.get("problems", [])
         if time.monotonic() > deadline:
             raise UnderlayError(f"the names resolver of {state_dir} did not serve the new records within {timeout:.0f} s"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _resolv_conf
-from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._plan import Step
 
 
@@ -43,8 +43,8 @@ def enabled(definition):
 class NamesCurrent:
     state_dir: str
     netns: Optional[str]
-    tables: dict                 # network -> {ip: lease} of every stored network with dns on
-    served: Optional[str]        # the digest the running resolver serves (None: none runs)
+    tables: dict                 # network -> {ip: lease} of every stored network with dns on that can be read
+    served: Optional[dict]       # network -> fingerprint the running resolver serves (None: none runs)
     files: dict = field(default_factory=dict)   # resolv.conf path -> its text (None: absent)
     lo_down: set = field(default_factory=set)   # netns paths whose loopback is down
     host_text: Optional[str] = None             # the host's /etc/resolv.conf (a new netns file starts from it)
@@ -56,11 +56,19 @@ def read(ws, spec, definitions, items):
     if not any(definition and enabled(definition) for definition in definitions.values()):
         return None
     service = _service()
-    tables = {name: ws.store.leases(name)["leases"] for name, definition in sorted(ws.store.networks().items())
-              if definition and enabled(definition)}
+    tables, unreadable = {}, {}
+    for name, definition in sorted(ws.store.networks().items()):
+        if not definition or not enabled(definition):
+            continue
+        try:
+            tables[name] = ws.store.leases(name)["leases"]
+        except UnderlayError as err:
+            if name in definitions:
+                raise
+            unreadable[name] = err
     current = NamesCurrent(state_dir=spec.state_dir, netns=spec.netns, tables=tables,
                            peers={name: _dns_records.peer_records(ws.store.peers(name)) for name in tables},
-                           served=service.served_digest(spec.state_dir),
+                           served=service.served_fingerprints(spec.state_dir),
                            host_text=_resolv_conf.read(_resolv_conf.HOST_FILE))
     for item in items:
         if item.target is None:
@@ -68,6 +76,10 @@ def read(ws, spec, definitions, items):
         path = resolv_path(item)
         if path is not None and path not in current.files:
             current.files[path] = _resolv_conf.read(path)
+        if unreadable and (path is None or _resolv_conf.points_at_resolver(current.files[path])):
+            # the namespace may have names through another network: whether it keeps them, and
+            # its file's original, are in the other networks' leases, so these are needed
+            raise next(iter(unreadable.values()))
         if item.spec.state == "present":
             lo = ws.kernel.other(item.target.netns_path).link("lo")
             if lo is not None and lo.admin_state != "up":
@@ -93,31 +105,38 @@ def plan(result, names, items, finals):
         for lease in leases.values():
             if lease.get("resolv_conf"):
                 records.setdefault(lease["owner"], lease["resolv_conf"])
-    done = set()
+    done, woken = set(), False
     for item in items:
         if item.target is None or item.target.owner in done:
             continue
         done.add(item.target.owner)
-        _plan_namespace(result, names, item, item.target.owner in members, records)
+        woken = _plan_namespace(result, names, item, item.target.owner in members, records) or woken
     for network, leases in finals.items():
         for lease in leases.values() if network in tables else ():
             if lease["owner"] in records and lease["owner"] in done:
                 lease["resolv_conf"] = records[lease["owner"]]
-    views = _dns_records.views({network: (leases, names.peers.get(network, ())) for network, leases in tables.items()})
-    wanted = _service().digest(views)
-    if wanted == names.served or (not views and names.served is None):
-        return None
+    # only the batch's networks are waited for (another network's file is not even needed)
+    changed = {network: (tables[network], names.peers.get(network, ())) for network in finals if network in tables}
+    service = _service()
+    wanted = service.fingerprints(changed)
+    if names.served is None:
+        if not _dns_records.views(changed):
+            return None
+    elif not woken and all(names.served.get(network, service.EMPTY) == value for network, value in wanted.items()):
+        return None  # (a namespace whose loopback comes up is served once it is: wait for that)
     state = "start the names resolver and wait until it serves" if names.served is None else \
         "wait until the names resolver serves"
     return Step(f"{state} the new records ({names.state_dir})", "dns_ensure",
-                {"state_dir": names.state_dir, "netns": names.netns})
+                {"state_dir": names.state_dir, "netns": names.netns, "networks": sorted(changed)})
 
 
 def _plan_namespace(result, names, item, member, records):
+    """The namespace's steps; returns whether its loopback is set up (the resolver serves it then)."""
     path = resolv_path(item)
     target, owner = item.target, item.target.owner
     where = {"in_netns": target.netns_path}
-    if member and target.netns_path in names.lo_down:
+    woken = member and target.netns_path in names.lo_down
+    if woken:
         result.add(f"set 'lo' up in {target.label} (the names resolver answers on 127.0.0.11)", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name="lo", admin_state="down")),
                    name="lo", admin_state="up", **where)
@@ -130,7 +149,7 @@ def _plan_namespace(result, names, item, member, records):
                     f" Podman gives a --network none container none): the names resolver answers at"
                     f" {_resolv_conf.RESOLVER} in its namespace, but its resolv.conf cannot be pointed there;"
                     " start it with a network namespace of its own (podman run --network ns:PATH)")
-        return
+        return woken
     text = names.files.get(path)
     in_place = item.spec.target_kind == "container"
     if member:
@@ -141,7 +160,7 @@ def _plan_namespace(result, names, item, member, records):
             result.add(f"point {path} at the names resolver ({_resolv_conf.RESOLVER})", "resolv_conf_write",
                        undo=Step("put it back", "resolv_conf_write", {"path": path, "text": text, "in_place": in_place}),
                        path=path, text=wanted, in_place=in_place)
-        return
+        return woken
     record = records.get(owner)
     if record is not None and record.get("path") == path and _resolv_conf.points_at_resolver(text):
         back = _resolv_conf.restored(text, record.get("lines"))
@@ -150,10 +169,11 @@ def _plan_namespace(result, names, item, member, records):
                    undo=Step("point it at the resolver again", "resolv_conf_write",
                              {"path": path, "text": text, "in_place": in_place}),
                    path=path, text=back, in_place=in_place)
+    return False
 
 
-def dns_ensure(state_dir, netns=None):
-    _service().ensure(state_dir, netns)
+def dns_ensure(state_dir, netns=None, networks=None):
+    _service().ensure(state_dir, netns, networks=networks)
 
 
 OPS = {

@@ -115,7 +115,8 @@ def _network_driver(plan, host, networks):
         if spec is None:
             continue
         segment = _segment_of(host, spec.parent) if driver == _macvlan.DRIVER else ("bridge", host.name, name)
-        network = Network(host.name, name, driver, getattr(spec, "parent", None), segment, spec.ipam)
+        network = Network(host.name, name, driver, getattr(spec, "parent", None), segment, spec.ipam,
+                          internal=bool(getattr(spec, "internal", False)))
         _same_host_overlap(plan, host, network, where)
         host.networks[name] = network
         shim = getattr(spec, "host_access", None)

@@ -41,6 +41,7 @@ class Network:
     parent: Optional[str]
     segment: object  # VLAN id, NATIVE, or ("bridge", host, name)
     ipam: _network_spec.IpamConfig
+    internal: bool = False  # a bridge network nothing from outside reaches
 
     @property
     def label(self):

@@ -140,7 +140,9 @@ def publishes(leases):
 
 
 def check_network(field_name, mappings, network, definition):
-    """Refuse ``publish`` where no host port can lead to the endpoint."""
+    """Refuse ``publish`` where no host port can lead to the endpoint: on a network that is
+    not a bridge, or an internal one. ``definition``: the network's stored definition, or
+    just ``{"driver": ..., "internal": ...}`` (``fleet_plan`` runs this same rule)."""
     if not mappings:
         return
     value = [mapping.describe() for mapping in mappings]
@@ -148,10 +150,10 @@ def check_network(field_name, mappings, network, definition):
     if driver != "bridge":
         raise UnderlayError(f"network '{network}' is a {driver} network: its endpoints are directly on the physical"
                             " network, with addresses of their own, so there is no host port to publish (bridge"
-                            " networks only)", field_name, value)
+                            f" networks only; refused: {', '.join(value)})", field_name, value)
     if definition.get("internal"):
         raise UnderlayError(f"network '{network}' is internal: nothing from outside reaches it, so no port of it"
-                            " can be published", field_name, value)
+                            f" can be published (refused: {', '.join(value)})", field_name, value)
 
 
 def check_host_ports(taken, claims):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _endpoint_spec, _macvlan, _runner, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _dns_service, _endpoint_spec, _macvlan, _runner, _targets
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
@@ -73,10 +73,16 @@ def restore(state_dir, netns=None, owners=None, networks=True, endpoints=True):
             except UnderlayError as err:
                 report.fail(f"network {name}: not restored: {err}")
                 usable.discard(name)
+    if endpoints and stored:
+        # the names resolver lets go of the namespaces that went (a restarted container's old
+        # one) before their endpoints are made again, not up to a poll later
+        _dns_service.release(state_dir)
     for name in sorted(usable if endpoints else ()):
         items = _running_items(name, stored[name][1]["leases"], owners, report)
         if items:
             _attach(name, items, common, report)
+    if endpoints and stored:  # and serves the namespaces attached again (their loopback up now)
+        _dns_service.release(state_dir)
     return report
 
 

@@ -198,6 +198,95 @@ def test_names_resolve_on_their_own_networks_only_rerun_check_mode_detach_restar
     assert attach_all(lab)["changed"] is False
 
 
+def test_a_corrupt_lease_file_of_another_network_stops_only_the_runs_that_need_it(lab):
+    """A run reads the leases of its own networks (and, for a namespace that already resolves
+    names, of the others): a corrupt file of network ``internal`` does not stop attaching to
+    ``front``, is never rewritten, and the resolver keeps serving every network."""
+    ns = lab.ns
+    first = lib.run_tasks([{MODULE: dict(lab.common, endpoints=[
+        {"network": "internal", "container_netns": ns.db, "aliases": ["mariadb"]},
+        {"network": "front", "container_netns": ns.out}])}])[0]
+    assert first["changed"] is True and not first.get("failed"), first.get("msg")
+    db, out = (e["ipv4_address"].split("/")[0] for e in first["endpoints"])
+    corrupt = os.path.join(lab.state_dir, "leases", "internal.json")
+    with open(corrupt, "rb") as handle:
+        good = handle.read()
+    broken = good[: len(good) // 2]  # a torn write
+    with open(corrupt, "wb") as handle:
+        handle.write(broken)
+
+    attach = {MODULE: dict(lab.common, network="front", container_netns=ns.wp, aliases=["wordpress"])}
+    done = lib.run_tasks([attach])[0]
+    assert done["changed"] is True and not done.get("failed"), done.get("msg")
+    wp = done["endpoint"]["ipv4_address"].split("/")[0]
+    assert ask(ns.out, "wordpress") == [wp] and ask(ns.wp, ns.out) == [out]
+    assert lib.run_tasks([attach])[0]["changed"] is False
+    # the resolver follows: it says why internal is not read, and serves what it had of it
+    assert _dns_service.running(lab.state_dir)
+    assert ask(ns.db, "mariadb") == [db]
+    with open(os.path.join(lab.state_dir, "dns", "resolver.log"), encoding="utf-8") as handle:
+        assert f"{corrupt} is corrupt" in handle.read()
+
+    # a namespace that resolves names already may have them through internal: that run needs it
+    before = observed(lab)
+    refused = lib.run_tasks([{MODULE: dict(lab.common, network="front", container_netns=ns.db)}])[0]
+    assert refused.get("failed") and f"{corrupt} is corrupt" in refused["msg"], refused
+    refused = lib.run_tasks([{MODULE: dict(lab.common, network="internal", container_netns=ns.m1)}])[0]
+    assert refused.get("failed") and f"{corrupt} is corrupt" in refused["msg"], refused
+    assert observed(lab)["resolv"] == before["resolv"] and observed(lab)["nft"] == before["nft"]
+    with open(corrupt, "rb") as handle:
+        assert handle.read() == broken  # never overwritten
+
+    # repaired: the resolver reads it again, the run that needed it goes through
+    with open(corrupt, "wb") as handle:
+        handle.write(good)
+    joined = lib.run_tasks([{MODULE: dict(lab.common, network="front", container_netns=ns.db)}])[0]
+    assert joined["changed"] is True and not joined.get("failed"), joined.get("msg")
+    assert ask(ns.wp, ns.db) == [joined["endpoint"]["ipv4_address"].split("/")[0]]
+    assert ask(ns.db, "mariadb") == [db]
+
+
+def restore(lab):
+    """``underlay-network restore`` (what ``watch`` runs at a container start), in the host namespace."""
+    code = ("import sys\nfrom ansible_collections.underlay.network.plugins.module_utils import _cli\n"
+            "sys.exit(_cli.main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, "restore", "--netns", lab.host, "--state-dir", lab.state_dir],
+                          capture_output=True, text=True, env=lib.ansible_env(), check=False, timeout=120)
+
+
+def test_restore_has_the_resolver_let_go_of_a_replaced_namespace_before_attaching_again(lab):
+    """The resolver's listeners keep the namespace they are in alive (and with it the old
+    endpoint). A run that makes endpoints again (restore, and watch at a container start) asks
+    it to let go of the namespaces that went first, and is answered only after it has: the
+    replaced namespace is held no more, the new one is attached again and resolves."""
+    ns = lab.ns
+    done = lib.run_tasks([{MODULE: dict(lab.common, endpoints=[
+        {"network": "front", "container_netns": ns.wp, "aliases": ["wordpress"]},
+        {"network": "mv", "container_netns": ns.out}, {"network": "mv", "container_netns": ns.m1}])}])[0]
+    assert done["changed"] is True and not done.get("failed"), done.get("msg")
+    out = done["endpoints"][1]["ipv4_address"].split("/")[0]
+    path = f"/run/netns/{ns.out}"
+    old = os.stat(path).st_ino
+    held = _dns_service.release(lab.state_dir)
+    assert held == {f"/run/netns/{name}": os.stat(f"/run/netns/{name}").st_ino for name in (ns.m1, ns.out, ns.wp)}
+
+    # a restart: the namespace goes (its macvlan with it, once nothing holds it) and a new one
+    # comes under the same name
+    lib.sh("ip", "netns", "del", ns.out)
+    lib.sh("ip", "netns", "add", ns.out)  # its loopback down: the resolver does not serve it yet
+    held = _dns_service.release(lab.state_dir)
+    assert held is not None and path not in held
+    restored = restore(lab)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert f"namespace {ns.out}" in restored.stdout, restored.stdout
+    assert ask(ns.m1, ns.out) == [out]
+    assert ask(ns.out, ns.m1) == [done["endpoints"][2]["ipv4_address"].split("/")[0]]
+    assert _dns_service.release(lab.state_dir).get(path) == os.stat(path).st_ino
+    # no resolver: nothing to ask
+    stop_resolver(lab.state_dir)
+    assert _dns_service.release(lab.state_dir) is None
+
+
 def test_bad_names_are_refused_naming_field_and_value_and_nothing_changes(lab):
     ns = lab.ns
     first = lib.run_tasks([{MODULE: dict(lab.common, network="internal", container_netns=ns.db,

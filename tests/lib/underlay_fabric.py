@@ -7,6 +7,15 @@
     python underlay_fabric.py matrix --workdir DIR --expect FILE.yml pings, prints the matrix, checks it
     python underlay_fabric.py down   --workdir DIR                   removes everything it made
 
+The matrix file lists probes, each ``{from: NS, ..., expect: WHAT, why: TEXT}``:
+    to: NS|ADDRESS           ping: direct (TTL 64), routed (TTL below 64) or blocked
+    resolve: NAME            the name asked through the container's own resolv.conf (the one its
+                             host wrote): resolves (to addresses its leases give that name, as the
+                             inspect view shows them), unresolved, or wrong (other addresses)
+    connect: TARGET:PORT     a TCP connection: open or blocked (TARGET an address, a container
+                             of the fabric, or a name resolved as ``resolve`` does)
+    http: TARGET:PORT        GET /: page (200, and the text of ``page:`` when given) or blocked
+
 The spec (YAML):
     prefix: lab-                       # namespace names are PREFIX + name
     trunk: ens33                       # each host's uplink, cabled to the switch
@@ -15,6 +24,9 @@ The spec (YAML):
       untagged: [10.99.0.1/16]
     hosts: [host1, host2]
     containers: [h1-web, h2-web]        # plain namespaces, targets of container_netns
+    listeners:                         # servers run in containers (again after a reboot)
+      h1-web: {http: 80}               # answers GET / with a page naming the container
+      h1-db: {tcp: 3306}               # accepts connections
 
 Each host is a namespace with its own /etc, /var/lib and /usr/local (overlays over the machine's, kept
 in DIR/hosts/NAME), entered by SSH through a ProxyCommand that runs `sshd -i` inside the
@@ -27,14 +39,19 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import http.server
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import yaml
 
@@ -101,7 +118,9 @@ class Fabric:
         for name in names:
             if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
                 raise SystemExit(f"fabric: bad namespace name {name!r}")
-        state = {"prefix": prefix, "trunk": trunk, "hosts": hosts, "containers": containers, "namespaces": []}
+        state = {"prefix": prefix, "trunk": trunk, "hosts": hosts, "containers": containers, "namespaces": [],
+                 "listeners": {prefix + name: dict(kinds) for name, kinds in (spec.get("listeners") or {}).items()},
+                 "pids": {}}
         self._save(state)
         try:
             for name in names:
@@ -125,11 +144,25 @@ class Fabric:
             for position, host in enumerate(hosts):
                 self._cable(switch, f"p{position}", prefix + host, trunk)
                 self._host_root(host)
+            for ns in sorted(state["listeners"]):
+                self._listen(state, ns)
             self._ssh(state)
         except BaseException:
             self.down()
             raise
         return state
+
+    def _listen(self, state, ns):
+        """Start the listeners of container ``ns`` (its own processes, as a container's)."""
+        for pid in state["pids"].pop(ns, []):
+            _kill(pid)
+        for kind, port in sorted(state["listeners"].get(ns, {}).items()):
+            with open(os.path.join(self.workdir, "listeners.log"), "ab") as log:
+                proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                    ["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), "_listen", kind,
+                     str(int(port)), ns], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            state["pids"].setdefault(ns, []).append(proc.pid)
+            self._save(state)
 
     @staticmethod
     def _cable(switch, port, ns, ifname):
@@ -176,6 +209,9 @@ class Fabric:
         if not os.path.exists(self.state_path):
             return
         state = self._load()
+        for pids in state.get("pids", {}).values():
+            for pid in pids:
+                _kill(pid)
         for name in reversed(state.get("namespaces", [])):
             run("ip", "netns", "del", name, check=False, capture=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -204,6 +240,8 @@ class Fabric:
             run("ip", "netns", "del", name)
             run("ip", "netns", "add", name)
             run("ip", "-n", name, "link", "set", "lo", "up")
+            if name in state.get("listeners", {}):  # the container's processes start again
+                self._listen(state, name)
         scripts = os.path.join(root, "etc", "sysconfig", "network-scripts")
         for entry in sorted(os.listdir(scripts)):
             if entry.startswith("ifcfg-"):
@@ -249,40 +287,161 @@ class Fabric:
             return "blocked"
         return "direct" if int(match.group(1)) == 64 else "routed"
 
+    def lookup(self, ns, name):
+        """The IPv4 addresses ``name`` resolves to inside ``ns``, asked as its programs ask: libc
+        (getent) reading the resolv.conf its host wrote for it (/etc/netns/NS/resolv.conf in
+        the host's /etc), which ``ip netns exec`` on that host would show as /etc/resolv.conf."""
+        files = [os.path.join(self.workdir, "hosts", host, "etc", "netns", ns, "resolv.conf")
+                 for host in self._load()["hosts"]]
+        found = [path for path in files if os.path.isfile(path)]
+        if not found:
+            return []
+        done = ns_run(ns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-euc",
+                      'mount --bind "$1" /etc/resolv.conf; exec getent ahostsv4 "$2"', "sh", found[0], name,
+                      check=False, capture=True)
+        return sorted({line.split()[0] for line in done.stdout.splitlines() if line.strip()}) \
+            if done.returncode == 0 else []
+
+    def named(self, name):
+        """The addresses the hosts' leases give ``name`` (an owner's name or an alias), as
+        network_info's inspect view shows them."""
+        found = set()
+        for host in self._load()["hosts"]:
+            leases = os.path.join(self.workdir, "hosts", host, "var", "underlay-network", "leases")
+            for entry in sorted(os.listdir(leases)) if os.path.isdir(leases) else ():
+                with open(os.path.join(leases, entry), encoding="utf-8") as stream:
+                    table = json.load(stream)["leases"]
+                for address, lease in table.items():
+                    kind, _colon, owner = lease["owner"].partition(":")
+                    names = ([owner] if kind in ("netns", "container") else []) + list(lease.get("aliases") or [])
+                    if name.lower() in (n.lower() for n in names):
+                        found.add(address)
+        return sorted(found)
+
+    def _target(self, source, text, prefix):
+        """``(address, None)`` of ``NAME:PORT``'s name (an address, a container of the fabric,
+        or a name ``source`` resolves), or ``(None, why)``."""
+        name = text.rsplit(":", 1)[0]
+        if re.match(r"^[0-9.]+$", name):
+            return name, None
+        if name in self._load()["containers"]:
+            return self.address_of(prefix + name), None
+        addresses = self.lookup(source, name)
+        return (addresses[0], None) if addresses else (None, "unresolved")
+
+    def check(self, item, prefix):
+        """One probe of the matrix file: ``(label, address, seen)``."""
+        source = prefix + item["from"]
+        if "resolve" in item:
+            name = str(item["resolve"])
+            addresses, named = self.lookup(source, name), self.named(name)
+            seen = "unresolved" if not addresses else "resolves" if set(addresses) <= set(named) else "wrong"
+            return f"{item['from']} resolves {name}", ",".join(addresses) or "-", seen
+        for kind in ("connect", "http"):
+            if kind in item:
+                text = str(item[kind])
+                address, why = self._target(source, text, prefix)
+                port = text.rsplit(":", 1)[1]
+                label = f"{item['from']} -> {'tcp' if kind == 'connect' else 'http'} {text}"
+                if address is None:
+                    return label, "-", why
+                done = ns_run(source, sys.executable, os.path.abspath(__file__), "_" + kind, address, port,
+                              str(item.get("page", "")), check=False, capture=True)
+                return label, address, done.stdout.strip() or "blocked"
+        target = str(item["to"])
+        address = target if re.match(r"^[0-9.]+$", target) else self.address_of(prefix + target)
+        return f"{item['from']} -> {target}", address, self.probe(source, address) if address else "no address"
+
     def matrix(self, expectations):
-        """Ping each (from, to) pair in parallel; returns rows and the number of mismatches."""
-        state = self._load()
-        prefix = state["prefix"]
-
-        def resolve(name):
-            if re.match(r"^[0-9.]+$", str(name)):
-                return str(name)
-            return self.address_of(prefix + name)
-
+        """Run each probe in parallel; returns rows and the number of mismatches."""
+        prefix = self._load()["prefix"]
         rows = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            futures = []
-            for item in expectations:
-                target = resolve(item["to"])
-                futures.append((item, target, pool.submit(self.probe, prefix + item["from"], target)
-                                if target else None))
-            for item, target, future in futures:
-                seen = future.result() if future else "no address"
-                rows.append({"from": item["from"], "to": item["to"], "address": target,
+            futures = [(item, pool.submit(self.check, item, prefix)) for item in expectations]
+            for item, future in futures:
+                label, address, seen = future.result()
+                rows.append({"from": item["from"], "to": label.split(" ", 1)[1], "probe": label, "address": address,
                              "expect": item["expect"], "seen": seen, "why": item.get("why", "")})
         return rows, sum(1 for row in rows if row["seen"] != row["expect"])
 
 
 def print_matrix(rows):
-    width = max(len(f"{r['from']} -> {r['to']} ({r['address']})") for r in rows) + 2
-    print(f"{'probe':<{width}}{'expected':<10}{'seen':<10}why")
+    width = max(len(f"{r['probe']} ({r['address']})") for r in rows) + 2
+    print(f"{'probe':<{width}}{'expected':<12}{'seen':<12}why")
     for r in rows:
         mark = "" if r["seen"] == r["expect"] else "   <-- MISMATCH"
-        print(f"{r['from'] + ' -> ' + str(r['to']) + ' (' + str(r['address']) + ')':<{width}}"
-              f"{r['expect']:<10}{r['seen']:<10}{r['why']}{mark}")
+        print(f"{r['probe'] + ' (' + str(r['address']) + ')':<{width}}"
+              f"{r['expect']:<12}{r['seen']:<12}{r['why']}{mark}")
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+def _listen(kind, port, name):
+    """A container's server (run inside its namespace): ``http`` answers GET / with a page
+    naming the container, ``tcp`` accepts connections and says the name."""
+    if kind == "http":
+        body = f"<html><body>{name}</body></html>\n".encode()
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):
+                pass
+
+        http.server.ThreadingHTTPServer(("0.0.0.0", port), Page).serve_forever()
+        return
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", port))
+    server.listen(16)
+    while True:
+        conn, _peer = server.accept()
+        with conn:
+            conn.sendall(f"{name}\n".encode())
+
+
+def _connect(address, port, _page=""):
+    """Inside the probing namespace: 'open' or 'blocked'."""
+    try:
+        socket.create_connection((address, port), timeout=3).close()
+    except OSError:
+        return "blocked"
+    return "open"
+
+
+def _http(address, port, page=""):
+    """Inside the probing namespace: 'page' (200, with ``page`` in it), 'HTTP CODE', 'other page' or 'blocked'."""
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/", timeout=3) as reply:  # noqa: S310 (a lab probe)
+            text = reply.read().decode(errors="replace")
+            code = reply.status
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}"
+    except OSError:
+        return "blocked"
+    if code != 200:
+        return f"HTTP {code}"
+    return "page" if page in text else "other page"
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_listen":  # inside a container: its server
+        _listen(argv[1], int(argv[2]), argv[3])
+        return 0
+    if argv and argv[0] in ("_connect", "_http"):  # inside the probing namespace
+        print({"_connect": _connect, "_http": _http}[argv[0]](argv[1], int(argv[2]), *argv[3:4]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("command", choices=["up", "down", "matrix", "reboot"])
     parser.add_argument("--workdir", required=True)
@@ -316,7 +475,7 @@ def main(argv=None):
     if args.same_as:
         with open(args.same_as, encoding="utf-8") as stream:
             before = json.load(stream)
-        differ = [f"{old['from']} -> {old['to']}: {old['address']} {old['seen']} before, {new['address']} {new['seen']} now"
+        differ = [f"{new['probe']}: {old['address']} {old['seen']} before, {new['address']} {new['seen']} now"
                   for old, new in zip(before, rows) if (old["address"], old["seen"]) != (new["address"], new["seen"])]
         for line in differ:
             print(f"differs: {line}")

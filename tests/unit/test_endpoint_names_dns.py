@@ -65,7 +65,8 @@ def test_a_new_endpoint_points_its_file_sets_lo_up_records_the_original_and_ensu
     world.names = _names({"b1": {}}, files={"/etc/netns/c1/resolv.conf": None}, lo_down=["/run/netns/c1"])
     planned = _endpoint_plan.plan(batch, world)
     ops = [step.op for step in planned.steps]
-    assert ops[-1] == "dns_ensure" and planned.steps[-1].args == {"state_dir": "/state", "netns": None}
+    assert ops[-1] == "dns_ensure"
+    assert planned.steps[-1].args == {"state_dir": "/state", "netns": None, "networks": ["b1"]}
     written = next(step for step in planned.steps if step.op == "resolv_conf_write")
     assert written.args == {"path": "/etc/netns/c1/resolv.conf", "text": _resolv_conf.wanted(HOST), "in_place": False}
     assert written.undo.args["text"] is None
@@ -84,7 +85,7 @@ def test_nothing_to_do_when_the_file_points_and_the_resolver_serves_the_same_rec
     world = current(batch, tables={"b1": stored},
                     c1={"link": endpoint_link("b1", "c1", address="172.30.0.2", mac="02:42:ac:1e:00:02"),
                         "gateway_routes": {"default": "172.30.0.1"}})
-    served = _dns_service.digest(_dns_records.views({"b1": (stored, ())}))
+    served = _dns_service.fingerprints({"b1": (stored, ())})
     world.names = _names({"b1": stored}, served=served,
                          files={"/etc/netns/c1/resolv.conf": _resolv_conf.wanted(HOST)})
     assert _endpoint_plan.plan(batch, world).steps == []
@@ -92,12 +93,44 @@ def test_nothing_to_do_when_the_file_points_and_the_resolver_serves_the_same_rec
     assert [step.op for step in _endpoint_plan.plan(batch, world).steps] == ["dns_ensure"]  # the resolver died
 
 
+def test_only_the_batchs_networks_are_waited_for():
+    batch = spec(network="b1", container_netns="c1")
+    record = {"path": "/etc/netns/c1/resolv.conf", "lines": None}
+    stored = {"172.30.0.2": lease("b1", "c1", mac="02:42:ac:1e:00:02", resolv_conf=record)}
+    world = current(batch, tables={"b1": stored},
+                    c1={"link": endpoint_link("b1", "c1", address="172.30.0.2", mac="02:42:ac:1e:00:02"),
+                        "gateway_routes": {"default": "172.30.0.1"}})
+    other = {"10.0.0.9": lease("n1", "c9", mac="02:42:0a:00:00:09")}
+    # another network the resolver serves otherwise (or not at all): not this run's business
+    served = dict(_dns_service.fingerprints({"b1": (stored, ())}), n1="stale")
+    world.names = _names({"b1": stored, "n1": other}, served=served,
+                         files={"/etc/netns/c1/resolv.conf": _resolv_conf.wanted(HOST)})
+    assert _endpoint_plan.plan(batch, world).steps == []
+    world.names = _names({"b1": stored, "n1": other}, served={"n1": "stale"},
+                         files={"/etc/netns/c1/resolv.conf": _resolv_conf.wanted(HOST)})
+    (step,) = _endpoint_plan.plan(batch, world).steps
+    assert (step.op, step.args["networks"]) == ("dns_ensure", ["b1"])
+
+
+def test_a_loopback_set_up_waits_for_the_resolver_even_with_the_same_records():
+    batch = spec(network="b1", container_netns="c1")
+    record = {"path": "/etc/netns/c1/resolv.conf", "lines": None}
+    stored = {"172.30.0.2": lease("b1", "c1", mac="02:42:ac:1e:00:02", resolv_conf=record)}
+    world = current(batch, tables={"b1": stored},
+                    c1={"link": endpoint_link("b1", "c1", address="172.30.0.2", mac="02:42:ac:1e:00:02"),
+                        "gateway_routes": {"default": "172.30.0.1"}})
+    # the namespace was made again (lo down): the resolver serves it only once lo is up
+    world.names = _names({"b1": stored}, served=_dns_service.fingerprints({"b1": (stored, ())}),
+                         files={"/etc/netns/c1/resolv.conf": _resolv_conf.wanted(HOST)}, lo_down=["/run/netns/c1"])
+    assert [step.op for step in _endpoint_plan.plan(batch, world).steps] == ["link_set", "dns_ensure"]
+
+
 def test_the_last_endpoint_going_puts_the_file_back():
     batch = spec(network="b1", container_netns="c1", state="absent")
     record = {"path": "/etc/netns/c1/resolv.conf", "lines": ["nameserver 192.0.2.1"]}
     stored = {"172.30.0.2": lease("b1", "c1", mac="02:42:ac:1e:00:02", resolv_conf=record)}
     world = current(batch, tables={"b1": stored}, c1={"link": None})
-    world.names = _names({"b1": stored}, served="x",
+    world.names = _names({"b1": stored}, served={"b1": "x"},
                          files={"/etc/netns/c1/resolv.conf": "search a\nnameserver 127.0.0.11\noptions ndots:0\n"})
     planned = _endpoint_plan.plan(batch, world)
     back = next(step for step in planned.steps if step.op == "resolv_conf_write")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 
 import pytest
 import yaml
@@ -57,11 +58,15 @@ def load_example():
     def read(path):
         with open(os.path.join(EXAMPLE, path), encoding="utf-8") as stream:
             return yaml.safe_load(stream)
-    bridges = read("group_vars/container_hosts.yml")["underlay_bridge_networks"]
+    group = read("group_vars/container_hosts.yml")
     hosts = {}
     for host in ("host1", "host2"):
         own = read(f"host_vars/{host}.yml")
-        hosts[host] = {"trunks": own["underlay_trunks"], "networks": own["underlay_macvlan_networks"] + bridges}
+        # underlay_networks is "{{ LIST + LIST ... }}": the lists it adds, the host's own or the group's
+        parts = re.findall(r"underlay_\w+", own["underlay_networks"])
+        assert parts, own["underlay_networks"]
+        networks = [network for part in parts for network in (own[part] if part in own else group[part])]
+        hosts[host] = {"trunks": own["underlay_trunks"], "networks": networks}
     return hosts, read("group_vars/all.yml")["underlay_endpoints"]
 
 
@@ -71,6 +76,7 @@ def test_the_example_inventory_is_a_valid_plan():
     assert problems == []
     assert sorted(summary) == sorted(["VLAN 100", "VLAN 200", "VLAN 21", "VLAN 22",
                                       "host1's bridge network bridge2", "host1's bridge network isolated",
+                                      "host1's bridge network wp-internal", "host1's bridge network wp-front",
                                       "host2's bridge network bridge2", "host2's bridge network isolated"])
 
 

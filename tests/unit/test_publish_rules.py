@@ -148,8 +148,8 @@ def test_fleet_plan_catches_a_host_port_used_twice_on_one_host_only():
     assert messages(fine) == []
     clash = fine + [{"host": "host1", "network": "api", "container": "e", "publish": ["8000-8090:8000-8090"]}]
     assert messages(clash) == [
-        "host1: underlay_endpoints[4].publish: host port 8080/tcp of container e is already published on host"
-        " host1 by underlay_endpoints[0] (container a) (0.0.0.0:8080->80/tcp)"]
+        "host1: underlay_endpoints[4].publish: host port 8080/tcp (0.0.0.0:8080->8080/tcp) of container e on network"
+        " 'api' is already published by underlay_endpoints[0] (container a on network 'web') (0.0.0.0:8080->80/tcp)"]
 
 
 def test_fleet_plan_names_a_bad_publish_and_publish_on_macvlan():
@@ -160,6 +160,22 @@ def test_fleet_plan_names_a_bad_publish_and_publish_on_macvlan():
     assert len(found) == 2
     assert found[0].startswith("host1: underlay_endpoints[0]") and "protocol 'sctp'" in found[0]
     assert found[1].startswith("host3: underlay_endpoints[1].publish: network 'vlan100' is a macvlan network")
+
+
+def test_fleet_plan_refuses_publish_on_an_internal_bridge_as_the_module_does():
+    hosts = {"host1": {"trunks": [], "networks": [
+        {"name": "db", "driver": "bridge", "subnet": "172.33.0.0/24", "internal": True},
+        {"name": "web", "driver": "bridge", "subnet": "172.31.0.0/24"}]}}
+    endpoints = [{"host": "host1", "network": "db", "container": "maria", "publish": ["3306:3306"]},
+                 {"host": "host1", "network": "db", "container": "quiet"},
+                 {"host": "host1", "network": "web", "container": "wp", "publish": ["3306:80"]}]
+    with pytest.raises(UnderlayError) as caught:
+        _publish_rules.check_network("underlay_endpoints[0].publish", _publish.parse_all("publish", ["3306:3306"]),
+                                     "db", {"driver": "bridge", "internal": True})
+    # one rule, one message: the fleet's problem is the module's refusal, under the host's name;
+    # the refused item takes no host port (wp may publish 3306 on the host)
+    assert messages(endpoints, hosts) == [f"host1: {caught.value}"]
+    assert "network 'db' is internal" in str(caught.value)
 
 
 def test_a_lease_gives_restore_and_watch_the_same_mappings_back():
