@@ -198,7 +198,9 @@ def _marks(state_dir):
 def _report(state_dir, served, problems, networks):
     """``dns/served``: the digest served, each network's fingerprint as read now (a network
     whose file cannot be read is left out), and why a namespace or network is not served
-    (atomic: the waiter reads it)."""
+    (atomic: the waiter reads it). A network with no member is left out, as a waiter reads a
+    missing one (EMPTY): creating or removing a network with no endpoint leaves the file as it was."""
+    networks = {name: value for name, value in networks.items() if value != EMPTY}
     _write_json(_path(state_dir, SERVED), {"digest": served, "networks": networks, "problems": problems})
 
 
