@@ -73,6 +73,17 @@ def run_job(job, job_type="run", limit=None, extravars=None):
     return result, stdout
 
 
+def changed_tasks(stdout, host):
+    """The names of the tasks that changed ``host`` in a job's output."""
+    tasks, task = [], None
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):line.rindex("]")].split(" : ")[-1]
+        elif line.startswith(f"changed: [{host}]") and task not in tasks:
+            tasks.append(task)
+    return tasks
+
+
 def test_site_yml_through_ansible_runner_check_limit_run_and_rerun(awx_job):
     before = awx_job["fabric"].world()
     result, stdout = run_job(awx_job, job_type="check")
@@ -88,7 +99,9 @@ def test_site_yml_through_ansible_runner_check_limit_run_and_rerun(awx_job):
 
     result, stdout = run_job(awx_job)
     assert result.status == "successful", stdout
-    assert set(result.stats["changed"]) == {"host2"}, result.stats
+    assert set(result.stats["changed"]) == {"host1", "host2"}, result.stats
+    # host1 was done by the limited job: it changes only by the names of host2's endpoints
+    assert changed_tasks(stdout, "host1") == ["Give this host the names of its networks' endpoints on the other hosts"], stdout
 
     result, stdout = run_job(awx_job)
     assert result.status == "successful", stdout

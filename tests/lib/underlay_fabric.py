@@ -29,9 +29,10 @@ The spec (YAML):
       h1-db: {tcp: 3306}               # accepts connections
 
 Each host is a namespace with its own /etc, /var/lib and /usr/local (overlays over the machine's, kept
-in DIR/hosts/NAME), entered by SSH through a ProxyCommand that runs `sshd -i` inside the
-namespace: a real SSH connection without touching any interface or route of the machine
-itself. The overlay upper directories must not live on an overlay filesystem (in the VM
+in DIR/hosts/NAME, mounted once in a mount namespace of the host's own, DIR/mounts/NAME), entered
+by SSH through a ProxyCommand that runs `sshd -i` inside both namespaces: a real SSH connection
+without touching any interface or route of the machine itself. A reboot kills every process of
+the host's mount namespace. The overlay upper directories must not live on an overlay filesystem (in the VM
 lane, put DIR under /run).
 """
 
@@ -57,15 +58,20 @@ import yaml
 
 SSHD = "/usr/sbin/sshd"
 PROXY = """#!/bin/sh
-# ProxyCommand: an SSH session with namespace host $1 (own /etc, /var/lib, /usr/local under {hosts}/$1)
+# ProxyCommand: an SSH session with namespace host $1, in the host's own mount namespace (its
+# /etc, /var/lib and /usr/local: overlays kept under {hosts}/$1, mounted once by `up`)
 set -eu
 ns="$1"
-root="{hosts}/${{ns#{prefix}}}"
-exec ip netns exec "$ns" unshare --mount --propagation private -- sh -euc '
+exec nsenter --mount="{mounts}/${{ns#{prefix}}}" --net="/run/netns/$ns" -- {sshd} -i -f "{config}"
+"""
+# the host's mount namespace, made once by `up` (every session and every process of the host
+# sees the same overlay mounts, as on a machine: a lock one session's process holds is seen by
+# the next session); its /sys shows the host's network namespace, as `ip netns exec` does
+HOST_MOUNTS = """umount -l /sys
+mount -t sysfs sysfs /sys
 mount -t overlay underlay-etc -o "lowerdir=/etc,upperdir=$1/etc,workdir=$1/etc.work" /etc
 mount -t overlay underlay-var -o "lowerdir=/var/lib,upperdir=$1/var,workdir=$1/var.work" /var/lib
 mount -t overlay underlay-local -o "lowerdir=/usr/local,upperdir=$1/local,workdir=$1/local.work" /usr/local
-exec {sshd} -i -f "$2"' sh "$root" "{config}"
 """
 SSHD_CONFIG = """HostKey {workdir}/ssh_host_ed25519_key
 AuthorizedKeysFile {workdir}/id_ed25519.pub
@@ -143,7 +149,7 @@ class Fabric:
             ns_run(router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
             for position, host in enumerate(hosts):
                 self._cable(switch, f"p{position}", prefix + host, trunk)
-                self._host_root(host)
+                self._host_root(state, host)
             for ns in sorted(state["listeners"]):
                 self._listen(state, ns)
             self._ssh(state)
@@ -170,11 +176,41 @@ class Fabric:
         run("ip", "-n", switch, "link", "set", port, "master", "sw0", "up")
         run("ip", "-n", ns, "link", "set", ifname, "up")
 
-    def _host_root(self, host):
+    def _host_root(self, state, host):
         root = os.path.join(self.workdir, "hosts", host)
         for sub in ("etc", "etc.work", "var", "var.work", "local", "local.work"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         os.makedirs(os.path.join(root, "etc", "sysconfig", "network-scripts"), exist_ok=True)
+        mounts = self.mounts
+        if not _mounted(mounts):  # a namespace file is bound only on a private mount
+            os.makedirs(mounts, exist_ok=True)
+            run("mount", "--bind", mounts, mounts)
+            run("mount", "--make-private", mounts)
+        target = os.path.join(mounts, host)
+        with open(target, "a", encoding="utf-8"):
+            pass
+        # slave: namespaces the machine adds under /run/netns later are seen by the host too
+        run("nsenter", f"--net=/run/netns/{state['prefix'] + host}", "--", "unshare", f"--mount={target}",
+            "--propagation", "slave", "--", "sh", "-euc", HOST_MOUNTS, "sh", root)
+
+    @property
+    def mounts(self):
+        return os.path.join(self.workdir, "mounts")
+
+    def _stop_host_processes(self, host):
+        """Kill every process of ``host`` (those in its mount namespace), as its shutdown would."""
+        try:
+            ns_inode = os.stat(os.path.join(self.mounts, host)).st_ino
+        except FileNotFoundError:
+            return
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{entry}/ns/mnt").st_ino == ns_inode:
+                    os.kill(int(entry), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
 
     def _ssh(self, state):
         key = os.path.join(self.workdir, "id_ed25519")
@@ -189,7 +225,7 @@ class Fabric:
         proxy = os.path.join(self.workdir, "proxy")
         with open(proxy, "w", encoding="utf-8") as stream:
             stream.write(PROXY.format(hosts=os.path.join(self.workdir, "hosts"), prefix=state["prefix"],
-                                      sshd=SSHD, config=config))
+                                      mounts=self.mounts, sshd=SSHD, config=config))
         os.chmod(proxy, stat.S_IRWXU)
         inventory = {"all": {
             "hosts": {host: {"ansible_host": state["prefix"] + host} for host in state["hosts"]},
@@ -212,6 +248,11 @@ class Fabric:
         for pids in state.get("pids", {}).values():
             for pid in pids:
                 _kill(pid)
+        for host in state.get("hosts", []):
+            self._stop_host_processes(host)
+            run("umount", os.path.join(self.mounts, host), check=False, capture=True)
+        while _mounted(self.mounts):
+            run("umount", self.mounts, capture=True)
         for name in reversed(state.get("namespaces", [])):
             run("ip", "netns", "del", name, check=False, capture=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -231,6 +272,7 @@ class Fabric:
             with open(os.path.join(leases, entry), encoding="utf-8") as stream:
                 owners.update(lease["owner"].split(":", 1)[1] for lease in json.load(stream)["leases"].values()
                               if lease["owner"].startswith("netns:"))
+        self._stop_host_processes(host)  # its resolver, its services: a reboot ends them all
         for link in json.loads(run("ip", "-n", ns, "-j", "link", "show", capture=True).stdout):
             if link["ifname"] not in ("lo", state["trunk"]):
                 run("ip", "-n", ns, "link", "del", link["ifname"], check=False, capture=True)
@@ -372,6 +414,12 @@ def print_matrix(rows):
         mark = "" if r["seen"] == r["expect"] else "   <-- MISMATCH"
         print(f"{r['probe'] + ' (' + str(r['address']) + ')':<{width}}"
               f"{r['expect']:<12}{r['seen']:<12}{r['why']}{mark}")
+
+
+def _mounted(path):
+    """Whether ``path`` is a mount point (os.path.ismount misses a directory bound onto itself)."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as stream:
+        return any(line.split()[4] == os.path.abspath(path) for line in stream)
 
 
 def _kill(pid):
