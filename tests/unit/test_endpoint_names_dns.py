@@ -14,7 +14,7 @@ import pytest
 
 from endpoint_world import current, endpoint_link, lease, spec
 
-from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _dns_service, _endpoint_plan, _resolv_conf
+from ansible_collections.underlay.network.plugins.module_utils import _dns_service, _endpoint_plan, _resolv_conf
 from ansible_collections.underlay.network.plugins.module_utils import _targets
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_dns import NamesCurrent
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
