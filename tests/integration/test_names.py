@@ -12,16 +12,11 @@ name and puts resolv.conf back, a killed resolver is started again, bad names ar
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
 from types import SimpleNamespace
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
 import pytest
 
 import underlay_testlib as lib
@@ -31,18 +26,7 @@ from ansible_collections.underlay.network.plugins.module_utils import _dns_servi
 MODULE = "underlay.network.container_endpoint"
 
 
-def ask(ns, name):
-    """The addresses 127.0.0.11 inside ``ns`` gives for ``name`` ([] for none, or no answer)."""
-    sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    with sock:
-        try:
-            reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.11", timeout=3, sock=sock)
-        except dns.exception.Timeout:
-            return []
-    if reply.rcode() != dns.rcode.NOERROR:
-        return []
-    return sorted(item.address for rrset in reply.answer for item in rrset)
+ask = lib.resolve_a  # the names resolver's answer inside a namespace
 
 
 def getent(ns, name):

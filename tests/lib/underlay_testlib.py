@@ -10,11 +10,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, ".cache", "collections")
@@ -383,3 +389,18 @@ class SshFabric:
         files = {(host, part): tree_snapshot(os.path.join(self.workdir, "hosts", host, part))
                  for host in self.state["hosts"] for part in ("etc", "var", "local")}
         return ({ns: kernel_snapshot(ns) for ns in self.state["namespaces"] if not ns.endswith("switch")}, files)
+
+
+def resolve_a(ns, name):
+    """The IPv4 addresses the names resolver at 127.0.0.11 inside namespace ``ns`` gives for
+    ``name`` ([] for none, or no answer), asked with dnspython from a socket made there."""
+    sock = in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    with sock:
+        try:
+            reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.11", timeout=3, sock=sock)
+        except dns.exception.Timeout:
+            return []
+    if reply.rcode() != dns.rcode.NOERROR:
+        return []
+    return sorted(item.address for rrset in reply.answer for item in rrset)

@@ -13,30 +13,14 @@ re-run changes nothing."""
 
 from __future__ import annotations
 
-import socket
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
 
 import underlay_testlib as lib
 
 from ansible_collections.underlay.network.plugins.filter.endpoint_names import endpoint_names
 
 
-def ask(ns, name):
-    """The addresses 127.0.0.11 inside ``ns`` gives for ``name`` ([] for none, or no answer)."""
-    sock = lib.in_netns(ns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    with sock:
-        try:
-            reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.11", timeout=3, sock=sock)
-        except dns.exception.Timeout:
-            return []
-    if reply.rcode() != dns.rcode.NOERROR:
-        return []
-    return sorted(item.address for rrset in reply.answer for item in rrset)
+ask = lib.resolve_a  # the names resolver's answer inside a namespace
 
 
 def switch(namespaces):
