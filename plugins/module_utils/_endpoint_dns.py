@@ -142,8 +142,9 @@ def _plan_namespace(result, names, item, member, records):
                    name="lo", admin_state="up", **where)
     if path is None:  # a PID target: its file is not touched; the lease still says it has names
         if member:
+            told = owner in records  # attached before (its lease says so): it was told then, not at each restore
             records.setdefault(owner, {"path": None, "lines": None})
-            if item.spec.target_kind == "container":  # its runtime gave it none (Podman's --network none)
+            if item.spec.target_kind == "container" and not told:  # its runtime gave it none (Podman's --network none)
                 result.warnings.append(
                     f"{target.label} ({target.runtime}) has no resolv.conf of its runtime (no ResolvConfPath;"
                     f" Podman gives a --network none container none): the names resolver answers at"

@@ -165,3 +165,18 @@ def test_a_container_without_a_resolv_conf_is_named_in_a_warning():
         " container none)"], planned.warnings
     assert not any(step.op == "resolv_conf_write" for step in planned.steps)
     assert planned.steps[-1].op == "dns_ensure"
+
+
+def test_a_container_without_a_resolv_conf_is_told_once_not_at_each_reattach():
+    """Its lease says it was attached (and told) before: a restore or a watcher's re-attach
+    after a restart does not report the same warning as a problem again."""
+    batch = spec(network="b1", container="web")
+    world = current(batch, web={"names": frozenset({"lo"})})
+    world.items[0] = dataclasses.replace(world.items[0], target=_targets.Target(
+        owner="container:web", label="container web", netns_path="/proc/42/ns/net", container="web",
+        runtime="podman"))
+    stored = {"172.30.0.2": lease("b1", "web", owner="container:web", netns_path="/proc/41/ns/net",
+                                  resolv_conf={"path": None, "lines": None})}
+    world.names = _names({"b1": stored})
+    planned = _endpoint_plan.plan(batch, world)
+    assert not planned.warnings, planned.warnings
