@@ -13,8 +13,6 @@ re-run changes nothing."""
 
 from __future__ import annotations
 
-
-
 import underlay_testlib as lib
 
 from ansible_collections.underlay.network.plugins.filter.endpoint_names import endpoint_names
