@@ -71,6 +71,9 @@ class World:
     def close(self):
         if self.made:
             ip_batch([f"netns del {name}" for name in reversed(self.made)], check=False)
+            for name in self.made:  # the resolv.conf the names work gave each namespace (ip netns exec's view)
+                if not os.path.exists(f"/run/netns/{name}"):
+                    shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
             self.made = [name for name in self.made if os.path.exists(f"/run/netns/{name}")]
         if self in World.LIVE and not self.made:
             World.LIVE.remove(self)

@@ -27,12 +27,16 @@ def _bench(tmp_path, *args):
     if os.geteuid() != 0:
         pytest.fail("the bench lane needs root (network namespaces); run it through scripts/test")
     before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    files_before = set(os.listdir("/etc/netns")) if os.path.isdir("/etc/netns") else set()
     out = tmp_path / "results.json"
     done = subprocess.run([sys.executable, BENCH, "--reps", "1", "--out", str(out), *args], capture_output=True,
                           text=True, check=False, cwd=REPO)
     after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
     left = sorted(name for name in after - before if name.startswith("ulb"))
     assert not left, f"the bench left namespaces behind: {left}"
+    files_after = set(os.listdir("/etc/netns")) if os.path.isdir("/etc/netns") else set()
+    stale = sorted(name for name in files_after - files_before if name.startswith("ulb"))
+    assert not stale, f"the bench left /etc/netns entries behind: {stale}"
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(out, encoding="utf-8") as handle:
         return json.load(handle), done.stdout
