@@ -16,6 +16,7 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _endpoint_dns,
     _macvlan,
     _network_mtu,
+    _parent_state,
     _publish_rules,
     _resolv_conf,
     _runner,
@@ -92,7 +93,10 @@ def read(ws, spec):
         # the other hosts as ``Peers`` ({Name, IP}), these are the records each host's endpoints resolve
         view["Peers"] = [{"Host": peer["host"], "Name": peer["name"], "Aliases": list(peer.get("aliases", ())),
                           "IP": peer["address"]} for peer in ws.store.peers(name)]
-        view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
+        observed = observe(ws.kernel, definition, leases, rules)
+        if definition.get("parent"):  # the parent preflight, as the network modules return it
+            view["parent_state"] = _parent_state.parent_state(observed.parent)
+        view["drift"] = drift(definition, leases, observed)
         if _endpoint_dns.enabled(definition):
             view["drift"] += names_drift(leases, names)
         views.append(view)
