@@ -239,12 +239,13 @@ def _plan_item(result, current, network, taken, defaults):
 
 def _mtu(item, definition, uplink):
     """The endpoint's MTU (None: the kernel's default), refused below the network's floor or
-    above its parent's (or bridge's) MTU, naming which."""
+    above its parent's (or bridge's) MTU, naming which; an inherited one is refused above a
+    parent's only (the kernel refuses a larger macvlan; a veth may be larger than its bridge)."""
     if item.mtu is not None:
         _network_mtu.checked("mtu", item.mtu, _network_mtu.subnets(definition))
         return _network_mtu.check_ceiling("mtu", item.mtu, uplink, _network_mtu.describe_uplink(definition))
     mtu = _network_mtu.endpoint_mtu(None, definition, uplink)
-    if definition.get("mtu") is not None and uplink is not None and mtu > uplink.mtu:
+    if definition.get("parent") and definition.get("mtu") is not None and uplink is not None and mtu > uplink.mtu:
         raise UnderlayError(f"network '{item.network}' has MTU {mtu}, above the MTU {uplink.mtu} of its"
                             f" {_network_mtu.uplink_label(definition)}: raise that MTU, or give this endpoint"
                             " a lower one", "network", item.network)

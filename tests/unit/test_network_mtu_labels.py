@@ -330,3 +330,12 @@ def test_fleet_plan_checks_mtu_and_labels_of_networks_and_endpoints():
     assert any("underlay_networks[bad].labels.n" in line for line in problems), problems
     assert any("underlay_endpoints[0].mtu" in line and "10 is below 68" in line for line in problems), problems
     assert not any("underlay_networks[ok]" in line for line in problems), problems
+
+
+def test_a_bridge_networks_mtu_is_not_refused_when_the_bridge_is_lower():
+    """A veth may be larger than its bridge (the kernel refuses only a macvlan above its parent):
+    endpoints still get the network's MTU, and network_info reports the bridge's own drift."""
+    batch = spec(network="b1", container_netns="a")
+    _state, planned = endpoint_plan(batch, {"b1": link("br-b1", kind="bridge", mtu=1500)}, networks={"b1": BR9000},
+                                    a={})
+    assert created(planned).args["mtu"] == 9000
