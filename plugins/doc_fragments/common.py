@@ -77,7 +77,7 @@ options:
         endpoint is attached or re-attached; on a bridge network, the kernel's default for the
         bridge and its veth pairs.
       - At least 68 (1280 on a network with IPv6), at most 65535; on a network with a parent, not
-        above the parent's MTU (the kernel refuses a macvlan larger than its parent: raise the
+        above the parent's MTU (the kernel refuses a macvlan larger than its parent; raise the
         parent's first, for example with M(underlay.network.vlan_subinterface)'s C(mtu)).
       - A bridge network's bridge takes it at once; endpoints already attached get a new MTU when
         they are attached again (M(underlay.network.container_endpoint), C(underlay-network restore));

@@ -25,7 +25,7 @@ description:
     reach its own containers.
   - Parent preflight. The result shows the parent's state (RV(network.parent_state)), and the
     run warns, without failing, when the parent (or, for a V(IF.VID) parent it creates, V(IF))
-    is down or has no carrier: the endpoints would reach nothing.
+    is down or has no carrier, as the endpoints would reach nothing.
   - A macvlan parent must accept frames for many MAC addresses. Where a hypervisor or cloud
     drops frames for MACs it did not assign (vSphere's forged transmits and promiscuous mode
     off, cloud VPCs), use an ipvlan network, whose endpoints share the parent's MAC.
