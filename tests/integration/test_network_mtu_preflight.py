@@ -102,7 +102,8 @@ def test_macvlan_endpoints_inherit_the_parents_mtu_set_their_own_or_are_refused(
     assert snapshot(lab, c1) == settled
     index = link(c1, "eth0")["ifindex"]
     changed = run("container_endpoint", common(lab, network="mv", container_netns=c1, mtu=4000))
-    assert changed["actions"] == [f"set MTU of 'eth0' in namespace {c1} from {JUMBO} to 4000"], changed
+    assert changed["actions"] == [f"set MTU of 'eth0' in namespace {c1} from {JUMBO} to 4000",
+                                  "save the leases of network 'mv'"], changed  # the lease records its own MTU
     assert (link(c1, "eth0")["mtu"], link(c1, "eth0")["ifindex"]) == (4000, index)
 
     # drift: an endpoint whose MTU was changed behind the collection's back
@@ -177,9 +178,9 @@ def test_parent_down_or_without_carrier_warns_and_shows_in_parent_state(lab):
     created = run("macvlan_network", macvlan(lab))
     assert created.get("failed") is not True and created["changed"] is True, created
     state = created["network"]["parent_state"]
-    assert (state["carrier"], state["oper_state"], state["mtu"]) == (False, "lowerlayerdown", JUMBO), state
+    assert (state["carrier"], state["oper_state"], state["mtu"]) == (False, "down", JUMBO), state
     assert warnings(created) == [
-        "parent 'veth0' of network 'mv' is down (operational state lowerlayerdown) and has no carrier: its endpoints"
+        "parent 'veth0' of network 'mv' is down (operational state down) and has no carrier: its endpoints"
         " reach nothing through it until it is up with a carrier (see network.parent_state)"]
 
     lib.sh("ip", "link", "set", "veth0", "down", ns=lab.host)
