@@ -72,7 +72,7 @@ def test_macvlan_endpoints_inherit_the_parents_mtu_set_their_own_or_are_refused(
     assert created["network"]["parent_state"] == {"oper_state": "up", "carrier": True, "promiscuous": False,
                                                   "mtu": JUMBO}
     assert warnings(created) == []
-    c1, c2, c3 = (lab.namespaces.new("c") for _ in range(3))
+    c1, c2, c3 = lab.namespaces.new("c"), lab.namespaces.new("c"), lab.namespaces.new("c")
 
     inherited = run("container_endpoint", common(lab, network="mv", container_netns=c1))
     assert inherited["changed"] is True and inherited["endpoint"]["mtu"] == JUMBO, inherited

@@ -96,8 +96,8 @@ def test_every_network_module_takes_mtu_and_labels():
 @pytest.mark.parametrize("mtu, fragment", [(67, "67 is below 68"), (70000, "out of range"), (True, "not an integer")])
 def test_endpoint_mtu_is_checked_with_the_item(mtu, fragment):
     with pytest.raises(UnderlayError) as err:
-        _endpoint_spec.build_spec({"network": "n1", "endpoints": [{"container_netns": "a"},
-                                                                   {"container_netns": "b", "mtu": mtu}]})
+        items = [{"container_netns": "a"}, {"container_netns": "b", "mtu": mtu}]
+        _endpoint_spec.build_spec({"network": "n1", "endpoints": items})
     assert err.value.field == "endpoints[1].mtu" and fragment in str(err.value), str(err.value)
 
 
