@@ -38,7 +38,7 @@ options:
     default: /var/lib/underlay-network
 """
 
-    # the options every network module (macvlan_network, bridge_network) shares
+    # the options every network module (macvlan_network, bridge_network, ipvlan_network) shares
     NETWORK = r"""
 options:
   name:
@@ -68,6 +68,28 @@ options:
         stored before this option existed counts as V(true).
     type: bool
     default: true
+  mtu:
+    description:
+      - MTU of the network, which its endpoints inherit (the container end of a bridge
+        network's veth pair and its host end, the bridge port, alike), unless an endpoint sets
+        its own (M(underlay.network.container_endpoint)'s C(mtu)).
+      - Default on a network with a parent (macvlan) is the parent's MTU, as it is when the
+        endpoint is attached or re-attached; on a bridge network, the kernel's default for the
+        bridge and its veth pairs.
+      - At least 68 (1280 on a network with IPv6), at most 65535; on a network with a parent, not
+        above the parent's MTU (the kernel refuses a macvlan larger than its parent; raise the
+        parent's first, for example with M(underlay.network.vlan_subinterface)'s C(mtu)).
+      - A bridge network's bridge takes it at once; endpoints already attached get a new MTU when
+        they are attached again (M(underlay.network.container_endpoint), C(underlay-network restore));
+        until then M(underlay.network.network_info) lists the difference as drift.
+    type: int
+  labels:
+    description:
+      - Labels of the network, names to strings (Docker's C(--label)); shown as C(Labels) in
+        RV(network) and in M(underlay.network.network_info). Changing them changes only the
+        stored definition.
+    type: dict
+    default: {}
   force:
     description:
       - With O(state=absent), detach the attached endpoints first. Without it, removing a

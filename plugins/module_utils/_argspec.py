@@ -35,6 +35,8 @@ def network(**own):
         aux_addresses=dict(type="dict", default={}),
         internal=dict(type="bool", default=False),
         dns=dict(type="bool", default=True),
+        mtu=dict(type="int"),
+        labels=dict(type="dict", default={}),
         force=dict(type="bool", default=False),
         state=state(),
         **stored(),

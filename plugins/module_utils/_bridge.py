@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _nftables, _publish_rules, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _network_spec, _nftables, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
@@ -43,7 +43,6 @@ class BridgeSpec(NetworkSpec):
     bridge_name: Optional[str] = None
     icc: bool = True
     masquerade: bool = True
-    mtu: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,8 @@ def build_spec(params):
     masquerade = (not internal) if masquerade is None else v.boolean("masquerade", masquerade)
     if internal and masquerade:
         raise UnderlayError("an internal network is never NATed: drop masquerade or internal", "masquerade", True)
-    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade,
-                      mtu=v.mtu("mtu", params.get("mtu")), **common)
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
+    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade, **common)
 
 
 def read(ws, spec):
@@ -136,6 +135,7 @@ def plan(spec, current):
         "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
         "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "dns": spec.dns, "netns": spec.netns,
+        "labels": spec.labels,
         "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after=definition_view(desired))
@@ -252,7 +252,7 @@ def stored_params(definition):
     params = {"name": definition["name"], "bridge_name": definition["bridge_name"],
               "icc": definition.get("icc", True), "internal": bool(definition.get("internal")),
               "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu"),
-              "dns": bool(definition.get("dns", True))}
+              "dns": bool(definition.get("dns", True)), "labels": dict(definition.get("labels") or {})}
     params.update(definition["ipam"])
     return params
 

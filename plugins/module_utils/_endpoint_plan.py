@@ -19,7 +19,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
-from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _endpoint_dns, _publish, _publish_rules, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _endpoint_dns, _network_mtu, _publish, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import first_free, owner_mark, owner_of
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import derived_mac
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
@@ -43,6 +43,7 @@ class _Network:
     settled: object
     pool: object
     macs: dict
+    uplink: object = None  # LinkSnapshot of its parent or bridge (the MTU's ceiling; a macvlan's default)
 
 
 def plan(spec, current):
@@ -58,7 +59,8 @@ def plan(spec, current):
         pool = pool_from(network, current.definitions[network],
                          {"leases": settled.leases, "last_reserved": table.get("last_reserved")})
         networks[network] = _Network(settled, pool, {lease.get("mac_address"): lease["owner"]
-                                                     for lease in settled.leases.values()})
+                                                     for lease in settled.leases.values()},
+                                     current.uplinks.get(network))
         for owner, reason in settled.doubts:
             result.warnings.append(f"network '{network}': kept the lease of {owner}: cannot tell whether it still"
                                    f" exists ({reason})")
@@ -166,6 +168,11 @@ def _plan_item(result, current, network, taken, defaults):
         details["publish"] = _publish.to_strings(item.publish)
     if item.aliases:
         details["aliases"] = list(item.aliases)
+    if item.mtu is not None:
+        details["mtu"] = item.mtu
+    mtu = _mtu(item, definition, network.uplink)
+    if "state" not in before:  # the MTU is shown where the collection manages it (not a bridge's default)
+        before["mtu"] = link.mtu if link is not None and mtu is not None else None
     _check_names(item, pool.leases, owner)
     address = _address(item, pool, owner, link, details)
     mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
@@ -182,7 +189,7 @@ def _plan_item(result, current, network, taken, defaults):
         raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
                             f" not this network's {kind}", "ifname", ifname)
     if link is None:
-        plan_create(result, item.network, target.netns_path, target.label, definition, ifname, mac, owner)
+        plan_create(result, item.network, target.netns_path, target.label, definition, ifname, mac, owner, mtu=mtu)
         # the namespace's routes through a gateway are there before the new link is: a route
         # this endpoint is to take over (default_route: true) is replaced, not added beside it
         have_addresses, have_routes, state = set(), current.gateway_routes, "down"
@@ -192,6 +199,7 @@ def _plan_item(result, current, network, taken, defaults):
                        undo=Step("restore its MAC", "link_set_mac",
                                  dict(where, name=ifname, mac_address=link.mac_address)),
                        name=ifname, mac_address=mac, **where)
+        _plan_mtu(result, current, ifname, mtu)
         have_addresses = set(_vlan.managed_addresses(link.addresses))
         have_routes, state = current.gateway_routes, link.admin_state
     for stale_address in sorted(have_addresses - {cidr}):
@@ -226,7 +234,38 @@ def _plan_item(result, current, network, taken, defaults):
         result.add(f"route {dst} via {via} in {target.label}", "route_add_via",
                    undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
                    dst=dst, gateway=via, **where)
-    return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish)
+    return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish, mtu)
+
+
+def _mtu(item, definition, uplink):
+    """The endpoint's MTU (None: the kernel's default), refused below the network's floor or
+    above its parent's (or bridge's) MTU, naming which; an inherited one is refused above a
+    parent's only (the kernel refuses a larger macvlan; a veth may be larger than its bridge)."""
+    if item.mtu is not None:
+        _network_mtu.checked("mtu", item.mtu, _network_mtu.subnets(definition))
+        return _network_mtu.check_ceiling("mtu", item.mtu, uplink, _network_mtu.describe_uplink(definition))
+    mtu = _network_mtu.endpoint_mtu(None, definition, uplink)
+    if definition.get("parent") and definition.get("mtu") is not None and uplink is not None and mtu > uplink.mtu:
+        raise UnderlayError(f"network '{item.network}' has MTU {mtu}, above the MTU {uplink.mtu} of its"
+                            f" {_network_mtu.uplink_label(definition)}: raise that MTU, or give this endpoint"
+                            " a lower one", "network", item.network)
+    return mtu
+
+
+def _plan_mtu(result, current, ifname, mtu):
+    """An existing endpoint takes the MTU it is to have in place: both ends of a veth pair."""
+    if mtu is None:
+        return
+    link, where, label = current.link, {"in_netns": current.target.netns_path}, current.target.label
+    if link.mtu != mtu:
+        result.add(f"set MTU of '{ifname}' in {label} from {link.mtu} to {mtu}", "link_set",
+                   undo=Step("restore its MTU", "link_set", dict(where, name=ifname, mtu=link.mtu)),
+                   name=ifname, mtu=mtu, **where)
+    host_end = current.host_end
+    if host_end is not None and host_end.mtu != mtu:
+        result.add(f"set MTU of '{host_end.name}' (the host end of '{ifname}') from {host_end.mtu} to {mtu}",
+                   "link_set", undo=Step("restore its MTU", "link_set", {"name": host_end.name, "mtu": host_end.mtu}),
+                   name=host_end.name, mtu=mtu)
 
 
 def _check_names(item, leases, owner):

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint_dns, _publish_rules, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_dns, _network_mtu, _publish_rules, _targets
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name, owner_mark, owner_of, scratch_name
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import EndpointSpec
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
@@ -28,7 +28,7 @@ class ItemCurrent:
     gateway_routes: dict = field(default_factory=dict)
     leftover: Optional[str] = None   # scratch-named link an interrupted run left in the namespace
     stored_ifname: Optional[str] = None  # the interface name its stored lease (even a pending one) gives
-    host_end: object = None  # detaching a bridge endpoint: its veth's host end (to undo the detach exactly)
+    host_end: object = None  # a bridge endpoint's veth's host end (its MTU; to undo a detach exactly)
 
 
 @dataclass
@@ -40,10 +40,11 @@ class EndpointsCurrent:
     owners: dict        # network -> {owner: (state, reason)} of every lease's owner (_targets.owner_state)
     publish: _publish_rules.PublishCurrent = field(default_factory=_publish_rules.PublishCurrent)
     names: object = None  # _endpoint_dns.NamesCurrent (None: no network of the batch has dns on)
+    uplinks: dict = field(default_factory=dict)  # network -> LinkSnapshot of its parent or bridge (None: missing)
 
 
 def read(ws, spec):
-    definitions, tables, probes, owners = {}, {}, {}, {}
+    definitions, tables, probes, owners, uplinks = {}, {}, {}, {}, {}
     # containers (targets, and owners of leases) are asked about in one runtime call per batch
     inspections = _targets.Inspections()
     wanted = [(item.target, item.runtime) for item in spec.endpoints if item.target_kind == "container"]
@@ -55,6 +56,8 @@ def read(ws, spec):
             raise UnderlayError(f"network '{item.network}' does not exist (state_dir {spec.state_dir})",
                                 "network", item.network)
         tables[item.network] = ws.store.leases(item.network)
+        uplink = _network_mtu.uplink_name(definitions[item.network])
+        uplinks[item.network] = ws.kernel.link(uplink) if uplink else None
         wanted += _targets.leased_containers(tables[item.network]["leases"].values())
     _targets.prefetch_containers(inspections, wanted)
     for network, table in tables.items():
@@ -72,12 +75,12 @@ def read(ws, spec):
         if target is not None:
             _targets.refuse_host_namespace(item.target_kind, item.target, target, own)
             _read_item(ws.kernel.other(target.netns_path), current, by_owner[item.network].get(target.owner, {}))
-            if item.state == "absent" and current.link is not None and current.definition["driver"] == "bridge":
+            if current.link is not None and current.definition["driver"] == "bridge":
                 current.host_end = ws.kernel.link(host_end_name(target.owner, item.network))
         items.append(current)
     return EndpointsCurrent(items=items, definitions=definitions, tables=tables, probes=probes, owners=owners,
                             publish=_publish_rules.read(ws, spec, definitions, tables),
-                            names=_endpoint_dns.read(ws, spec, definitions, items))
+                            names=_endpoint_dns.read(ws, spec, definitions, items), uplinks=uplinks)
 
 
 def _resolve(item, inspections):
@@ -132,4 +135,5 @@ def reread(ws, spec, current):
     ``report`` renders endpoints from the leases alone, so the kernel and the container
     runtime are not asked again."""
     return EndpointsCurrent(items=current.items, definitions=current.definitions, probes={}, owners={},
-                            tables={network: ws.store.leases(network) for network in current.tables})
+                            tables={network: ws.store.leases(network) for network in current.tables},
+                            uplinks=current.uplinks)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _network_spec, _publish, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _network_mtu, _network_spec, _publish, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
@@ -34,6 +34,7 @@ class EndpointSpec:
     state: str = "present"
     publish: tuple = ()  # _publish.PortMapping, sorted
     aliases: Tuple[str, ...] = ()  # further names on the network (Docker's --network-alias)
+    mtu: Optional[int] = None  # None: the network's (see _network_mtu.endpoint_mtu)
 
     @property
     def describe(self):
@@ -110,7 +111,8 @@ def _item(params, defaults, index):
         runtime=v.choice(f"{where}runtime", merged.get("runtime") or "auto", ("auto",) + _targets.RUNTIMES),
         ifname=ifname, ipv4_address=address, mac_address=mac, default_route=merged.get("default_route"),
         routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"),
-        publish=_publish_list(f"{where}publish", merged.get("publish")))
+        publish=_publish_list(f"{where}publish", merged.get("publish")),
+        mtu=_network_mtu.checked(f"{where}mtu", merged.get("mtu")))
 
 
 def _publish_list(field_name, values):
@@ -121,7 +123,7 @@ def _publish_list(field_name, values):
 
 def build_spec(params):
     keys = ("network", "container", "pid", "container_netns", "runtime", "ifname", "ipv4_address", "mac_address",
-            "default_route", "routes", "state", "publish", "aliases")
+            "default_route", "routes", "state", "publish", "aliases", "mtu")
     top = {k: params.get(k) for k in keys}
     netns = params.get("netns")
     common = {"state_dir": params.get("state_dir") or DEFAULT_STATE_DIR, "netns": netns,
@@ -155,4 +157,6 @@ def stored_item(network, address, lease):
         item["aliases"] = list(lease["aliases"])
     if lease.get("default_route") is not None:
         item["default_route"] = bool(lease["default_route"])
+    if lease.get("mtu") is not None:
+        item["mtu"] = lease["mtu"]
     return item

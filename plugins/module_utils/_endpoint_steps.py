@@ -24,33 +24,39 @@ def leased_routes(lease, gateway):
     return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
 
 
-def plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None):
+def plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None, mtu=None):
     """Create the endpoint under its scratch name and rename it (setting the owner mark);
-    ``identity`` (see ``identity``) makes a removed one again exactly as it was."""
+    ``identity`` (see ``identity``) makes a removed one again exactly as it was. ``mtu``: of
+    the endpoint (both ends of a veth pair); None leaves the kernel's choice (a macvlan takes
+    its parent's)."""
     scratch = scratch_name(owner, network)
     where = {"in_netns": netns_path}
-    same = identity or {}
+    same = dict(identity or {})
+    mtu = same.pop("mtu", mtu)
+    sized = {"mtu": mtu} if mtu is not None else {}
+    shown = f" with MTU {mtu}" if mtu is not None else ""
     if definition["driver"] == "macvlan":
-        result.add(f"create macvlan '{scratch}' on '{definition['parent']}' in {label}",
+        result.add(f"create macvlan '{scratch}' on '{definition['parent']}'{shown} in {label}",
                    "endpoint_add_macvlan",
                    undo=Step(f"remove '{scratch}'", "link_del", dict(where, name=scratch)),
                    target_netns=netns_path, name=scratch, parent=definition["parent"],
-                   mode=definition["mode"], mac_address=mac, **{k: same[k] for k in ("index",) if k in same})
+                   mode=definition["mode"], mac_address=mac, **{k: same[k] for k in ("index",) if k in same},
+                   **sized)
     else:
         host_name = host_end_name(owner, network)
-        result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}",
+        result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}{shown}",
                    "endpoint_add_veth", undo=Step(f"remove '{host_name}'", "link_del", {"name": host_name}),
                    target_netns=netns_path, host_name=host_name, name=scratch, mac_address=mac,
-                   bridge=definition["bridge_name"], isolated=not definition.get("icc", True), **same)
+                   bridge=definition["bridge_name"], isolated=not definition.get("icc", True), **same, **sized)
     result.add(f"rename '{scratch}' to '{ifname}' in {label}", "link_rename",
                undo=Step("rename it back", "link_rename", dict(where, name=ifname, new_name=scratch)),
                name=scratch, new_name=ifname, alias=owner_mark(network, owner), **where)
 
 
 def identity(link, host_end=None):
-    """What makes a removed endpoint again exactly as it was: its ifindex and, for a veth,
-    its host end's ifindex and MAC."""
-    found = {"index": link.index}
+    """What makes a removed endpoint again exactly as it was: its ifindex and MTU and, for a
+    veth, its host end's ifindex and MAC."""
+    found = {"index": link.index, "mtu": link.mtu}
     if host_end is not None:
         found.update(host_index=host_end.index, host_mac=host_end.mac_address)
     return found
@@ -66,7 +72,7 @@ def recreate_steps(network, definition, address, lease, same=None):
     cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
     steps = Plan(before=None, after=None)
     plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"],
-                same)
+                same, lease.get("mtu") or definition.get("mtu"))
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
     for dst, via in leased_routes(lease, definition["ipam"]["gateway"]):

@@ -6,14 +6,15 @@ a plan that was not applied (``predict``)."""
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.module_utils import _publish
+from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _publish
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import owner_of
 
 
-def view(item, target, ifname, address, mac, gateway, prefix, publish=()):
+def view(item, target, ifname, address, mac, gateway, prefix, publish=(), mtu=None):
     found = {"network": item.network, "container": target.container or target.label if target else item.describe,
              "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
-             "gateway": gateway, "netns": target.netns_path if target else None, "aliases": list(item.aliases)}
+             "gateway": gateway, "netns": target.netns_path if target else None, "aliases": list(item.aliases),
+             "mtu": mtu}
     if publish:  # Docker's NetworkSettings.Ports, for an endpoint that publishes
         found["ports"] = _publish.docker_ports(publish)
     return found
@@ -41,7 +42,9 @@ def report(spec, current):
         prefix = item.definition["ipam"]["subnet"].split("/")[1]
         views.append(view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
                           item.definition["ipam"]["gateway"], prefix,
-                          _publish.parse_all("publish", lease.get("publish"))))
+                          _publish.parse_all("publish", lease.get("publish")),
+                          _network_mtu.endpoint_mtu(lease.get("mtu"), item.definition,
+                                                    current.uplinks.get(item.spec.network))))
     return _shape(spec, views)
 
 

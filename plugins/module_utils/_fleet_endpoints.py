@@ -19,7 +19,7 @@ from ansible_collections.underlay.network.plugins.module_utils._fleet_model impo
 
 # the keys of one endpoint item that container_endpoint takes (``host`` is the role's)
 ITEM_KEYS = ("network",) + TARGET_KEYS + (
-    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state", "publish")
+    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state", "publish", "mtu")
 
 
 def add_endpoints(plan, endpoints, inventory_hosts):

@@ -20,7 +20,7 @@ BUILDERS = {_macvlan.DRIVER: _macvlan.build_spec, _bridge.DRIVER: _bridge.build_
 DRIVERS = tuple(BUILDERS)
 PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {_macvlan.DRIVER: ("parent", "mode", "host_access"),
-               _bridge.DRIVER: ("bridge_name", "icc", "masquerade", "mtu")}
+               _bridge.DRIVER: ("bridge_name", "icc", "masquerade")}
 # vlan_subinterface's option names -> the trunk role's
 _VLAN_FIELDS = {"vlan_id": "id"}
 

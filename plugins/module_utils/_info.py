@@ -15,6 +15,8 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _dns_records,
     _endpoint_dns,
     _macvlan,
+    _network_mtu,
+    _parent_state,
     _publish_rules,
     _resolv_conf,
     _runner,
@@ -91,7 +93,10 @@ def read(ws, spec):
         # the other hosts as ``Peers`` ({Name, IP}), these are the records each host's endpoints resolve
         view["Peers"] = [{"Host": peer["host"], "Name": peer["name"], "Aliases": list(peer.get("aliases", ())),
                           "IP": peer["address"]} for peer in ws.store.peers(name)]
-        view["drift"] = drift(definition, leases, observe(ws.kernel, definition, leases, rules))
+        observed = observe(ws.kernel, definition, leases, rules)
+        if definition.get("parent"):  # the parent preflight, as the network modules return it
+            view["parent_state"] = _parent_state.parent_state(observed.parent)
+        view["drift"] = drift(definition, leases, observed)
         if _endpoint_dns.enabled(definition):
             view["drift"] += names_drift(leases, names)
         views.append(view)
@@ -265,8 +270,9 @@ def drift(definition, leases, kernel):
     access = definition.get("host_access")
     if access:
         found.extend(_shim_drift(access, definition["ipam"]["ip_range"], kernel))
+    uplink = kernel.parent if parent else kernel.bridge
     for ip in sorted(kernel.endpoints, key=ipaddress.ip_address):
-        found.extend(_endpoint_drift(definition, ip, leases[ip], kernel.endpoints[ip]))
+        found.extend(_endpoint_drift(definition, ip, leases[ip], kernel.endpoints[ip], uplink))
     return found
 
 
@@ -317,7 +323,7 @@ def _shim_drift(access, ip_range, kernel):
     return found
 
 
-def _endpoint_drift(definition, ip, lease, endpoint):
+def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
     who = f"endpoint {lease.get('container') or lease['owner']} ({ip})"
     where = f"{who}: interface '{lease['ifname']}'"
     link = endpoint.link
@@ -337,6 +343,11 @@ def _endpoint_drift(definition, ip, lease, endpoint):
         found.append(f"{where} is in macvlan mode {link.mode}, the network's mode is {definition.get('mode')}")
     if link.admin_state != "up":
         found.append(f"{where} is down")
+    mtu = _network_mtu.endpoint_mtu(lease.get("mtu"), definition, uplink)
+    if mtu is not None and link.mtu != mtu:
+        whose = "its own" if lease.get("mtu") is not None else "the network's" if definition.get("mtu") \
+            else f"its {_network_mtu.uplink_label(definition)}'s"
+        found.append(f"{where} has MTU {link.mtu}, {whose} is {mtu}")
     have = endpoint.gateway_routes or {}
     for dst, via in sorted((wanted_routes(lease, definition["ipam"]["gateway"]) or {}).items()):
         if dst not in have:

@@ -48,7 +48,7 @@ def inspect(definition, leases, options):
         "ConfigOnly": False,
         "Containers": containers(definition, leases),
         "Options": options,
-        "Labels": {},
+        "Labels": dict(definition.get("labels") or {}),
         # not in Docker's inspect (its user-defined networks always resolve names): whether
         # this network's endpoints resolve each other's names (the ``dns`` option)
         "EnableDNS": bool(definition.get("dns", True)),

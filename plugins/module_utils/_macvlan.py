@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _vlan
+from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _network_spec, _parent_state, _vlan
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
@@ -77,6 +77,7 @@ def build_spec(params):
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
     mode = v.choice("mode", params.get("mode") or "bridge", MODES)
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
     return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
                        host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
 
@@ -145,6 +146,9 @@ def plan(spec, current):
     check_overlap(spec, current.others, spec.parent)
     check_leases_fit(spec, _endpoints(current))
     _check_parent(spec, current)
+    uplink = current.parent or current.vlan_base  # a parent the network creates has its base's MTU
+    if uplink is not None:
+        _network_mtu.check_ceiling("mtu", spec.mtu, uplink, f"the parent '{uplink.name}'")
     _check_host_access_free(spec, current)
     owned_parent = bool(definition and definition.get("owned_parent") and definition.get("parent") == spec.parent)
     desired = {
@@ -157,11 +161,14 @@ def plan(spec, current):
         "internal": spec.internal,
         "host_access": spec.host_access,
         "dns": spec.dns,
+        "mtu": spec.mtu,
+        "labels": spec.labels,
         "owned_parent": owned_parent,
         "netns": spec.netns,
         "created": (definition or {}).get("created") or current.now,
     }
     result = Plan(before=before, after={})
+    result.warnings.extend(_parent_state.warnings(spec.name, spec.parent, current.parent, current.vlan_base))
     if current.parent is None:
         desired["owned_parent"] = True
         _plan_parent(result, spec, current)
@@ -305,7 +312,10 @@ def _plan_absent(spec, current, before):
 
 
 def options(definition):
-    return {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
+    view = {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
+    if definition.get("mtu"):
+        view["com.docker.network.driver.mtu"] = str(definition["mtu"])
+    return view
 
 
 def stored_params(definition):
@@ -313,14 +323,16 @@ def stored_params(definition):
     stored definition): what ``underlay-network restore`` applies."""
     params = {"name": definition["name"], "parent": definition["parent"], "mode": definition["mode"],
               "internal": bool(definition.get("internal")), "host_access": definition.get("host_access"),
-              "dns": bool(definition.get("dns", True))}
+              "dns": bool(definition.get("dns", True)), "mtu": definition.get("mtu"),
+              "labels": dict(definition.get("labels") or {})}
     params.update(definition["ipam"])
     return params
 
 
 def report(spec, current):
-    return network_view(current.definition, _endpoints(current), options)
+    return _parent_state.with_parent_state(network_view(current.definition, _endpoints(current), options),
+                                           current.parent)
 
 
 def predict(spec, current, planned):
-    return predicted_view(spec, current, planned, options)
+    return _parent_state.with_parent_state(predicted_view(spec, current, planned, options), current.parent)

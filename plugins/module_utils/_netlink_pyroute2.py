@@ -76,10 +76,12 @@ class RareLinkOps:
                        macvlan_mode=MACVLAN_MODES[mode])
 
     def op_link_add_bridge(self, name, mtu=None):
-        args = {"ifname": name, "kind": "bridge"}
+        """A bridge; its ``mtu`` is set once it exists, as ``ip link set mtu`` would: the kernel
+        then keeps it as ports join (an MTU given at creation is lowered to the smallest port's)."""
+        self._ipr.link("add", ifname=name, kind="bridge")
         if mtu is not None:
-            args["mtu"] = mtu
-        self._ipr.link("add", **args)
+            with self._undo_on_failure(self, name):  # the step made the bridge: a failure takes it away
+                self._ipr.link("set", index=self._index(name), mtu=mtu)
 
     def op_link_set_macvlan_mode(self, name, mode):
         self._ipr.link("set", index=self._index(name), kind="macvlan", macvlan_mode=MACVLAN_MODES[mode])

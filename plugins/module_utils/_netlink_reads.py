@@ -44,6 +44,9 @@ class LinkSnapshot:
     isolated: Optional[bool] = None  # bridge port isolation (ports only)
     addresses: Tuple[str, ...] = field(default_factory=tuple)
     alias: Optional[str] = None  # ifalias: container_endpoint marks its endpoints with their owner
+    oper_state: Optional[str] = None  # RFC 2863 operational state, as sysfs names it (up, down, lowerlayerdown...)
+    carrier: Optional[bool] = None
+    promiscuous: Optional[bool] = None  # in promiscuous mode, for whatever holder (a user, the kernel)
 
 
 class LinkReads:
@@ -65,7 +68,7 @@ class LinkReads:
         fields, parent_here = link_fields(msg)
         parent = rtnl.text(self._rt.link(index=fields["parent_index"])[1].get(rtnl.IFLA_IFNAME)) \
             if parent_here else None
-        return LinkSnapshot(parent=parent, addresses=self._addresses(fields["index"]), **fields)
+        return LinkSnapshot(parent=parent, addresses=self._addresses(fields["index"]), **fields, **link_status(msg))
 
     def _addresses(self, index):
         found = set()
@@ -173,6 +176,20 @@ def link_fields(msg):
         "alias": rtnl.text(nla[rtnl.IFLA_IFALIAS]) if nla.get(rtnl.IFLA_IFALIAS) else None,
     }
     return fields, bool(kind in ("vlan", "macvlan") and parent_index and rtnl.IFLA_LINK_NETNSID not in nla)
+
+
+def link_status(msg):
+    """The operational state, carrier and promiscuity a raw link message reports (what the
+    parent preflight shows as ``parent_state``). Promiscuous: the IFF_PROMISC a user set, or the
+    kernel's promiscuity count (a NIC without room in its unicast filter for macvlan's MACs,
+    a bridge port, a passthru macvlan)."""
+    (_family, _type, _index, flags, _change), nla = msg
+    state = nla.get(rtnl.IFLA_OPERSTATE)
+    carrier = nla.get(rtnl.IFLA_CARRIER)
+    return {"oper_state": (rtnl.OPER_STATES[state[0]] if state[0] < len(rtnl.OPER_STATES) else str(state[0]))
+            if state else None,
+            "carrier": bool(carrier[0]) if carrier else None,
+            "promiscuous": bool(flags & rtnl.IFF_PROMISC) or bool(rtnl.u32(nla.get(rtnl.IFLA_PROMISCUITY)))}
 
 
 def _protocol_name(value):

@@ -24,16 +24,18 @@ NetlinkError = rtnl.RtnlError
 class LinkWrites:
     """The hand-codec half of ``NetlinkAdapter``'s steps (``self._rt``: its ``Rtnl``)."""
 
-    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address, index=0):
+    def op_endpoint_add_macvlan(self, target_netns, name, parent, mode, mac_address, index=0, mtu=None):
         """A macvlan child of ``parent`` made directly inside ``target_netns`` (no move), with
         IPv6 off (see ``_netns.ipv6_off``). Left down: a later step sets it up. ``index``: the
-        ifindex to take (re-creating a removed endpoint as it was), else the kernel's choice."""
+        ifindex to take (re-creating a removed endpoint as it was), else the kernel's choice;
+        ``mtu``: its MTU, else the parent's."""
         parent_index = self._index(parent)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
             self._rt.newlink(
                 rtnl.attr_str(rtnl.IFLA_IFNAME, name), rtnl.attr_u32(rtnl.IFLA_LINK, parent_index),
                 rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)), rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd),
+                *_mtu(mtu),
                 rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "macvlan"),
                             rtnl.nested(rtnl.IFLA_INFO_DATA,
                                         rtnl.attr_u32(rtnl.IFLA_MACVLAN_MODE, rtnl.MACVLAN_MODES[mode]))),
@@ -45,19 +47,21 @@ class LinkWrites:
             os.close(fd)
 
     def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated, index=0,
-                             host_index=0, host_mac=None):
+                             host_index=0, host_mac=None, mtu=None):
         """A veth pair: ``host_name`` here, a port of ``bridge`` (isolated when icc is off); its
         peer ``name`` in ``target_netns``, left down. IPv6 is off on both ends (see
         ``_netns.ipv6_off``). ``index``, ``host_index`` and ``host_mac``, when given, re-create a
-        removed endpoint as it was (a bridge's own MAC can follow the MACs of its ports)."""
+        removed endpoint as it was (a bridge's own MAC can follow the MACs of its ports);
+        ``mtu``, when given, is both ends' MTU (else the kernel's default)."""
         bridge_index = self._index(bridge)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
             peer = (rtnl.IFINFO.pack(0, 0, index, 0, 0) + rtnl.attr_str(rtnl.IFLA_IFNAME, name)
-                    + rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd) + rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
+                    + rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd) + rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address))
+                    + b"".join(_mtu(mtu)))
             host_address = (rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(host_mac)),) if host_mac else ()
             self._rt.newlink(
-                rtnl.attr_str(rtnl.IFLA_IFNAME, host_name), *host_address,
+                rtnl.attr_str(rtnl.IFLA_IFNAME, host_name), *host_address, *_mtu(mtu),
                 rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "veth"),
                             rtnl.nested(rtnl.IFLA_INFO_DATA, rtnl.nested(rtnl.VETH_INFO_PEER, peer))),
                 index=host_index)
@@ -196,6 +200,11 @@ def _via(dst, gateway):
 
 def _family(value):
     return socket.AF_INET if value.version == 4 else socket.AF_INET6
+
+
+def _mtu(mtu):
+    """The IFLA_MTU attribute of a new link, when ``mtu`` is given."""
+    return (rtnl.attr_u32(rtnl.IFLA_MTU, mtu),) if mtu is not None else ()
 
 
 def _mac_bytes(mac_address):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.underlay.network.plugins.module_utils import _network_spec, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _network_spec, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import identity, recreate_steps
@@ -36,15 +36,20 @@ class NetworkSpec:
     state_dir: str = DEFAULT_STATE_DIR
     netns: Optional[str] = None
     netns_path: Optional[str] = None
+    mtu: Optional[int] = None   # None: the parent's (macvlan, ipvlan), the kernel's default (bridge)
+    labels: dict = field(default_factory=dict)
 
 
 def common_spec(params):
-    """name, state, force, state_dir and netns, validated (the spec fields every network has)."""
+    """name, state, force, dns, mtu, labels, state_dir and netns, validated (the spec fields every
+    network has; a driver checks ``mtu`` again against its subnets: see ``_network_mtu.checked``)."""
     netns = params.get("netns")
     return {"name": _network_spec.network_name(params.get("name")),
             "state": v.state(params.get("state")),
             "force": bool(params.get("force")),
             "dns": v.boolean("dns", True if params.get("dns") is None else params.get("dns")),
+            "mtu": _network_mtu.checked("mtu", params.get("mtu")),
+            "labels": v.labels("labels", params.get("labels")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
 
@@ -63,6 +68,8 @@ def definition_view(definition):
         return {"state": "absent"}
     view = {key: value for key, value in definition.items() if key not in ("id", "created", "netns")}
     view["dns"] = bool(definition.get("dns", True))  # stored before names existed: on, as by default
+    view["mtu"] = definition.get("mtu")  # stored before every network had these: the defaults
+    view["labels"] = dict(definition.get("labels") or {})
     view["state"] = "present"
     return view
 

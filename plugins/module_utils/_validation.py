@@ -66,6 +66,22 @@ def mtu(field, value):
     return integer(field, value, 68, 65535)
 
 
+def labels(field, value):
+    """A network's ``labels`` (Docker's ``--label``): a dict of strings to strings, ``{}`` when
+    not given; returned sorted by key, so a re-run compares equal whatever the order given."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UnderlayError(f"{value!r} is not a dict of labels (names to strings)", field, value)
+    for key, text in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise UnderlayError(f"{key!r} is not a label name (a non-empty string)", field, key)
+        if not isinstance(text, str):
+            raise UnderlayError(f"{text!r} is not a string (quote it: labels are strings, as Docker's are)",
+                                f"{field}.{key}", text)
+    return dict(sorted(value.items()))
+
+
 def vlan_name_parts(name):
     """``(IF, VID)`` of a name of the form ``IF.VID`` (``ens33.21`` -> ``("ens33", 21)``), else None."""
     match = _VLAN_NAME.match(name or "")

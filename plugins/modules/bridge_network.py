@@ -59,10 +59,6 @@ options:
       - No NAT and no forwarding between the bridge and other interfaces.
     type: bool
     default: false
-  mtu:
-    description:
-      - MTU of the bridge. Default is to leave the kernel's choice alone.
-    type: int
 notes:
   - Needs the C(nft) command (package C(nftables)) on the managed host for O(masquerade) and
     O(internal) (and to remove a network that had them); a network with neither never runs it.
@@ -127,7 +123,6 @@ def main():
             bridge_name=dict(type="str"),
             icc=dict(type="bool", default=True),
             masquerade=dict(type="bool"),
-            mtu=dict(type="int"),
         ),
         required_if=[("state", "present", ("subnet",))],
         supports_check_mode=True,

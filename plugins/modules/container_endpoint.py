@@ -153,6 +153,15 @@ options:
     type: list
     elements: str
     default: []
+  mtu:
+    description:
+      - MTU of the endpoint (both ends of a bridge network's veth pair). Default is the
+        network's C(mtu); on a macvlan network without one, the parent's MTU; on a bridge
+        network without one, the kernel's default.
+      - At least 68 (1280 on a network with IPv6); not above the MTU of the network's parent
+        (the kernel refuses a larger macvlan) or of its bridge. An attached endpoint whose MTU
+        differs from what it is to have is changed in place.
+    type: int
   state:
     description:
       - V(present) attaches, V(absent) detaches and releases the lease.
@@ -208,6 +217,9 @@ options:
         description: As O(aliases).
         type: list
         elements: str
+      mtu:
+        description: As O(mtu).
+        type: int
       state:
         description: As O(state) (default the top-level O(state)).
         type: str
@@ -229,6 +241,12 @@ EXAMPLES = r"""
     network: internal
     container: mariadb
     aliases: [db]
+
+- name: An endpoint with a smaller MTU than its jumbo-frame network's (9000)
+  underlay.network.container_endpoint:
+    network: storage
+    container: backup
+    mtu: 1500
 
 - name: Attach many namespaces in one run
   underlay.network.container_endpoint:
@@ -261,7 +279,14 @@ endpoint:
     gateway: 10.0.0.1
     netns: /proc/4242/ns/net
     aliases: [www]
+    mtu: 1500
   contains:
+    mtu:
+      description:
+        - The endpoint's MTU as the collection manages it (its own O(mtu), the network's, or a
+          macvlan parent's); V(null) where the kernel's default applies (a bridge network without C(mtu)).
+      returned: when attached
+      type: int
     ports:
       description:
         - The published ports in Docker's C(NetworkSettings.Ports) shape, keyed by container
@@ -305,6 +330,7 @@ ENDPOINT_OPTIONS = dict(
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
     publish=dict(type="list", elements="str"),
     aliases=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
     state=dict(type="str", choices=list(_validation.STATES)),
 )
 

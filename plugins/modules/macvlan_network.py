@@ -23,6 +23,12 @@ description:
     endpoints are attached.
   - O(host_access) adds what Docker lacks, a macvlan "shim" on the parent so the host can
     reach its own containers.
+  - Parent preflight. The result shows the parent's state (RV(network.parent_state)), and the
+    run warns, without failing, when the parent (or, for a V(IF.VID) parent it creates, V(IF))
+    is down or has no carrier, as the endpoints would reach nothing.
+  - A macvlan parent must accept frames for many MAC addresses. Where a hypervisor or cloud
+    drops frames for MACs it did not assign (vSphere's forged transmits and promiscuous mode
+    off, cloud VPCs), use an ipvlan network, whose endpoints share the parent's MAC.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
@@ -97,6 +103,16 @@ EXAMPLES = r"""
       ifname: lan-shim
       address: 192.168.1.223
 
+- name: A jumbo-frame storage VLAN (the parent's MTU is 9000), labelled
+  underlay.network.macvlan_network:
+    name: storage
+    parent: ens33.30
+    subnet: 10.30.0.0/24
+    mtu: 9000
+    labels:
+      team: storage
+      site: dc1
+
 - name: Remove it, detaching whatever is still attached
   underlay.network.macvlan_network:
     name: lan
@@ -128,6 +144,20 @@ network:
     EnableDNS: true
     Containers: {}
     Options: {parent: ens33.100, macvlan_mode: bridge}
+    Labels: {site: dc1}
+    parent_state: {oper_state: up, carrier: true, promiscuous: false, mtu: 1500}
+  contains:
+    parent_state:
+      description:
+        - The parent interface as the kernel reports it (not in Docker's inspect); V(null) when it does
+          not exist (in check mode, a parent the run would create).
+        - C(oper_state) is the operational state as C(/sys/class/net/IF/operstate) names it (V(up),
+          V(down), V(lowerlayerdown), V(unknown) for interfaces that do not report one...);
+          C(carrier) whether the link is up at the physical layer; C(promiscuous) whether the parent
+          is in promiscuous mode (set by a user, or by the kernel when the NIC cannot filter the
+          macvlan MAC addresses); C(mtu) its MTU, the default and the ceiling of the network's.
+      returned: when O(state=present)
+      type: dict
 actions:
   description: What was done (in check mode, what would be done), one line per step.
   returned: always

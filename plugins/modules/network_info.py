@@ -19,7 +19,8 @@ description:
     implies (masquerade, internal) missing, or one of its rules it no longer implies (the rules
     are read only when a network implies some); an endpoint whose interface or namespace is
     gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
-    or whose routes differ from the ones its lease lists."
+    whose MTU differs from what it is to have (its own C(mtu), else the network's, else a macvlan
+    parent's), or whose routes differ from the ones its lease lists."
   - "On a network with C(dns) on, drift also is: the names resolver of O(state_dir) not running,
     not serving the stored records yet, or not answering in an endpoint's namespace; an
     endpoint's C(resolv.conf) that no longer points at it (C(127.0.0.11)). Endpoints whose
@@ -72,6 +73,16 @@ networks:
     Containers:
       description: The endpoints, keyed by container Id (or owner), each with C(Aliases).
       type: dict
+    Labels:
+      description: The network's C(labels).
+      type: dict
+    parent_state:
+      description:
+        - Of a network with a parent (macvlan), the parent's C(oper_state), C(carrier),
+          C(promiscuous) and C(mtu), as M(underlay.network.macvlan_network) returns them; V(null)
+          when the parent is missing.
+      type: dict
+      sample: {oper_state: up, carrier: true, promiscuous: false, mtu: 1500}
     Peers:
       description:
         - The network's endpoints on other hosts whose names this host's endpoints resolve

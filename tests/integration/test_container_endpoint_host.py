@@ -73,7 +73,7 @@ def test_attach_rerun_check_mode_diff_two_networks_and_absent(lab):
     assert [x["changed"] for x in r] == [True, False, True, True, True], [x.get("msg") for x in r]
     assert r[0]["endpoint"] == {"network": "mv", "container": f"namespace {c1}", "ifname": "eth0",
                                 "mac_address": "02:42:0a:05:00:03", "ipv4_address": "10.5.0.3/24",
-                                "gateway": "10.5.0.1", "netns": f"/run/netns/{c1}", "aliases": []}
+                                "gateway": "10.5.0.1", "netns": f"/run/netns/{c1}", "aliases": [], "mtu": 1500}
     assert r[3]["endpoint"]["ifname"] == "eth1" and r[3]["endpoint"]["ipv4_address"] == "10.6.0.2/24"
     assert r[2]["endpoint"]["mac_address"] == "02:00:00:00:00:77"
     link = json.loads(lib.sh("ip", "-d", "-j", "link", "show", "eth0", ns=c1).stdout)[0]

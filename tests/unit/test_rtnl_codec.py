@@ -26,7 +26,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from ansible_collections.underlay.network.plugins.module_utils import _netlink_writes
 from ansible_collections.underlay.network.plugins.module_utils import _rtnl_codec as rtnl
-from ansible_collections.underlay.network.plugins.module_utils._netlink_reads import link_fields
+from ansible_collections.underlay.network.plugins.module_utils._netlink_reads import link_fields, link_status
 
 MAC = "02:42:ac:11:00:02"
 MAC_BYTES = bytes.fromhex(MAC.replace(":", ""))
@@ -83,7 +83,8 @@ def numbered(cls):
 
 ATTRIBUTE_TABLES = [
     (ifinfmsg, ("IFLA_ADDRESS", "IFLA_IFNAME", "IFLA_MTU", "IFLA_LINK", "IFLA_MASTER", "IFLA_PROTINFO",
-                "IFLA_LINKINFO", "IFLA_IFALIAS", "IFLA_NET_NS_FD", "IFLA_EXT_MASK", "IFLA_LINK_NETNSID")),
+                "IFLA_LINKINFO", "IFLA_IFALIAS", "IFLA_NET_NS_FD", "IFLA_EXT_MASK", "IFLA_LINK_NETNSID",
+                "IFLA_OPERSTATE", "IFLA_PROMISCUITY", "IFLA_CARRIER")),
     (ifinfmsg.ifinfo, ("IFLA_INFO_KIND", "IFLA_INFO_DATA", "IFLA_INFO_SLAVE_KIND", "IFLA_INFO_SLAVE_DATA")),
     (vlan_data, ("IFLA_VLAN_ID", "IFLA_VLAN_PROTOCOL")),
     (ifinfmsg.ifinfo.macvlan_data, ("IFLA_MACVLAN_MODE",)),
@@ -164,6 +165,28 @@ def test_new_link_veth_with_peer():
     assert (other["family"], other["index"], other["flags"], other["change"]) == (0, 43, 0, 0)
     assert attr_names(other) == ["IFLA_IFNAME", "IFLA_NET_NS_FD", "IFLA_ADDRESS"]
     assert (other.get("IFLA_IFNAME"), other.get("IFLA_NET_NS_FD"), other.get("IFLA_ADDRESS")) == ("ulx9", 11, MAC)
+
+
+def test_new_endpoints_with_their_mtu():
+    """An endpoint's MTU (``_netlink_writes._mtu``): on a macvlan, and on both ends of a veth
+    pair (the host end, a bridge port, and the peer in the target namespace)."""
+    mtu = _netlink_writes._mtu(9000)  # pylint: disable=protected-access
+    assert _netlink_writes._mtu(None) == ()  # pylint: disable=protected-access
+    macvlan = decoded(ifinfmsg, rtnl.new_link(
+        rtnl.attr_str(rtnl.IFLA_IFNAME, "ulx0123"), rtnl.attr_u32(rtnl.IFLA_LINK, 3),
+        rtnl.attr(rtnl.IFLA_ADDRESS, MAC_BYTES), rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, 11), *mtu,
+        rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "macvlan"))))
+    assert (macvlan.get("IFLA_IFNAME"), macvlan.get("IFLA_MTU"), macvlan.get("IFLA_NET_NS_FD")) == ("ulx0123", 9000, 11)
+    peer = (rtnl.IFINFO.pack(0, 0, 0, 0, 0) + rtnl.attr_str(rtnl.IFLA_IFNAME, "ulx9")
+            + rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, 11) + rtnl.attr(rtnl.IFLA_ADDRESS, MAC_BYTES) + b"".join(mtu))
+    veth = decoded(ifinfmsg, rtnl.new_link(
+        rtnl.attr_str(rtnl.IFLA_IFNAME, "ulbh0a1b2c3"), *mtu,
+        rtnl.nested(rtnl.IFLA_LINKINFO, rtnl.attr_str(rtnl.IFLA_INFO_KIND, "veth"),
+                    rtnl.nested(rtnl.IFLA_INFO_DATA, rtnl.nested(rtnl.VETH_INFO_PEER, peer)))))
+    assert (veth.get("IFLA_IFNAME"), veth.get("IFLA_MTU")) == ("ulbh0a1b2c3", 9000)
+    other = veth.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "VETH_INFO_PEER")
+    assert attr_names(other) == ["IFLA_IFNAME", "IFLA_NET_NS_FD", "IFLA_ADDRESS", "IFLA_MTU"]
+    assert (other.get("IFLA_IFNAME"), other.get("IFLA_MTU")) == ("ulx9", 9000)
 
 
 @pytest.mark.parametrize("up, flags", [(True, 1), (False, 0), (None, None)])
@@ -293,6 +316,27 @@ def test_bridge_port_is_read(isolated):
 def test_plain_link_is_read():
     fields, _parent_here = link_fields(link_message(1, 1, [("IFLA_IFNAME", "lo"), ("IFLA_MTU", 65536)]))
     assert (fields["name"], fields["kind"], fields["mac_address"], fields["alias"]) == ("lo", None, None, None)
+
+
+@pytest.mark.parametrize("operstate, carrier, flags, promiscuity, expected", [
+    (6, 1, 0x1, 0, {"oper_state": "up", "carrier": True, "promiscuous": False}),
+    (2, 0, 0x1, 0, {"oper_state": "down", "carrier": False, "promiscuous": False}),
+    (3, 0, 0x1 | 0x100, 1, {"oper_state": "lowerlayerdown", "carrier": False, "promiscuous": True}),
+    (0, 1, 0x1, 2, {"oper_state": "unknown", "carrier": True, "promiscuous": True}),
+])
+def test_link_status_is_read(operstate, carrier, flags, promiscuity, expected):
+    """What the parent preflight shows (``parent_state``): pyroute2's IFLA_OPERSTATE (named as
+    ``ip`` prints it), IFLA_CARRIER and IFLA_PROMISCUITY, and the IFF_PROMISC flag."""
+    names = {0: "UNKNOWN", 2: "DOWN", 3: "LOWERLAYERDOWN", 6: "UP"}
+    msg = link_message(3, flags, [("IFLA_IFNAME", "eth0"), ("IFLA_MTU", 9000), ("IFLA_OPERSTATE", names[operstate]),
+                                  ("IFLA_CARRIER", carrier), ("IFLA_PROMISCUITY", promiscuity)])
+    assert link_status(msg) == expected
+    assert link_fields(msg)[0]["mtu"] == 9000
+
+
+def test_link_status_absent_attributes_are_unknown():
+    msg = link_message(1, 1, [("IFLA_IFNAME", "lo")])
+    assert link_status(msg) == {"oper_state": None, "carrier": None, "promiscuous": False}
 
 
 @pytest.mark.parametrize("cidr", ["10.1.2.3/24", "fd00::5/64"])
