@@ -113,8 +113,8 @@ def recreate_steps(network, definition, address, lease, same=None):
     ifname, label, where = lease["ifname"], lease.get("container") or lease["owner"], {"in_netns": lease["netns_path"]}
     cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
     steps = Plan(before=None, after=None)
-    plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease.get("mac_address"), lease["owner"],
-                same)
+    plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease.get("mac_address"),
+                lease["owner"], same)
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
     for dst, via in leased_routes(lease, default_via(definition, ifname)):

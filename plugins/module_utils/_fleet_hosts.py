@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _ipvlan, _macvlan, _network_spec, _persist_spec
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _ipvlan, _macvlan, _network_spec
+from ansible_collections.underlay.network.plugins.module_utils import _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils import _validation, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import NATIVE, Address, Host, Network
 
-BUILDERS = {_macvlan.DRIVER: _macvlan.build_spec, _ipvlan.DRIVER: _ipvlan.build_spec, _bridge.DRIVER: _bridge.build_spec}
+BUILDERS = {_macvlan.DRIVER: _macvlan.build_spec, _ipvlan.DRIVER: _ipvlan.build_spec,
+            _bridge.DRIVER: _bridge.build_spec}
 DRIVERS = tuple(BUILDERS)
 PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {_macvlan.DRIVER: ("parent", "mode", "host_access"),

@@ -21,7 +21,11 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _runner,
 )
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import default_via, endpoint_kind, leased_routes
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
+    default_via,
+    endpoint_kind,
+    leased_routes,
+)
 from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, network_name

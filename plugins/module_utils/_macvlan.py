@@ -253,7 +253,8 @@ def _check_parent(spec, current):
     """A macvlan or ipvlan on the loopback is refused by the kernel (EINVAL), so is a VLAN on it."""
     for candidate in (current.parent, current.vlan_base):
         if candidate is not None and candidate.index == LOOPBACK_INDEX:
-            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry a"
+            article = "an" if spec.driver.name[0] in "aeiou" else "a"
+            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry {article}"
                                 f" {spec.driver.name} network", "parent", spec.parent)
 
 

@@ -2,7 +2,8 @@
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The frequent steps of the netlink adapter, through the hand codec: making an endpoint
-(macvlan, ipvlan or veth) directly in its namespace, an ipvlan network's own links, renaming, MTU/state/MAC, addresses, routes,
+(macvlan, ipvlan or veth) directly in its namespace, an ipvlan network's own links
+(pyroute2 cannot set an ipvlan's flag), renaming, MTU/state/MAC, addresses, routes,
 bridge port isolation, removal, a sysctl and the gratuitous ARP."""
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Defines an ipvlan network on a parent interface, with its addressing (subnet, gateway,
     allocation range, reserved auxiliary addresses), as
-    C(docker network create -d ipvlan --subnet --ip-range --gateway --aux-address -o parent= -o ipvlan_mode= -o ipvlan_flag=)
-    does, idempotently. Containers are attached with M(underlay.network.container_endpoint).
+    C(docker network create -d ipvlan --subnet --ip-range --gateway --aux-address -o parent=
+    -o ipvlan_mode= -o ipvlan_flag=) does, idempotently. Containers are attached with M(underlay.network.container_endpoint).
   - Every endpoint shares the parent's MAC address, so the network works where the NIC, the
     hypervisor (vSphere without forged transmits) or the cloud network accepts one MAC address
     per port, which macvlan (M(underlay.network.macvlan_network)) needs many of.

@@ -43,7 +43,8 @@ def endpoint_link(network, namespace, name="eth0", address=None, mac=None, kind=
     """An endpoint of ours as the kernel reports it: marked with its owner, holding ``address``."""
     definition = NETWORKS[network]
     prefix = definition["ipam"]["subnet"].split("/")[1]
-    return LinkSnapshot(name=name, index=10, kind=kind or {"bridge": "veth"}.get(definition["driver"], definition["driver"]),
+    kind = kind or {"bridge": "veth"}.get(definition["driver"], definition["driver"])
+    return LinkSnapshot(name=name, index=10, kind=kind,
                         mtu=1500, mac_address=mac, admin_state=admin_state, mode=mode, flag=flag,
                         addresses=(f"{address}/{prefix}",) if address else (),
                         alias=_endpoint_names.owner_mark(network, f"netns:{namespace}"))

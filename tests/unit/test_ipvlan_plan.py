@@ -12,7 +12,8 @@ import pytest
 from endpoint_world import IPVLAN_L3, current as endpoint_current, endpoint_link, lease, spec as endpoint_spec
 from fake_adapter import link
 
-from ansible_collections.underlay.network.plugins.module_utils import _endpoint_plan, _endpoint_view, _info, _ipvlan, _macvlan
+from ansible_collections.underlay.network.plugins.module_utils import _endpoint_plan, _endpoint_view, _info
+from ansible_collections.underlay.network.plugins.module_utils import _ipvlan, _macvlan
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 
