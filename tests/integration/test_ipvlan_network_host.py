@@ -24,7 +24,6 @@ import underlay_testlib as lib
 from underlay_snapshots import World
 
 MODULE = "underlay.network.ipvlan_network"
-MACVLAN = "underlay.network.macvlan_network"
 ENDPOINT = "underlay.network.container_endpoint"
 
 
@@ -113,27 +112,29 @@ def test_create_rerun_check_mode_diff_and_removal(lab):
     assert lab.world.changes_since(before) == [f"files of {lab.state_dir}"]  # only state_dir, empty of networks
 
 
+OTHER = {"ip_range": None, "gateway": None, "aux_addresses": None}  # another network's addressing: its subnet only
+
+
 @pytest.mark.parametrize("first, second, message", [
-    ((MACVLAN, {"name": "mv", "subnet": "10.31.0.0/24"}), (MODULE, {}),
+    (("macvlan_network", dict(OTHER, name="mv", subnet="10.31.0.0/24")), ("ipvlan_network", {}),
      "parent: 'veth0' already carries the macvlan network 'mv': the kernel cannot hang ipvlan and macvlan"
      " interfaces off one parent"),
-    ((MODULE, {}), (MACVLAN, {"name": "mv", "subnet": "10.31.0.0/24", "ip_range": None, "gateway": None,
-                              "aux_addresses": {}}),
+    (("ipvlan_network", {}), ("macvlan_network", dict(OTHER, name="mv", subnet="10.31.0.0/24")),
      "parent: 'veth0' already carries the ipvlan network 'lan': the kernel cannot hang macvlan and ipvlan"
      " interfaces off one parent"),
-    ((MODULE, {}), (MODULE, {"name": "routed", "subnet": "10.40.0.0/24", "ip_range": None, "gateway": None,
-                             "aux_addresses": {}, "mode": "l3"}),
+    (("ipvlan_network", {}), ("ipvlan_network", dict(OTHER, name="routed", subnet="10.40.0.0/24", mode="l3")),
      "mode: the ipvlan network 'lan' on 'veth0' has mode l2 and flag bridge: the kernel keeps one mode and flag"
      " for all ipvlans of a parent"),
 ])
 def test_one_driver_and_one_ipvlan_mode_per_parent(lab, first, second, message):
-    module, extra = first
-    made = lib.run_module(module.rsplit(".", 1)[1], {k: v for k, v in net(lab, **extra).items() if v is not None})
+    def params(extra):
+        return {key: value for key, value in net(lab, **extra).items() if value is not None}
+
+    made = lib.run_module(first[0], params(first[1]))
     assert made["changed"] is True, made.get("msg")
     before = lab.world.settle()
-    module, extra = second
-    refused = lib.run_module(module.rsplit(".", 1)[1], {k: v for k, v in net(lab, **extra).items() if v is not None})
-    assert refused["failed"] is True and refused["msg"] == message
+    refused = lib.run_module(second[0], params(second[1]))
+    assert refused["failed"] is True and refused["msg"] == message, refused
     assert lab.world.changes_since(before) == []
 
 
