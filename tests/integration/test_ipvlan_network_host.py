@@ -23,6 +23,8 @@ import pytest
 import underlay_testlib as lib
 from underlay_snapshots import World
 
+from ansible_collections.underlay.network.plugins.module_utils._netlink import NetlinkAdapter
+
 MODULE = "underlay.network.ipvlan_network"
 ENDPOINT = "underlay.network.container_endpoint"
 
@@ -166,6 +168,22 @@ def test_a_mac_for_an_ipvlan_endpoint_is_refused_and_changes_nothing(lab):
     assert refused["msg"] == ("mac_address: '02:42:0a:1e:00:80' cannot be set: an endpoint of an ipvlan network has"
                               " its parent's MAC address (leave mac_address out, or use a macvlan network)")
     assert world.changes_since(before) == []
+
+
+def test_a_default_route_through_an_interface_is_made_read_and_removed(lab):
+    """What an L3 endpoint's default route is made with (``route_add`` of 0.0.0.0/0, scope link)
+    and read back as (``dev NAME``, beside routes through a gateway), on this kernel."""
+    with NetlinkAdapter(f"/run/netns/{lab.host}", lab.host) as adapter:
+        adapter.op_route_add("veth0", "10.50.0.0/24")  # a route through the interface that is not the default
+        assert adapter.gateway_routes() == {}
+        adapter.op_route_add("veth0", "0.0.0.0/0")
+        assert adapter.gateway_routes() == {"default": "dev veth0"}
+        adapter.op_route_add_via("10.60.0.0/16", "10.30.0.1")
+        assert adapter.gateway_routes() == {"default": "dev veth0", "10.60.0.0/16": "10.30.0.1"}
+        adapter.op_route_del("veth0", "0.0.0.0/0")
+        assert adapter.gateway_routes() == {"10.60.0.0/16": "10.30.0.1"}
+    routes = lib.sh("ip", "route", "show", ns=lab.host).stdout
+    assert "default" not in routes and "10.50.0.0/24 dev veth0" in routes
 
 
 @pytest.mark.skipif(HAS_IPVLAN, reason="this kernel has ipvlan: the endpoint tests below run instead")
