@@ -267,6 +267,14 @@ endpoint:
     netns: /proc/4242/ns/net
     aliases: [www]
   contains:
+    mac_address:
+      description: The endpoint's MAC address; null on an ipvlan network (the endpoint has its parent's).
+      returned: when the endpoint is attached
+      type: str
+    gateway:
+      description: The network's gateway; null on an ipvlan network in mode V(l3) or V(l3s) (the host routes).
+      returned: when the endpoint is attached
+      type: str
     ports:
       description:
         - The published ports in Docker's C(NetworkSettings.Ports) shape, keyed by container
