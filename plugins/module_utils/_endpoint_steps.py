@@ -12,7 +12,7 @@ import dataclasses
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name, owner_mark, scratch_name
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
-ROUTED_IPVLAN_MODES = ("l3", "l3s")  # _ipvlan.ROUTED_MODES (the host routes for the endpoints)
+ROUTED_IPVLAN_MODES = ("l3", "l3s")  # ipvlan modes in which the host routes for the endpoints
 DEVICE = "dev "  # a route's "gateway" that is an interface: ``dev NAME`` (as gateway_routes reads it)
 
 # each driver's endpoint link kind (bridge endpoints are veth pairs)
@@ -23,19 +23,20 @@ def endpoint_kind(definition):
     return ENDPOINT_KINDS[definition["driver"]]
 
 
+def routed(definition):
+    """Whether the host routes for the endpoints of ``definition`` (an ipvlan network in L3 or L3S mode)."""
+    return definition["driver"] == "ipvlan" and definition.get("mode") in ROUTED_IPVLAN_MODES
+
+
 def default_via(definition, ifname):
-    """What an endpoint's default route goes through: the network's gateway, or for an ipvlan
-    network in L3 or L3S mode its own interface (``dev IFNAME``: the host routes)."""
-    if definition["driver"] == "ipvlan" and definition.get("mode") in ROUTED_IPVLAN_MODES:
-        return DEVICE + ifname
-    return definition["ipam"]["gateway"]
+    """What an endpoint's default route goes through: the network's gateway, or when the host
+    routes (``routed``) its own interface (``dev IFNAME``)."""
+    return DEVICE + ifname if routed(definition) else definition["ipam"]["gateway"]
 
 
 def endpoint_gateway(definition):
-    """The gateway an endpoint of ``definition`` shows: none when the host routes (ipvlan L3, L3S)."""
-    if definition["driver"] == "ipvlan" and definition.get("mode") in ROUTED_IPVLAN_MODES:
-        return None
-    return definition["ipam"]["gateway"]
+    """The gateway an endpoint of ``definition`` shows: none when the host routes (``routed``)."""
+    return None if routed(definition) else definition["ipam"]["gateway"]
 
 
 def route_step(result, add, dst, via, label, where, note=""):

@@ -9,7 +9,8 @@ per port carries it. Modes (Docker's ``ipvlan_mode``): ``l2`` (the endpoints are
 parent's segment, ARP and all), ``l3`` and ``l3s`` (the host routes: no broadcast, the
 endpoints' default route is their interface and the upstream router needs a route to the
 subnet through the host). Flags (``ipvlan_flag``): ``bridge``, ``private``, ``vepa``. The
-kernel keeps one mode and flag per parent, for all its ipvlans.
+kernel keeps one mode and flag per parent, for all its ipvlans. What its endpoints get in the
+routed modes is container_endpoint's (``_endpoint_steps.routed``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ansible_collections.underlay.network.plugins.module_utils import _macvlan
 DRIVER = "ipvlan"
 MODES = ("l2", "l3", "l3s")
 FLAGS = ("bridge", "private", "vepa")
-ROUTED_MODES = ("l3", "l3s")  # the host routes: endpoints get a default route through their interface
 
 IPVLAN = _macvlan.LinkDriver(
     name=DRIVER, modes=MODES, flags=FLAGS, shim=("l2", "bridge"),
@@ -38,8 +38,3 @@ report = _macvlan.report
 predict = _macvlan.predict
 options = IPVLAN.options
 stored_params = _macvlan.stored_params
-
-
-def routed(definition):
-    """Whether ``definition`` is an ipvlan network in a routed mode (L3, L3S)."""
-    return definition.get("driver") == DRIVER and definition.get("mode") in ROUTED_MODES
