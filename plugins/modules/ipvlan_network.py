@@ -26,7 +26,7 @@ description:
     naming the macvlan network; M(underlay.network.macvlan_network) refuses the reverse.
   - Changing O(mode) or O(flag) changes the attached endpoints in place; the network is never re-created.
   - In O(mode=l3) and O(mode=l3s) the host routes for its endpoints (no broadcast, no ARP on the
-    parent's segment for them): each endpoint's default route is its interface (no gateway), and the
+    parent's segment for them). Each endpoint's default route is its interface (no gateway), and the
     upstream router needs a route to O(subnet) (or O(ip_range)) through the host's address on the parent.
   - O(host_access) adds what Docker lacks, an ipvlan "shim" on the parent so the host can
     reach its own containers.
