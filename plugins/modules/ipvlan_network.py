@@ -75,8 +75,8 @@ options:
     description:
       - An ipvlan interface in L2 mode (flag bridge) on the parent, with this address (as a /32) and a
         route to O(ip_range), so the host reaches the network's containers.
-      - Needs O(mode=l2) and O(flag=bridge): the kernel keeps one mode and flag for all ipvlans of a
-        parent, and passes traffic between them locally only so.
+      - Needs O(mode=l2) and O(flag=bridge), because the kernel keeps one mode and flag for all ipvlans
+        of a parent and passes traffic between them locally only so.
     type: dict
     suboptions:
       ifname:
