@@ -110,7 +110,7 @@ options:
         V(true) when the container has no default route yet (or already one through this
         gateway) and the network is not internal.
       - On an ipvlan network in mode V(l3) or V(l3s) the default route goes through the
-        endpoint's interface itself (C(default dev IFNAME), no gateway): the host routes.
+        endpoint's interface itself (C(default dev IFNAME), no gateway), as the host routes.
     type: bool
   routes:
     description:
