@@ -38,7 +38,7 @@ options:
     default: /var/lib/underlay-network
 """
 
-    # the options every network module (macvlan_network, bridge_network, ipvlan_network) shares
+    # the options every network module (macvlan_network, ipvlan_network, bridge_network) shares
     NETWORK = r"""
 options:
   name:

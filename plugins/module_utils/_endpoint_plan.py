@@ -22,11 +22,16 @@ from dataclasses import dataclass
 from ansible_collections.underlay.network.plugins.module_utils import _dns_records, _endpoint_dns, _network_mtu, _publish, _publish_rules, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import first_free, owner_mark, owner_of
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import derived_mac
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import refuse_mac
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
+    default_via,
+    endpoint_gateway,
+    endpoint_kind,
     identity,
     leased_routes,
     plan_create,
     recreate_steps,
+    route_step,
     wanted_routes,
 )
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_view import view
@@ -122,7 +127,7 @@ def _plan_item(result, current, network, taken, defaults):
     pool = network.pool
     owner = owner_of(item, target)
     prefix = definition["ipam"]["subnet"].split("/")[1]
-    gateway = definition["ipam"]["gateway"]
+    gateway = endpoint_gateway(definition)
     existing_ip = pool.lease_of(owner)
     existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
     before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix,
@@ -151,12 +156,13 @@ def _plan_item(result, current, network, taken, defaults):
         raise UnderlayError(f"'{ifname}' in {target.label} is chosen twice in this batch (give one of them another"
                             " ifname)", "ifname", ifname)
     names.add(ifname)
+    via = default_via(definition, ifname)  # the gateway, or the interface itself (ipvlan L3)
     want_default = item.default_route
     if want_default is None:  # the first network to offer one (in the namespace, then in this batch) keeps it
         have = current.gateway_routes.get("default") or defaults.get(target.netns_path)
-        want_default = not definition.get("internal") and (have is None or have == gateway)
+        want_default = not definition.get("internal") and (have is None or have == via)
     if want_default:
-        defaults.setdefault(target.netns_path, gateway)
+        defaults.setdefault(target.netns_path, via)
     details = {"container": target.container or target.label, "ifname": ifname, "netns_path": target.netns_path,
                "endpoint_id": hashlib.sha256(f"{definition['id']}/{owner}".encode()).hexdigest(),
                "routes": [list(route) for route in item.routes], "default_route": want_default}
@@ -174,17 +180,21 @@ def _plan_item(result, current, network, taken, defaults):
     if "state" not in before:  # the MTU is shown where the collection manages it (not a bridge's default)
         before["mtu"] = link.mtu if link is not None and mtu is not None else None
     _check_names(item, pool.leases, owner)
+    kind = endpoint_kind(definition)
+    if kind == "ipvlan":  # it has its parent's MAC
+        refuse_mac(definition["driver"], "mac_address", item.mac_address)
     address = _address(item, pool, owner, link, details)
-    mac = item.mac_address or (existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
-    holder = network.macs.get(mac)
+    mac = None if kind == "ipvlan" else item.mac_address or (
+        existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
+    holder = network.macs.get(mac) if mac else None
     if holder is not None and holder != owner:
         raise UnderlayError(f"{mac} is already used by {holder} on network '{item.network}'", "mac_address", mac)
-    network.macs[mac] = owner
+    if mac:
+        network.macs[mac] = owner
     # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
-    pool.leases[address] = dict(details, owner=owner, mac_address=mac)
+    pool.leases[address] = dict(details, owner=owner, **({"mac_address": mac} if mac else {}))
     cidr = f"{address}/{prefix}"
     where = {"in_netns": target.netns_path}
-    kind = "macvlan" if definition["driver"] == "macvlan" else "veth"
     if link is not None and link.kind != kind:
         raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
                             f" not this network's {kind}", "ifname", ifname)
@@ -194,7 +204,7 @@ def _plan_item(result, current, network, taken, defaults):
         # this endpoint is to take over (default_route: true) is replaced, not added beside it
         have_addresses, have_routes, state = set(), current.gateway_routes, "down"
     else:
-        if link.mac_address != mac:
+        if mac and link.mac_address != mac:
             result.add(f"set MAC of '{ifname}' in {target.label} to {mac}", "link_set_mac",
                        undo=Step("restore its MAC", "link_set_mac",
                                  dict(where, name=ifname, mac_address=link.mac_address)),
@@ -214,26 +224,21 @@ def _plan_item(result, current, network, taken, defaults):
         result.add(f"set '{ifname}' up in {target.label}", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name=ifname, admin_state="down")),
                    name=ifname, admin_state="up", **where)
-    routes = wanted_routes(item.routes, want_default, gateway)
-    if cidr not in have_addresses:
-        result.add(f"announce {address} ({mac}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
+    routes = wanted_routes(item.routes, want_default, via)
+    if cidr not in have_addresses and gateway is not None:  # an ipvlan in L3 mode does no ARP
+        shown = mac or "the parent's MAC"
+        result.add(f"announce {address} ({shown}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
                    name=ifname, address=address, mac_address=mac, **where)
-    dropped = leased_routes(existing, gateway)
-    for dst, via in dropped:
-        if (dst, via) not in routes and have_routes.get(dst) == via:
-            result.add(f"remove route {dst} via {via} in {target.label} (no longer wanted)", "route_del_via",
-                       undo=Step("restore it", "route_add_via", dict(where, dst=dst, gateway=via)),
-                       dst=dst, gateway=via, **where)
-    for dst, via in routes:
-        if have_routes.get(dst) == via:
+    dropped = leased_routes(existing, default_via(definition, existing.get("ifname") or ifname))
+    for dst, old_via in dropped:
+        if (dst, old_via) not in routes and have_routes.get(dst) == old_via:
+            route_step(result, False, dst, old_via, target.label, where, " (no longer wanted)")
+    for dst, new_via in routes:
+        if have_routes.get(dst) == new_via:
             continue
         if dst in have_routes:
-            result.add(f"remove route {dst} via {have_routes[dst]} in {target.label}", "route_del_via",
-                       undo=Step("restore it", "route_add_via", dict(where, dst=dst, gateway=have_routes[dst])),
-                       dst=dst, gateway=have_routes[dst], **where)
-        result.add(f"route {dst} via {via} in {target.label}", "route_add_via",
-                   undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
-                   dst=dst, gateway=via, **where)
+            route_step(result, False, dst, have_routes[dst], target.label, where)
+        route_step(result, True, dst, new_via, target.label, where)
     return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish, mtu)
 
 

@@ -62,6 +62,14 @@ def mac_address(field_name, value):
     return text
 
 
+def refuse_mac(driver, field_name, value):
+    """An endpoint of an ipvlan network has its parent's MAC address: a MAC given for one is
+    refused (container_endpoint when it plans, fleet_plan for the roles' items)."""
+    if value is not None and driver == "ipvlan":
+        raise UnderlayError(f"'{value}' cannot be set: an endpoint of an ipvlan network has its parent's MAC"
+                            " address (leave mac_address out, or use a macvlan network)", field_name, value)
+
+
 def derived_mac(address):
     """Docker's rule: 02:42 followed by the four bytes of the IPv4 address."""
     return "02:42:" + ":".join(f"{byte:02x}" for byte in ipaddress.ip_address(address).packed)

@@ -12,6 +12,46 @@ import dataclasses
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name, owner_mark, scratch_name
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
+ROUTED_IPVLAN_MODES = ("l3", "l3s")  # ipvlan modes in which the host routes for the endpoints
+DEVICE = "dev "  # a route's "gateway" that is an interface: ``dev NAME`` (as gateway_routes reads it)
+
+# each driver's endpoint link kind (bridge endpoints are veth pairs)
+ENDPOINT_KINDS = {"macvlan": "macvlan", "ipvlan": "ipvlan", "bridge": "veth"}
+
+
+def endpoint_kind(definition):
+    return ENDPOINT_KINDS[definition["driver"]]
+
+
+def routed(definition):
+    """Whether the host routes for the endpoints of ``definition`` (an ipvlan network in L3 or L3S mode)."""
+    return definition["driver"] == "ipvlan" and definition.get("mode") in ROUTED_IPVLAN_MODES
+
+
+def default_via(definition, ifname):
+    """What an endpoint's default route goes through: the network's gateway, or when the host
+    routes (``routed``) its own interface (``dev IFNAME``)."""
+    return DEVICE + ifname if routed(definition) else definition["ipam"]["gateway"]
+
+
+def endpoint_gateway(definition):
+    """The gateway an endpoint of ``definition`` shows: none when the host routes (``routed``)."""
+    return None if routed(definition) else definition["ipam"]["gateway"]
+
+
+def route_step(result, add, dst, via, label, where, note=""):
+    """Add (or remove) the route to ``dst`` (a CIDR or ``default``) through ``via``, a gateway or
+    ``dev NAME``."""
+    verb = "route" if add else "remove route"
+    if via.startswith(DEVICE):
+        ops = ("route_add", "route_del") if add else ("route_del", "route_add")
+        args = dict(where, name=via[len(DEVICE):], dst="0.0.0.0/0" if dst == "default" else dst)
+    else:
+        ops = ("route_add_via", "route_del_via") if add else ("route_del_via", "route_add_via")
+        args = dict(where, dst=dst, gateway=via)
+    result.add(f"{verb} {dst} via {via} in {label}{note}", ops[0],
+               undo=Step("remove it" if add else "restore it", ops[1], args), **args)
+
 
 def wanted_routes(routes, default_route, gateway):
     """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
@@ -20,7 +60,8 @@ def wanted_routes(routes, default_route, gateway):
 
 
 def leased_routes(lease, gateway):
-    """The routes a lease records its endpoint was given, in the order they are applied."""
+    """The routes a lease records its endpoint was given, in the order they are applied
+    (``gateway``: what its default route goes through, see ``default_via``)."""
     return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
 
 
@@ -42,6 +83,13 @@ def plan_create(result, network, netns_path, label, definition, ifname, mac, own
                    target_netns=netns_path, name=scratch, parent=definition["parent"],
                    mode=definition["mode"], mac_address=mac, **{k: same[k] for k in ("index",) if k in same},
                    **sized)
+    elif definition["driver"] == "ipvlan":  # no MAC: an ipvlan has its parent's
+        result.add(f"create ipvlan '{scratch}' on '{definition['parent']}'{shown} in {label}",
+                   "endpoint_add_ipvlan",
+                   undo=Step(f"remove '{scratch}'", "link_del", dict(where, name=scratch)),
+                   target_netns=netns_path, name=scratch, parent=definition["parent"],
+                   mode=definition["mode"], flag=definition.get("flag") or "bridge",
+                   **{k: same[k] for k in ("index",) if k in same}, **sized)
     else:
         host_name = host_end_name(owner, network)
         result.add(f"create veth '{host_name}' on bridge '{definition['bridge_name']}' with peer in {label}{shown}",
@@ -66,16 +114,17 @@ def recreate_steps(network, definition, address, lease, same=None):
     """The undo of removing an endpoint: the steps that make it again as its lease describes
     it (interface and owner mark, MAC, address, up, routes; ``same``: its ``identity``), or
     None when the lease cannot say."""
-    if not all(lease.get(key) for key in ("ifname", "netns_path", "mac_address", "owner")):
+    needed = ("ifname", "netns_path", "owner") + (() if definition["driver"] == "ipvlan" else ("mac_address",))
+    if not all(lease.get(key) for key in needed):
         return None
     ifname, label, where = lease["ifname"], lease.get("container") or lease["owner"], {"in_netns": lease["netns_path"]}
     cidr = f"{address}/{definition['ipam']['subnet'].split('/')[1]}"
     steps = Plan(before=None, after=None)
-    plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"],
-                same, lease.get("mtu") or definition.get("mtu"))
+    plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease.get("mac_address"),
+                lease["owner"], same, lease.get("mtu") or definition.get("mtu"))
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
-    for dst, via in leased_routes(lease, definition["ipam"]["gateway"]):
-        steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
+    for dst, via in leased_routes(lease, default_via(definition, ifname)):
+        route_step(steps, True, dst, via, label, where)
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _publish
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import owner_of
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import endpoint_gateway
 
 
 def view(item, target, ifname, address, mac, gateway, prefix, publish=(), mtu=None):
@@ -41,7 +42,7 @@ def report(spec, current):
         lease = table[address]
         prefix = item.definition["ipam"]["subnet"].split("/")[1]
         views.append(view(item.spec, item.target, lease.get("ifname"), address, lease.get("mac_address"),
-                          item.definition["ipam"]["gateway"], prefix,
+                          endpoint_gateway(item.definition), prefix,
                           _publish.parse_all("publish", lease.get("publish")),
                           _network_mtu.endpoint_mtu(lease.get("mtu"), item.definition,
                                                     current.uplinks.get(item.spec.network))))

@@ -59,6 +59,9 @@ def _endpoint_item(plan, where, item, inventory_hosts):
     if batch is None or network is None or batch.endpoints[0].state == "absent":
         return
     spec = batch.endpoints[0]
+    if spec.mac_address is not None and network.driver == "ipvlan":  # the module's refusal, at the item
+        problems.guarded(host_name, where, _endpoint_spec.refuse_mac, network.driver, "mac_address", spec.mac_address)
+        return
     if spec.mac_address is not None:
         plan.macs.append(Address(host_name, f"{where}.mac_address", spec.mac_address, network.segment))
     if spec.ipv4_address is None:

@@ -4,7 +4,7 @@
 """One host's part of the fleet plan: its trunks (``underlay_trunks``) and networks
 (``underlay_networks``), each item validated by the spec builder of the module that will
 apply it (``vlan_subinterface``, ``persistent_interface``'s protocol rule, ``macvlan_network``,
-``bridge_network``), so the message is the module's. Added here only what the roles' list
+``ipvlan_network``, ``bridge_network``), so the message is the module's. Added here only what the roles' list
 form brings: an item's place, a parent or network listed twice, a key of the other driver. Pure.
 """
 
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _macvlan, _network_spec, _persist_spec
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _ipvlan, _macvlan, _network_spec
+from ansible_collections.underlay.network.plugins.module_utils import _persist_spec
 from ansible_collections.underlay.network.plugins.module_utils import _validation, _vlan
 from ansible_collections.underlay.network.plugins.module_utils._fleet_model import NATIVE, Address, Host, Network
 
-BUILDERS = {_macvlan.DRIVER: _macvlan.build_spec, _bridge.DRIVER: _bridge.build_spec}
+BUILDERS = {_macvlan.DRIVER: _macvlan.build_spec, _ipvlan.DRIVER: _ipvlan.build_spec,
+            _bridge.DRIVER: _bridge.build_spec}
 DRIVERS = tuple(BUILDERS)
 PERSIST_FORMATS = _persist_spec.FORMATS + ("auto", "none")
 DRIVER_ONLY = {_macvlan.DRIVER: ("parent", "mode", "host_access"),
+               _ipvlan.DRIVER: ("parent", "mode", "flag", "host_access"),
                _bridge.DRIVER: ("bridge_name", "icc", "masquerade")}
 # vlan_subinterface's option names -> the trunk role's
 _VLAN_FIELDS = {"vlan_id": "id"}
@@ -89,6 +92,7 @@ def _segment_of(host, parent):
 
 def _network_driver(plan, host, networks):
     problems = plan.problems
+    on_parents = []  # (name, driver, parent, mode, flag) of this host's macvlan and ipvlan networks
     for index, item in enumerate(networks):
         name = item.get("name")
         where = f"underlay_networks[{name if isinstance(name, str) and name else index}]"
@@ -103,10 +107,10 @@ def _network_driver(plan, host, networks):
                          f"{driver!r} is not a known driver ({', '.join(DRIVERS)})")
             continue
         foreign = [key for other, keys in DRIVER_ONLY.items() if other != driver
-                   for key in keys if item.get(key) is not None]
+                   for key in keys if item.get(key) is not None and key not in DRIVER_ONLY[driver]]
         if foreign:
             problems.add(host.name, f"{where}.{foreign[0]}", item.get(foreign[0]),
-                         f"{foreign[0]} is not an option of a {driver} network")
+                         f"{foreign[0]} is not an option of {'an' if driver[0] in 'aeiou' else 'a'} {driver} network")
             continue
         if item.get("state", "present") == "absent":
             continue
@@ -114,7 +118,13 @@ def _network_driver(plan, host, networks):
         spec = problems.guarded(host.name, where, BUILDERS[driver], item)
         if spec is None:
             continue
-        segment = _segment_of(host, spec.parent) if driver == _macvlan.DRIVER else ("bridge", host.name, name)
+        if driver in _macvlan.PARENT_DRIVERS:
+            conflict = _macvlan.parent_conflict(driver, spec.parent, spec.mode, spec.flag, on_parents)
+            if conflict:
+                problems.add(host.name, f"{where}.{conflict[0]}", conflict[1], conflict[2])
+                continue
+            on_parents.append((name, driver, spec.parent, spec.mode, spec.flag))
+        segment = _segment_of(host, spec.parent) if driver in _macvlan.PARENT_DRIVERS else ("bridge", host.name, name)
         network = Network(host.name, name, driver, getattr(spec, "parent", None), segment, spec.ipam,
                           internal=bool(getattr(spec, "internal", False)))
         _same_host_overlap(plan, host, network, where)
@@ -127,7 +137,7 @@ def _network_driver(plan, host, networks):
 
 def _same_host_overlap(plan, host, network, where):
     for other in host.networks.values():
-        same_wire = network.driver == other.driver == _macvlan.DRIVER and network.parent == other.parent
+        same_wire = {network.driver, other.driver} <= set(_macvlan.PARENT_DRIVERS) and network.parent == other.parent
         if (same_wire or _bridge.DRIVER in (network.driver, other.driver)) \
                 and other.ipam.subnet.overlaps(network.ipam.subnet):
             plan.problems.add(host.name, f"{where}.subnet", str(network.ipam.subnet),

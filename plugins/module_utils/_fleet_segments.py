@@ -62,7 +62,7 @@ def _check_addresses(problems, addresses, by_segment):
     for entry in _first_of_each(problems, addresses):
         segment = entry.segment
         for net in by_segment.get(segment, []):
-            if entry.address == net.ipam.gateway and net.driver == _macvlan.DRIVER:
+            if entry.address == net.ipam.gateway and net.driver in _macvlan.PARENT_DRIVERS:
                 problems.add(entry.host, entry.where, str(entry.address),
                              f"{entry.address} is the gateway of {net.label} on {segment_name(segment)}")
                 break

@@ -14,6 +14,7 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _bridge,
     _dns_records,
     _endpoint_dns,
+    _ipvlan,
     _macvlan,
     _network_mtu,
     _parent_state,
@@ -22,7 +23,11 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _runner,
 )
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
-from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import leased_routes
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
+    default_via,
+    endpoint_kind,
+    leased_routes,
+)
 from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, network_name
@@ -30,7 +35,7 @@ from ansible_collections.underlay.network.plugins.module_utils._nftables import 
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR, StateDir
 
-OPTIONS = {"macvlan": _macvlan.options, "bridge": _bridge.options}
+OPTIONS = {"macvlan": _macvlan.options, "ipvlan": _ipvlan.options, "bridge": _bridge.options}
 
 
 @dataclass(frozen=True)
@@ -244,7 +249,7 @@ def _endpoint(kernel, lease, definition):
         return EndpointKernel()
     link = inside.link(lease["ifname"])
     routes = None
-    if link is not None and wanted_routes(lease, definition["ipam"]["gateway"]) is not None:
+    if link is not None and wanted_routes(lease, default_via(definition, lease["ifname"])) is not None:
         routes = inside.gateway_routes()
     return EndpointKernel(link=link, gateway_routes=routes)
 
@@ -329,7 +334,7 @@ def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
     link = endpoint.link
     if link is None:
         return [f"{where} is gone"]
-    kind = "macvlan" if definition["driver"] == "macvlan" else "veth"
+    kind = endpoint_kind(definition)
     if link.kind != kind:
         return [f"{where} is a {link.kind or 'physical'} link, not this network's {kind}"]
     found = []
@@ -341,6 +346,9 @@ def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
         found.append(f"{where} has MAC {link.mac_address}, its lease says {lease['mac_address']}")
     if kind == "macvlan" and link.mode != definition.get("mode"):
         found.append(f"{where} is in macvlan mode {link.mode}, the network's mode is {definition.get('mode')}")
+    if kind == "ipvlan" and (link.mode, link.flag) != (definition.get("mode"), definition.get("flag")):
+        found.append(f"{where} is in ipvlan mode {link.mode} (flag {link.flag}), the network's is"
+                     f" {definition.get('mode')} (flag {definition.get('flag')})")
     if link.admin_state != "up":
         found.append(f"{where} is down")
     mtu = _network_mtu.endpoint_mtu(lease.get("mtu"), definition, uplink)
@@ -349,7 +357,7 @@ def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
             else f"its {_network_mtu.uplink_label(definition)}'s"
         found.append(f"{where} has MTU {link.mtu}, {whose} is {mtu}")
     have = endpoint.gateway_routes or {}
-    for dst, via in sorted((wanted_routes(lease, definition["ipam"]["gateway"]) or {}).items()):
+    for dst, via in sorted((wanted_routes(lease, default_via(definition, lease["ifname"])) or {}).items()):
         if dst not in have:
             found.append(f"{who}: route {dst} via {via} is missing")
         elif have[dst] != via:

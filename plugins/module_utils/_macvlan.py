@@ -7,6 +7,9 @@ A macvlan network is mostly a stored definition; in the kernel it owns at most t
 parent's 802.1Q sub-interface (when it created it) and the ``host_access`` shim, a macvlan
 in bridge mode on the parent with a /32 and a route to ``ip_range``, so the host reaches
 its own containers (which macvlan otherwise forbids).
+
+ipvlan_network (``_ipvlan``) is the same network with another ``LinkDriver``: everything here
+but the mode names, the ipvlan flag and what the shim needs is theirs alike.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ansible_collections.underlay.network.plugins.module_utils import _network_m
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._network_driver import (
+    PARENT_DRIVERS,
     NetworkSpec,
     check_driver,
     check_leases_fit,
@@ -43,10 +47,47 @@ LOOPBACK_INDEX = 1  # the kernel gives every namespace's loopback this index
 
 
 @dataclass(frozen=True)
+class LinkDriver:
+    """What differs between the drivers of networks on a parent interface (macvlan, ipvlan).
+    Their links are made by the steps ``endpoint_add_NAME`` and ``link_add_NAME`` and changed
+    by ``link_set_NAME_mode``, with the arguments ``mode_args`` gives."""
+
+    name: str
+    modes: tuple                  # the first is the default
+    flags: tuple = ()             # ipvlan's flags (the first is the default); none for macvlan
+    shim: tuple = ("bridge", None)  # the (mode, flag) host_access needs
+    shim_why: str = ""            # why it needs it
+    fixed_modes: tuple = ()       # modes the kernel cannot switch to or from in place
+
+    def mode_args(self, mode, flag):
+        return {"mode": mode, "flag": flag} if self.flags else {"mode": mode}
+
+    def describe(self, mode, flag):
+        return f"{mode} (flag {flag})" if self.flags else mode
+
+    def options(self, definition):
+        """The inspect view's ``Options`` (Docker's ``parent``, ``macvlan_mode`` / ``ipvlan_mode``, ``ipvlan_flag``,
+        ``com.docker.network.driver.mtu``)."""
+        found = {"parent": definition["parent"], f"{self.name}_mode": definition["mode"]}
+        if self.flags:
+            found[f"{self.name}_flag"] = definition.get("flag") or self.flags[0]
+        if definition.get("mtu"):
+            found["com.docker.network.driver.mtu"] = str(definition["mtu"])
+        return found
+
+
+MACVLAN = LinkDriver(name=DRIVER, modes=MODES, shim=("bridge", None), fixed_modes=("passthru",),
+                     shim_why="the kernel passes traffic between macvlans of one parent (the host's and its"
+                              " containers') only in bridge mode")
+
+
+@dataclass(frozen=True)
 class MacvlanSpec(NetworkSpec):
     parent: Optional[str] = None
     mode: str = "bridge"
     host_access: Optional[dict] = None   # {"ifname": str, "address": "IP/32"}
+    flag: Optional[str] = None           # ipvlan only
+    driver: LinkDriver = MACVLAN
 
 
 @dataclass(frozen=True)
@@ -65,10 +106,11 @@ class MacvlanCurrent:
     endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
 
 
-def build_spec(params):
+def build_spec(params, driver=MACVLAN):
+    """The spec of a network of ``driver`` (macvlan_network's, or ipvlan_network's through ``_ipvlan``)."""
     common = common_spec(params)
     if common["state"] == "absent":
-        return MacvlanSpec(**common)
+        return MacvlanSpec(driver=driver, **common)
     parent = params.get("parent")
     if parent is None:
         raise UnderlayError("is required when state is present", "parent", None)
@@ -76,19 +118,21 @@ def build_spec(params):
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
-    mode = v.choice("mode", params.get("mode") or "bridge", MODES)
+    mode = v.choice("mode", params.get("mode") or driver.modes[0], driver.modes)
+    flag = v.choice("flag", params.get("flag") or driver.flags[0], driver.flags) if driver.flags else None
     common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
-    return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
-                       host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
+    return MacvlanSpec(parent=parent, mode=mode, flag=flag, driver=driver, ipam=ipam,
+                       internal=bool(params.get("internal")),
+                       host_access=_host_access(params.get("host_access"), ipam, parent, driver, mode, flag), **common)
 
 
-def _host_access(value, ipam, parent, mode):
+def _host_access(value, ipam, parent, driver, mode, flag):
     if not value:
         return None
-    if mode != "bridge":
-        raise UnderlayError(
-            f"needs mode bridge, not {mode}: the kernel passes traffic between macvlans of one parent"
-            " (the host's and its containers') only in bridge mode", "host_access", value)
+    if (mode, flag) != driver.shim:
+        needs = "mode " + " and flag ".join(part for part in driver.shim if part)
+        raise UnderlayError(f"needs {needs}, not {driver.describe(mode, flag)}: {driver.shim_why}",
+                            "host_access", value)
     ifname = v.interface_name("host_access.ifname", value.get("ifname"))
     if ifname == parent:
         raise UnderlayError(f"'{ifname}' is the parent itself", "host_access.ifname", ifname)
@@ -138,11 +182,17 @@ def _endpoints(current):
 
 
 def plan(spec, current):
-    definition = check_driver(spec, current.definition, DRIVER)
+    driver = spec.driver
+    definition = check_driver(spec, current.definition, driver.name)
     before = definition_view(definition)
     if spec.state == "absent":
         return _plan_absent(spec, current, before)
 
+    conflict = parent_conflict(driver.name, spec.parent, spec.mode, spec.flag, (
+        (name, other.get("driver"), other.get("parent"), other.get("mode"), other.get("flag"))
+        for name, other in sorted(current.others.items())))
+    if conflict:
+        raise UnderlayError(conflict[2], conflict[0], conflict[1])
     check_overlap(spec, current.others, spec.parent)
     check_leases_fit(spec, _endpoints(current))
     _check_parent(spec, current)
@@ -154,9 +204,10 @@ def plan(spec, current):
     desired = {
         "name": spec.name,
         "id": _network_spec.network_id(spec.name),
-        "driver": DRIVER,
+        "driver": driver.name,
         "parent": spec.parent,
         "mode": spec.mode,
+        **({"flag": spec.flag} if driver.flags else {}),
         "ipam": spec.ipam.as_dict(),
         "internal": spec.internal,
         "host_access": spec.host_access,
@@ -187,12 +238,34 @@ def plan(spec, current):
     return result
 
 
+def parent_conflict(driver, parent, mode, flag, others):
+    """Why a ``driver`` network in ``mode``/``flag`` cannot hang off ``parent`` beside ``others``
+    (``(name, driver, parent, mode, flag)`` of each other network), as ``(field, value,
+    message)`` naming the other network, else None: the kernel lets one parent carry macvlan
+    or ipvlan links, not both, and keeps one ipvlan mode and flag for all of a parent's
+    ipvlans. What the modules and fleet_plan both check."""
+    for name, other_driver, other_parent, other_mode, other_flag in others:
+        if other_parent != parent or other_driver not in PARENT_DRIVERS:
+            continue
+        if other_driver != driver:
+            return ("parent", parent,
+                    f"'{parent}' already carries the {other_driver} network '{name}': the kernel cannot hang"
+                    f" {driver} and {other_driver} interfaces off one parent")
+        if driver == "ipvlan" and (other_mode, other_flag or "bridge") != (mode, flag):
+            field_name, value = ("mode", mode) if other_mode != mode else ("flag", flag)
+            return (field_name, value,
+                    f"the ipvlan network '{name}' on '{parent}' has mode {other_mode} and flag"
+                    f" {other_flag or 'bridge'}: the kernel keeps one mode and flag for all ipvlans of a parent")
+    return None
+
+
 def _check_parent(spec, current):
-    """A macvlan on the loopback is refused by the kernel (EINVAL), so is a VLAN on it."""
+    """A macvlan or ipvlan on the loopback is refused by the kernel (EINVAL), so is a VLAN on it."""
     for candidate in (current.parent, current.vlan_base):
         if candidate is not None and candidate.index == LOOPBACK_INDEX:
-            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry a macvlan"
-                                " network", "parent", spec.parent)
+            article = "an" if spec.driver.name[0] in "aeiou" else "a"
+            raise UnderlayError(f"'{candidate.name}' is the loopback interface, which cannot carry {article}"
+                                f" {spec.driver.name} network", "parent", spec.parent)
 
 
 def _check_host_access_free(spec, current):
@@ -222,24 +295,27 @@ def _plan_parent(result, spec, current):
 
 
 def _plan_mode(result, spec, current):
-    """A mode change is applied in place to every attached endpoint (never by re-creating)."""
-    definition = current.definition
-    if not definition or definition.get("mode") == spec.mode:
+    """A mode (or ipvlan flag) change is applied in place to every attached endpoint (never by
+    re-creating)."""
+    definition, driver = current.definition, spec.driver
+    old = (definition or {}).get("mode"), (definition or {}).get("flag")
+    if not definition or old == (spec.mode, spec.flag):
         return
     endpoints = _endpoints(current)
-    if "passthru" in (definition.get("mode"), spec.mode) and endpoints:
-        raise UnderlayError(
-            f"cannot change network '{spec.name}' from mode {definition.get('mode')} to {spec.mode} while endpoints"
-            f" are attached: {describe_endpoints(endpoints)}; the kernel cannot switch a macvlan to or from"
-            " passthru in place: detach them first", "mode", spec.mode)
+    for fixed in driver.fixed_modes:
+        if fixed in (old[0], spec.mode) and endpoints:
+            raise UnderlayError(
+                f"cannot change network '{spec.name}' from mode {old[0]} to {spec.mode} while endpoints"
+                f" are attached: {describe_endpoints(endpoints)}; the kernel cannot switch a {driver.name} to or"
+                f" from {fixed} in place: detach them first", "mode", spec.mode)
+    op = f"link_set_{driver.name}_mode"
     for ip, lease in sorted(endpoints.items()):
         if lease.get("ifname") and "netns_path" in lease:
-            result.add(f"set macvlan mode of {owner_label(lease)} ({ip}) to {spec.mode}",
-                       "link_set_macvlan_mode",
-                       undo=Step("restore its macvlan mode", "link_set_macvlan_mode",
-                                 {"name": lease["ifname"], "mode": definition.get("mode"),
-                                  "in_netns": lease["netns_path"]}),
-                       name=lease["ifname"], mode=spec.mode, in_netns=lease["netns_path"])
+            where = {"name": lease["ifname"], "in_netns": lease["netns_path"]}
+            result.add(f"set {driver.name} mode of {owner_label(lease)} ({ip}) to"
+                       f" {driver.describe(spec.mode, spec.flag)}", op,
+                       undo=Step(f"restore its {driver.name} mode", op, dict(where, **driver.mode_args(*old))),
+                       **where, **driver.mode_args(spec.mode, spec.flag))
 
 
 def _plan_shim(result, spec, current):
@@ -250,27 +326,30 @@ def _plan_shim(result, spec, current):
         result.add(f"remove route {dst} via '{old.name}'", "route_del",
                    undo=Step(f"restore route {dst}", "route_add", {"name": old.name, "dst": dst}),
                    name=old.name, dst=dst)
-    access = spec.host_access
+    access, driver = spec.host_access, spec.driver
     if not access:
         return
     name = access["ifname"]
     shim = current.shim
-    if shim is not None and (shim.kind != "macvlan" or shim.parent != spec.parent):
+    if shim is not None and (shim.kind != driver.name or shim.parent != spec.parent):
         raise UnderlayError(
             f"'{name}' already exists as a {shim.kind or 'physical'} link"
-            + (f" on '{shim.parent}'" if shim.parent else "") + f", not a macvlan on '{spec.parent}'",
+            + (f" on '{shim.parent}'" if shim.parent else "") + f", not a {driver.name} on '{spec.parent}'",
             "host_access.ifname", name)
     ip_range = str(spec.ipam.ip_range)
+    mode_args = driver.mode_args(*driver.shim)
     if shim is None:
-        result.add(f"create host access interface '{name}' (macvlan bridge on '{spec.parent}')",
-                   "link_add_macvlan", undo=Step(f"remove '{name}'", "link_del", {"name": name}),
-                   name=name, parent=spec.parent, mode="bridge")
+        result.add(f"create host access interface '{name}' ({driver.name} {' '.join(filter(None, driver.shim))}"
+                   f" on '{spec.parent}')",
+                   f"link_add_{driver.name}", undo=Step(f"remove '{name}'", "link_del", {"name": name}),
+                   name=name, parent=spec.parent, **mode_args)
         have_addresses, have_routes, admin_state = set(), set(), "down"
     else:
-        if shim.mode != "bridge":
-            result.add(f"set '{name}' to macvlan mode bridge", "link_set_macvlan_mode",
-                       undo=Step("restore its mode", "link_set_macvlan_mode", {"name": name, "mode": shim.mode}),
-                       name=name, mode="bridge")
+        if (shim.mode, shim.flag) != driver.shim:
+            op = f"link_set_{driver.name}_mode"
+            result.add(f"set '{name}' to {driver.name} mode {driver.describe(*driver.shim)}", op,
+                       undo=Step("restore its mode", op, dict(driver.mode_args(shim.mode, shim.flag), name=name)),
+                       name=name, **mode_args)
         have_addresses = set(_vlan.managed_addresses(shim.addresses))
         have_routes, admin_state = set(current.shim_routes), shim.admin_state
     for address in sorted(have_addresses - {access["address"]}):
@@ -312,10 +391,7 @@ def _plan_absent(spec, current, before):
 
 
 def options(definition):
-    view = {"parent": definition["parent"], "macvlan_mode": definition["mode"]}
-    if definition.get("mtu"):
-        view["com.docker.network.driver.mtu"] = str(definition["mtu"])
-    return view
+    return MACVLAN.options(definition)
 
 
 def stored_params(definition):
@@ -325,14 +401,17 @@ def stored_params(definition):
               "internal": bool(definition.get("internal")), "host_access": definition.get("host_access"),
               "dns": bool(definition.get("dns", True)), "mtu": definition.get("mtu"),
               "labels": dict(definition.get("labels") or {})}
+    if definition.get("flag") is not None:  # ipvlan
+        params["flag"] = definition["flag"]
     params.update(definition["ipam"])
     return params
 
 
 def report(spec, current):
-    return _parent_state.with_parent_state(network_view(current.definition, _endpoints(current), options),
+    return _parent_state.with_parent_state(network_view(current.definition, _endpoints(current), spec.driver.options),
                                            current.parent)
 
 
 def predict(spec, current, planned):
-    return _parent_state.with_parent_state(predicted_view(spec, current, planned, options), current.parent)
+    return _parent_state.with_parent_state(predicted_view(spec, current, planned, spec.driver.options),
+                                           current.parent)

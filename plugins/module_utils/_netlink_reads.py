@@ -23,6 +23,10 @@ from ansible_collections.underlay.network.plugins.module_utils._validation impor
 NetlinkError = rtnl.RtnlError  # what every kernel request raises (pyroute2's errors are turned into it)
 _PROTOCOL_NAMES = {number: name for name, number in VLAN_PROTOCOLS.items()}
 _MACVLAN_MODE_NAMES = {number: name for name, number in rtnl.MACVLAN_MODES.items()}
+_IPVLAN_MODE_NAMES = {number: name for name, number in rtnl.IPVLAN_MODES.items()}
+_IPVLAN_FLAG_NAMES = {number: name for name, number in rtnl.IPVLAN_FLAGS.items()}
+# the kinds of link whose IFLA_LINK names a parent (looked up by name when it is in the same namespace)
+_CHILD_KINDS = ("vlan", "macvlan", "ipvlan")
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class LinkSnapshot:
     parent_index: Optional[int] = None
     vlan_id: Optional[int] = None
     protocol: Optional[str] = None
-    mode: Optional[str] = None  # macvlan mode
+    mode: Optional[str] = None  # macvlan or ipvlan mode
+    flag: Optional[str] = None  # ipvlan flag (bridge, private, vepa)
     master: Optional[int] = None  # index of the bridge this link is a port of
     isolated: Optional[bool] = None  # bridge port isolation (ports only)
     addresses: Tuple[str, ...] = field(default_factory=tuple)
@@ -105,13 +110,18 @@ class LinkReads:
         return tuple(sorted(found))
 
     def gateway_routes(self):
-        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0)."""
+        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0); a
+        default route through an interface alone (an ipvlan L3 endpoint's) as ``dev NAME``
+        (``_endpoint_steps.device_via``)."""
         found = {}
         for header, nla in self._main_routes(socket.AF_INET):
             gateway = nla.get(rtnl.RTA_GATEWAY)
-            if not gateway:
-                continue
             dst_len = header[1]
+            if not gateway:
+                oif = rtnl.u32(nla.get(rtnl.RTA_OIF))
+                if dst_len == 0 and oif:
+                    found["default"] = "dev " + rtnl.text(self._rt.link(index=oif)[1].get(rtnl.IFLA_IFNAME))
+                continue
             dst = "default" if dst_len == 0 else f"{ipaddress.ip_address(nla.get(rtnl.RTA_DST))}/{dst_len}"
             found[dst] = str(ipaddress.ip_address(gateway))
         return found
@@ -144,7 +154,7 @@ def link_fields(msg):
     info = rtnl.attrs(nla[rtnl.IFLA_LINKINFO]) if rtnl.IFLA_LINKINFO in nla else None
     kind = rtnl.text(info.get(rtnl.IFLA_INFO_KIND)) if info else None
     data = rtnl.attrs(info[rtnl.IFLA_INFO_DATA]) if info and rtnl.IFLA_INFO_DATA in info else None
-    vlan_id = protocol = mode = None
+    vlan_id = protocol = mode = flag = None
     if kind == "vlan" and data:
         if rtnl.IFLA_VLAN_ID in data:
             vlan_id = struct.unpack_from("=H", data[rtnl.IFLA_VLAN_ID])[0]
@@ -153,6 +163,11 @@ def link_fields(msg):
     if kind == "macvlan" and data:
         value = rtnl.u32(data.get(rtnl.IFLA_MACVLAN_MODE))
         mode = _MACVLAN_MODE_NAMES.get(value, str(value))
+    if kind == "ipvlan" and data:
+        value = rtnl.u16(data.get(rtnl.IFLA_IPVLAN_MODE)) or 0  # absent: l2, the kernel default
+        mode = _IPVLAN_MODE_NAMES.get(value, str(value))
+        value = rtnl.u16(data.get(rtnl.IFLA_IPVLAN_FLAGS)) or 0
+        flag = _IPVLAN_FLAG_NAMES.get(value, str(value))
     isolated = None
     if info and rtnl.text(info.get(rtnl.IFLA_INFO_SLAVE_KIND)) == "bridge":
         slave = info.get(rtnl.IFLA_INFO_SLAVE_DATA)
@@ -171,11 +186,12 @@ def link_fields(msg):
         "vlan_id": vlan_id,
         "protocol": protocol,
         "mode": mode,
+        "flag": flag,
         "master": rtnl.u32(nla.get(rtnl.IFLA_MASTER)),
         "isolated": isolated,
         "alias": rtnl.text(nla[rtnl.IFLA_IFALIAS]) if nla.get(rtnl.IFLA_IFALIAS) else None,
     }
-    return fields, bool(kind in ("vlan", "macvlan") and parent_index and rtnl.IFLA_LINK_NETNSID not in nla)
+    return fields, bool(kind in _CHILD_KINDS and parent_index and rtnl.IFLA_LINK_NETNSID not in nla)
 
 
 def link_status(msg):

@@ -2,7 +2,8 @@
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The frequent steps of the netlink adapter, through the hand codec: making an endpoint
-(macvlan or veth) directly in its namespace, renaming, MTU/state/MAC, addresses, routes,
+(macvlan, ipvlan or veth) directly in its namespace, an ipvlan network's own links
+(pyroute2 cannot set an ipvlan's flag), renaming, MTU/state/MAC, addresses, routes,
 bridge port isolation, removal, a sysctl and the gratuitous ARP."""
 
 from __future__ import annotations
@@ -45,6 +46,43 @@ class LinkWrites:
                     _netns.ipv6_off(name)
         finally:
             os.close(fd)
+
+    def op_endpoint_add_ipvlan(self, target_netns, name, parent, mode, flag, index=0):
+        """An ipvlan child of ``parent`` made directly inside ``target_netns``, as
+        ``op_endpoint_add_macvlan`` makes a macvlan; it has the parent's MAC address."""
+        parent_index = self._index(parent)
+        fd = os.open(target_netns, os.O_RDONLY)
+        try:
+            self._add_ipvlan(name, parent, mode, flag, rtnl.attr_u32(rtnl.IFLA_LINK, parent_index),
+                             rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd), index=index)
+            with self._undo_on_failure(self._root_adapter().other(target_netns), name):
+                with _netns.entered(fd):
+                    _netns.ipv6_off(name)
+        finally:
+            os.close(fd)
+
+    def op_link_add_ipvlan(self, name, parent, mode, flag):
+        """An ipvlan network's own link here (its host access interface)."""
+        self._add_ipvlan(name, parent, mode, flag, rtnl.attr_u32(rtnl.IFLA_LINK, self._index(parent)))
+
+    def _add_ipvlan(self, name, parent, mode, flag, *parts, index=0):
+        try:
+            self._rt.newlink(rtnl.attr_str(rtnl.IFLA_IFNAME, name), *parts, rtnl.ipvlan_info(mode, flag), index=index)
+        except NetlinkError as err:
+            if err.code == errno.EOPNOTSUPP:
+                raise UnderlayError(
+                    f"cannot create ipvlan '{name}' on '{parent}': this kernel has no ipvlan support (EOPNOTSUPP;"
+                    " it needs CONFIG_IPVLAN or the ipvlan module)", "parent", parent) from None
+            if err.code == errno.EBUSY:
+                raise UnderlayError(
+                    f"cannot create ipvlan '{name}' on '{parent}': the kernel refuses (EBUSY): '{parent}' already"
+                    " carries macvlan links, and one parent cannot carry both", "parent", parent) from None
+            raise
+
+    def op_link_set_ipvlan_mode(self, name, mode, flag):
+        """Set an ipvlan link's mode and flag (the kernel keeps them per parent: every ipvlan of
+        the parent changes with it)."""
+        self._rt.changelink(self._index(name), rtnl.ipvlan_info(mode, flag))
 
     def op_endpoint_add_veth(self, target_netns, host_name, name, mac_address, bridge, isolated, index=0,
                              host_index=0, host_mac=None, mtu=None):
@@ -102,6 +140,8 @@ class LinkWrites:
         """Announce ``address`` at ``mac_address`` on ``name`` (an ARP request for itself, sent to
         broadcast), so neighbours update stale entries at once, as Docker does after attach.
         A link without carrier cannot send: that is not worth undoing the endpoint for."""
+        if mac_address is None:  # an ipvlan endpoint: the MAC is its parent's
+            mac_address = self.link(name).mac_address
         frame = gratuitous_arp_frame(bytes.fromhex(mac_address.replace(":", "")),
                                      ipaddress.IPv4Address(address).packed)
         with _netns.inside(self.netns_path):
@@ -174,6 +214,9 @@ class LinkWrites:
     OPS = {
         "endpoint_add_macvlan": op_endpoint_add_macvlan,
         "endpoint_add_veth": op_endpoint_add_veth,
+        "endpoint_add_ipvlan": op_endpoint_add_ipvlan,
+        "link_add_ipvlan": op_link_add_ipvlan,
+        "link_set_ipvlan_mode": op_link_set_ipvlan_mode,
         "gratuitous_arp": op_gratuitous_arp,
         "sysctl_set": op_sysctl_set,
         "link_set_mac": op_link_set_mac,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the network modules (macvlan_network, bridge_network) share: their common options,
+"""What the network modules (macvlan_network, ipvlan_network, bridge_network) share: their common options,
 the stored-definition view, refusing or force-detaching endpoints on removal, and the
 inspect-shaped return. Pure, but for ``read_owners`` and ``read_endpoint_identities`` (on
 removal, the read side asks who still exists and where their endpoints are)."""
@@ -21,6 +21,10 @@ from ansible_collections.underlay.network.plugins.module_utils._errors import Un
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
+
+
+# the drivers whose networks hang off a parent interface (a segment of their own per parent)
+PARENT_DRIVERS = ("macvlan", "ipvlan")
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,11 @@ def check_leases_fit(spec, leases):
 
 def check_overlap(spec, others, parent=None):
     """Refuse a subnet that overlaps another network's, naming it. The one exception, whichever
-    network came first: macvlan networks on different parents (``parent`` is None for a bridge
-    network), which are separate segments."""
+    network came first: macvlan or ipvlan networks on different parents (``parent`` is None for
+    a bridge network), which are separate segments."""
     candidates = []
     for name, other in sorted(others.items()):
-        if parent is not None and other.get("driver") == "macvlan" and other.get("parent") != parent:
+        if parent is not None and other.get("driver") in PARENT_DRIVERS and other.get("parent") != parent:
             continue
         candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
     clash = _network_spec.overlapping(spec.ipam.subnet, candidates)

@@ -24,9 +24,8 @@ from ansible_collections.underlay.network.plugins.module_utils._network_spec imp
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 from ansible_collections.underlay.network.plugins.module_utils._store import DEFAULT_STATE_DIR
 
-# the drivers whose networks span hosts (an endpoint is directly on the shared segment); ipvlan
-# joins them with issue 18
-DRIVERS = frozenset({"macvlan"})
+# the drivers whose networks span hosts (an endpoint is directly on the shared segment)
+DRIVERS = frozenset({"macvlan", "ipvlan"})
 PEER_FIELDS = ("host", "name", "aliases", "address")
 
 

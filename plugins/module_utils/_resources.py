@@ -17,6 +17,7 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _endpoint_spec,
     _endpoint_view,
     _info,
+    _ipvlan,
     _macvlan,
     _network_peers,
     _persist,
@@ -49,6 +50,7 @@ PERSISTENT_INTERFACE = Resource(
     open=open_files,
 )
 MACVLAN_NETWORK = _stored(_macvlan, "network")
+IPVLAN_NETWORK = _stored(_ipvlan, "network")
 BRIDGE_NETWORK = _stored(_bridge, "network")
 CONTAINER_ENDPOINT = Resource(
     key=_endpoint_view.result_key,
@@ -80,4 +82,4 @@ NETWORK_INFO = Resource(
 )
 
 # a stored definition's driver -> the resource that (re)applies it
-NETWORK_BY_DRIVER = {"macvlan": MACVLAN_NETWORK, "bridge": BRIDGE_NETWORK}
+NETWORK_BY_DRIVER = {"macvlan": MACVLAN_NETWORK, "ipvlan": IPVLAN_NETWORK, "bridge": BRIDGE_NETWORK}

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ansible_collections.underlay.network.plugins.module_utils import _bridge, _dns_service, _endpoint_spec, _macvlan, _runner, _targets
+from ansible_collections.underlay.network.plugins.module_utils import _bridge, _dns_service, _endpoint_spec
+from ansible_collections.underlay.network.plugins.module_utils import _ipvlan, _macvlan, _runner, _targets
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._resources import CONTAINER_ENDPOINT, NETWORK_BY_DRIVER
 from ansible_collections.underlay.network.plugins.module_utils._store import StateDir
 
-STORED_PARAMS = {"macvlan": _macvlan.stored_params, "bridge": _bridge.stored_params}
+STORED_PARAMS = {"macvlan": _macvlan.stored_params, "ipvlan": _ipvlan.stored_params, "bridge": _bridge.stored_params}
 
 
 @dataclass

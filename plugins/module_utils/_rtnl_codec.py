@@ -8,7 +8,8 @@ The adapter's frequent requests (read a link, list links, addresses and routes, 
 endpoint, set an address, a flag, a route) go through this: each costs a few microseconds of
 Python on top of the kernel's own work, where a pyroute2 request costs 0.3-0.5 ms (see
 bench/README.md). The rare, attribute-rich requests (VLAN, a network's own macvlan or bridge
-link) go through pyroute2 instead (``_netlink_pyroute2``). tests/unit/test_rtnl_codec.py checks
+link) go through pyroute2 instead, but for ipvlan links, which this codec makes
+(pyroute2 0.9.7 cannot set ``IFLA_IPVLAN_FLAGS``) (``_netlink_pyroute2``). tests/unit/test_rtnl_codec.py checks
 every layout below against pyroute2's own message classes, both ways.
 
 Everything the codec speaks is listed here, in one place: the message headers (``MESSAGES``)
@@ -60,6 +61,9 @@ IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 
 IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL = 1, 5     # vlan (read only: VLANs are made with pyroute2)
 IFLA_MACVLAN_MODE = 1                       # macvlan
 MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}  # its values
+IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = 1, 2  # ipvlan, both u16 (linux/if_link.h)
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}               # IFLA_IPVLAN_MODE's values
+IPVLAN_FLAGS = {"bridge": 0, "private": 1, "vepa": 2}      # IFLA_IPVLAN_FLAGS's values
 VETH_INFO_PEER = 1                          # veth: an ifinfomsg and its attributes
 #   in IFLA_PROTINFO (family AF_BRIDGE) and IFLA_INFO_SLAVE_DATA (bridge ports)
 IFLA_BRPORT_ISOLATED = 33
@@ -82,6 +86,7 @@ NETLINK_GET_STRICT_CHK = 12
 
 _ATTR = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
+_U16 = struct.Struct("=H")
 _BUFFER_SIZE = 1 << 20
 _BUFFER = []  # one receive buffer for every socket of the process (allocated once)
 
@@ -108,6 +113,10 @@ def attr_u32(kind, value):
     return attr(kind, _U32.pack(value))
 
 
+def attr_u16(kind, value):
+    return attr(kind, _U16.pack(value))
+
+
 def attr_str(kind, text):
     return attr(kind, text.encode() + b"\0")
 
@@ -127,6 +136,10 @@ def attrs(data, offset=0):
 
 def u32(data):
     return _U32.unpack_from(data)[0] if data is not None and len(data) >= 4 else None
+
+
+def u16(data):
+    return _U16.unpack_from(data)[0] if data is not None and len(data) >= 2 else None
 
 
 def s32(data):
@@ -190,6 +203,19 @@ def dump_routes(family):
 def new_link(*parts, index=0):
     """Create a link from attributes ``parts`` (with ``index`` as its ifindex when given and free)."""
     return RTM_NEWLINK, F_ACK | F_CREATE | F_EXCL, IFINFO.pack(AF_UNSPEC, 0, index, 0, 0) + b"".join(parts)
+
+
+def ipvlan_info(mode, flag):
+    """The ``IFLA_LINKINFO`` of an ipvlan link in ``mode`` with ``flag``."""
+    return nested(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "ipvlan"),
+                  nested(IFLA_INFO_DATA, attr_u16(IFLA_IPVLAN_MODE, IPVLAN_MODES[mode]),
+                         attr_u16(IFLA_IPVLAN_FLAGS, IPVLAN_FLAGS[flag])))
+
+
+def change_link(index, *parts):
+    """Change link ``index``'s kind-specific data (an ``IFLA_LINKINFO`` in ``parts``): RTM_NEWLINK
+    on an existing link, which the kernel hands to the kind's changelink (RTM_SETLINK does not)."""
+    return RTM_NEWLINK, F_ACK, IFINFO.pack(AF_UNSPEC, 0, index, 0, 0) + b"".join(parts)
 
 
 def set_link(index, *parts, up=None, family=AF_UNSPEC):
@@ -303,6 +329,9 @@ class Rtnl:
 
     def newlink(self, *parts, index=0):
         self.request(*new_link(*parts, index=index))
+
+    def changelink(self, index, *parts):
+        self.request(*change_link(index, *parts))
 
     def setlink(self, index, *parts, up=None, family=AF_UNSPEC):
         self.request(*set_link(index, *parts, up=up, family=family))

@@ -37,7 +37,8 @@ DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the comman
 DIR_MODE = 0o755
 FILE_MODE = 0o644
 # the fields each driver's code reads from a stored definition, all strings
-DEFINITION_STRINGS = {"macvlan": ("name", "id", "parent", "mode"), "bridge": ("name", "id", "bridge_name")}
+DEFINITION_STRINGS = {"macvlan": ("name", "id", "parent", "mode"), "ipvlan": ("name", "id", "parent", "mode", "flag"),
+                      "bridge": ("name", "id", "bridge_name")}
 IPAM_STRINGS = ("subnet", "gateway", "ip_range")
 # optional lease fields the engine reads as strings
 LEASE_STRINGS = ("container", "container_id", "ifname", "netns_path", "mac_address", "runtime")
@@ -242,7 +243,7 @@ def definition_problem(name, definition):
     """What is wrong with the stored definition of network ``name`` (None when nothing)."""
     driver = definition.get("driver")
     if driver not in DEFINITION_STRINGS:
-        return f"driver {driver!r} is neither macvlan nor bridge"
+        return f"driver {driver!r} is not one of {', '.join(DEFINITION_STRINGS)}"
     for field in DEFINITION_STRINGS[driver]:
         if not isinstance(definition.get(field), str):
             return f"'{field}' is missing or not a string"

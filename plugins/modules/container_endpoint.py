@@ -7,14 +7,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: container_endpoint
-short_description: Attach containers or network namespaces to macvlan and bridge networks
+short_description: Attach containers or network namespaces to macvlan, ipvlan and bridge networks
 version_added: 0.1.0
 description:
   - Docker's C(docker network connect) for any container or network namespace, idempotent;
     a Docker or Podman container (resolved to its PID through the runtime), a process, or a
     named or path network namespace, gets an interface on a network defined with
-    M(underlay.network.macvlan_network) or M(underlay.network.bridge_network).
-  - macvlan networks get a macvlan child of the network's parent, bridge networks a veth
+    M(underlay.network.macvlan_network), M(underlay.network.ipvlan_network) or
+    M(underlay.network.bridge_network).
+  - macvlan networks get a macvlan child of the network's parent, ipvlan networks an ipvlan
+    child (in the network's mode and flag, with the parent's MAC address), bridge networks a veth
     pair whose host end is a port of the bridge (isolated when the network has C(icc=false)).
     The interface is created inside the container's namespace under a scratch name and then
     renamed, so a half-made endpoint never appears under its final name.
@@ -100,12 +102,15 @@ options:
     description:
       - MAC address of the interface. Default is derived from the address as Docker does
         (V(02:42:) followed by the four address bytes).
+      - Refused on an ipvlan network: its endpoints have their parent's MAC address.
     type: str
   default_route:
     description:
       - Route the container's default traffic through the network's gateway. Default is
         V(true) when the container has no default route yet (or already one through this
         gateway) and the network is not internal.
+      - On an ipvlan network in mode V(l3) or V(l3s) the default route goes through the
+        endpoint's interface itself (C(default dev IFNAME), no gateway), as the host routes.
     type: bool
   routes:
     description:
@@ -137,7 +142,7 @@ options:
         through the host). IPv4 forwarding is turned on.
       - The lease records the mappings, so C(underlay-network restore) and C(watch) make the rules
         again; a change replaces exactly the rules that changed; detaching removes them.
-      - Refused on a macvlan network (its endpoints are directly on the physical network) and on
+      - Refused on a macvlan or ipvlan network (its endpoints are directly on the physical network) and on
         an internal bridge network (nothing from outside reaches it); a host port published twice
         (in this list, or by another endpoint of any bridge network of O(state_dir)) is refused
         naming both endpoints.
@@ -284,9 +289,17 @@ endpoint:
     mtu:
       description:
         - The endpoint's MTU as the collection manages it (its own O(mtu), the network's, or a
-          macvlan parent's); V(null) where the kernel's default applies (a bridge network without C(mtu)).
+          macvlan or ipvlan parent's); V(null) where the kernel's default applies (a bridge network without C(mtu)).
       returned: when attached
       type: int
+    mac_address:
+      description: The endpoint's MAC address; null on an ipvlan network (the endpoint has its parent's).
+      returned: when the endpoint is attached
+      type: str
+    gateway:
+      description: The network's gateway; null on an ipvlan network in mode V(l3) or V(l3s) (the host routes).
+      returned: when the endpoint is attached
+      type: str
     ports:
       description:
         - The published ports in Docker's C(NetworkSettings.Ports) shape, keyed by container

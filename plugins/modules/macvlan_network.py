@@ -17,7 +17,9 @@ description:
   - When O(parent) looks like V(IF.VID), does not exist and V(IF) does, the 802.1Q
     sub-interface is created and recorded as owned by the network; on O(state=absent) it is
     removed only if no other network uses it.
-  - Several networks may share a parent when their subnets do not overlap.
+  - Several networks may share a parent when their subnets do not overlap. A parent that carries an
+    ipvlan network (M(underlay.network.ipvlan_network)) is refused, naming it, because the kernel
+    cannot hang macvlan and ipvlan interfaces off one parent.
   - Changing O(mode) changes the attached endpoints in place; the network is never re-created.
     The kernel cannot switch a macvlan to or from V(passthru), so that change is refused while
     endpoints are attached.

@@ -18,9 +18,9 @@ description:
     isolated; IPv4 forwarding off while the network masquerades; an nftables rule the network
     implies (masquerade, internal) missing, or one of its rules it no longer implies (the rules
     are read only when a network implies some); an endpoint whose interface or namespace is
-    gone, whose address, MAC or macvlan mode differs from its lease and network, which is down,
-    whose MTU differs from what it is to have (its own C(mtu), else the network's, else a macvlan
-    parent's), or whose routes differ from the ones its lease lists."
+    gone, whose address, MAC, macvlan mode or ipvlan mode and flag differs from its lease and network,
+    which is down, whose MTU differs from what it is to have (its own C(mtu), else the network's,
+    else a macvlan or ipvlan parent's), or whose routes differ from the ones its lease lists."
   - "On a network with C(dns) on, drift also is: the names resolver of O(state_dir) not running,
     not serving the stored records yet, or not answering in an endpoint's namespace; an
     endpoint's C(resolv.conf) that no longer points at it (C(127.0.0.11)). Endpoints whose

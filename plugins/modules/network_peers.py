@@ -11,10 +11,10 @@ short_description: Give a network's endpoints the names of its endpoints on othe
 version_added: 0.1.0
 description:
   - Stores the name records of the endpoints that a network spanning several hosts (a macvlan
-    network with the same name on each host, on one VLAN) has on the other hosts, so this
+    or ipvlan network with the same name on each host, on one VLAN) has on the other hosts, so this
     host's endpoints of that network resolve their names and aliases too (see
     M(underlay.network.container_endpoint) and the C(dns) option of
-    M(underlay.network.macvlan_network)).
+    M(underlay.network.macvlan_network) and M(underlay.network.ipvlan_network)).
   - O(state=present) makes the stored records of O(network) exactly O(peers); O(state=absent)
     removes them. They are kept in O(state_dir) (C(peers/NETWORK.json), none when there are no
     records), so they survive a reboot, and served by the host's names resolver beside the local
@@ -23,7 +23,7 @@ description:
     the new records (it starts the resolver if none runs), as
     M(underlay.network.container_endpoint) does.
   - C(playbooks/site.yml) calls it on every host, after the endpoints, with the endpoints the
-    other hosts attached to each of its macvlan networks with C(dns) on.
+    other hosts attached to each of its macvlan and ipvlan networks with C(dns) on.
 author:
   - underlay.network developers (@underlay-network)
 extends_documentation_fragment:
@@ -33,8 +33,8 @@ extends_documentation_fragment:
 options:
   network:
     description:
-      - Name of a network stored in O(state_dir), of the macvlan driver (the one whose networks
-        span hosts), with C(dns) on.
+      - Name of a network stored in O(state_dir), of the macvlan or ipvlan driver (those whose
+        networks span hosts), with C(dns) on.
     type: str
     required: true
   peers:

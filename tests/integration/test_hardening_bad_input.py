@@ -162,6 +162,7 @@ def role(case_id, role_name, variables, field, value):
 # -- the table -----------------------------------------------------------------------------
 VLAN = "vlan_subinterface"
 MACVLAN = "macvlan_network"
+IPVLAN = "ipvlan_network"
 BRIDGE = "bridge_network"
 ENDPOINT = "container_endpoint"
 INFO = "network_info"
@@ -172,6 +173,11 @@ SIXTEEN = "abcdefghijklmnop"
 def mv(**changes):
     """A new macvlan network ``mv2`` on the lab's parent, with ``changes``."""
     return dict({"name": "mv2", "parent": "veth0", "subnet": "10.7.0.0/24"}, **changes)
+
+
+def iv(**changes):
+    """A new ipvlan network ``iv2`` on the lab's parent (which carries the macvlan network ``mv``)."""
+    return dict({"name": "iv2", "parent": "veth0", "subnet": "10.7.1.0/24"}, **changes)
 
 
 def br(**changes):
@@ -262,6 +268,12 @@ CASES = [
     case("mv-ipv6-mtu-below-1280", MACVLAN, mv(subnet="fd00:7::/64", mtu=1279), "mtu", 1279),
     case("mv-labels-not-strings", MACVLAN, mv(labels={"team": 1}), "labels", 1),
     case("mv-labels-list-value", MACVLAN, dict(MV, labels={"team": ["a"]}), "labels", ["a"]),
+    # ipvlan_network (issue 18)
+    case("iv-bad-mode", IPVLAN, iv(mode="l4"), "mode", "l4"),
+    case("iv-bad-flag", IPVLAN, iv(flag="passthru"), "flag", "passthru"),
+    case("iv-on-a-macvlan-parent", IPVLAN, iv(), "parent", "veth0"),
+    case("iv-host-access-l3", IPVLAN, iv(mode="l3", host_access={"ifname": "shim0", "address": "10.7.1.250"}),
+         "host_access", "l3"),
     # bridge_network
     case("br-mtu-below-68", BRIDGE, br(mtu=67), "mtu", 67),
     case("br-labels-not-strings", BRIDGE, br(labels={"tier": 2}), "labels", 2),
@@ -376,9 +388,20 @@ CASES = [
           [{"host": "host1", "container_netns": "a", "network": "web", "publish": ["8080:80"]},
            {"host": "host1", "container_netns": "b", "network": "api", "publish": ["8080:8080"]}],
           "publish", "0.0.0.0:8080->8080/tcp"),
+    fleet("fleet-ipvlan-on-a-macvlan-parent",
+          dict(net_vars(), underlay_networks=net_vars()["underlay_networks"] + [
+              {"name": "iv", "driver": "ipvlan", "parent": "ens33", "subnet": "10.78.0.0/24"}]),
+          [], "parent", "ens33"),
+    fleet("fleet-mac-for-an-ipvlan-endpoint",
+          {"underlay_networks": [{"name": "iv", "driver": "ipvlan", "parent": "ens33", "subnet": "10.78.0.0/24"}]},
+          [{"host": "host1", "container_netns": "a", "network": "iv", "mac_address": "02:00:00:00:00:08"}],
+          "mac_address", "02:00:00:00:00:08"),
     # the roles' argument specs (a role run on its own)
     role("role-networks-driver", "networks",
          {"underlay_networks": [{"name": "x", "driver": "overlay", "subnet": "10.9.0.0/24"}]}, "driver", "overlay"),
+    role("role-networks-ipvlan-flag", "networks",
+         {"underlay_networks": [{"name": "x", "driver": "ipvlan", "parent": "veth0", "subnet": "10.9.0.0/24",
+                                 "flag": "passthru"}]}, "flag", "passthru"),
     role("role-trunk-vlan-id-abc", "trunk_host",
          {"underlay_trunks": [{"parent": "veth0", "vlans": [{"id": "abc"}]}]}, "id", "abc"),
     role("role-endpoints-bad-state", "endpoints",

@@ -26,7 +26,11 @@ BRIDGE = {"name": "b1", "id": "2" * 64, "driver": "bridge", "bridge_name": "br-b
 INTERNAL = dict(BRIDGE, name="i1", id="3" * 64, bridge_name="br-i1", internal=True, masquerade=False,
                 ipam={"subnet": "172.31.0.0/24", "gateway": "172.31.0.1", "ip_range": "172.31.0.0/24",
                       "aux_addresses": {}})
-NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL)}
+IPVLAN = dict(MACVLAN, name="v2", id="4" * 64, driver="ipvlan", parent="eth1", mode="l2", flag="bridge",
+              ipam={"subnet": "10.2.0.0/24", "gateway": "10.2.0.1", "ip_range": "10.2.0.0/24", "aux_addresses": {}})
+IPVLAN_L3 = dict(IPVLAN, name="v3", id="5" * 64, parent="eth2", mode="l3",
+                 ipam={"subnet": "10.3.0.0/24", "gateway": "10.3.0.1", "ip_range": "10.3.0.0/24", "aux_addresses": {}})
+NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL, IPVLAN, IPVLAN_L3)}
 
 
 def target(name):
@@ -34,12 +38,14 @@ def target(name):
     return _targets.Target(owner=f"netns:{name}", label=f"namespace {name}", netns_path=f"/run/netns/{name}")
 
 
-def endpoint_link(network, namespace, name="eth0", address=None, mac=None, kind=None, admin_state="up", mode=None):
+def endpoint_link(network, namespace, name="eth0", address=None, mac=None, kind=None, admin_state="up", mode=None,
+                  flag=None):
     """An endpoint of ours as the kernel reports it: marked with its owner, holding ``address``."""
     definition = NETWORKS[network]
     prefix = definition["ipam"]["subnet"].split("/")[1]
-    return LinkSnapshot(name=name, index=10, kind=kind or ("macvlan" if definition["driver"] == "macvlan" else "veth"),
-                        mtu=1500, mac_address=mac, admin_state=admin_state, mode=mode,
+    kind = kind or {"bridge": "veth"}.get(definition["driver"], definition["driver"])
+    return LinkSnapshot(name=name, index=10, kind=kind,
+                        mtu=1500, mac_address=mac, admin_state=admin_state, mode=mode, flag=flag,
                         addresses=(f"{address}/{prefix}",) if address else (),
                         alias=_endpoint_names.owner_mark(network, f"netns:{namespace}"))
 

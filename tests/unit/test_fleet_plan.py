@@ -113,7 +113,7 @@ def test_the_example_inventory_is_a_valid_plan():
     (lambda h: h["host1"]["networks"].append(macvlan("vlan100", "ens33.100", "10.5.0.0/24")),
      "host1: underlay_networks[vlan100].name: network 'vlan100' is defined twice on this host"),
     (lambda h: h["host1"]["networks"].append({"name": "x", "driver": "overlay", "subnet": "10.6.0.0/24"}),
-     "host1: underlay_networks[x].driver: 'overlay' is not a known driver (macvlan, bridge)"),
+     "host1: underlay_networks[x].driver: 'overlay' is not a known driver (macvlan, ipvlan, bridge)"),
     (lambda h: h["host1"]["networks"].append({"name": "b", "driver": "bridge", "subnet": "10.6.0.0/24",
                                               "mode": "private"}),
      "host1: underlay_networks[b].mode: mode is not an option of a bridge network"),

@@ -58,7 +58,7 @@ def test_peers_are_checked_against_the_network_and_sorted_by_address():
 @pytest.mark.parametrize("definition, peers, field, message", [
     (None, [], "network", "no network named 'lan'"),
     (dict(LAN, driver="bridge", bridge_name="br0"), [], "network", "is a bridge network: only networks of the drivers"
-     " macvlan span hosts"),
+     " ipvlan, macvlan span hosts"),
     (dict(LAN, dns=False), [], "network", "has dns off"),
     (LAN, [{"name": "web"}], "peers[0].name", "'web' of web on host2 (10.0.0.130) is already a name of the local"
      " endpoint container:web on network 'lan'"),
@@ -80,7 +80,7 @@ def test_bad_peers_are_refused_naming_field_and_value(definition, peers, field, 
 
 
 def test_drivers_that_span_hosts_are_a_set():
-    assert _network_peers.DRIVERS == {"macvlan"}
+    assert _network_peers.DRIVERS == {"macvlan", "ipvlan"}
 
 
 def test_the_resolver_serves_a_peer_by_its_name_and_aliases_in_the_local_namespaces_only():

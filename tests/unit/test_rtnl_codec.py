@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import socket
 
 import pytest
 from pyroute2.netlink import nlmsgerr
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg, protinfo_bridge
+from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as ipvlan_data
 from pyroute2.netlink.rtnl.ifinfmsg.plugins.vlan import vlan as vlan_data
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
@@ -81,6 +83,24 @@ def numbered(cls):
     return found
 
 
+UAPI_IF_LINK = "/usr/include/linux/if_link.h"  # Debian's linux-libc-dev: the kernel's own numbering
+
+
+def uapi_enum(first):
+    """The names of the kernel's uapi enum that starts with ``first``, in order (their values)."""
+    with open(UAPI_IF_LINK, encoding="utf-8") as handle:
+        text = handle.read()
+    body = re.search(r"enum[^{]*\{\s*(" + first + r"\b[^}]*)\}", text).group(1)
+    return [part.split("=")[0].strip() for part in body.split(",") if part.strip()]
+
+
+class UapiIpvlan:
+    """The ipvlan attribute table as the kernel numbers it: pyroute2 0.9.7's stops at
+    IFLA_IPVLAN_MODE (it has no IFLA_IPVLAN_FLAGS)."""
+
+    nla_map = tuple((name, "none") for name in uapi_enum("IFLA_IPVLAN_UNSPEC"))
+
+
 ATTRIBUTE_TABLES = [
     (ifinfmsg, ("IFLA_ADDRESS", "IFLA_IFNAME", "IFLA_MTU", "IFLA_LINK", "IFLA_MASTER", "IFLA_PROTINFO",
                 "IFLA_LINKINFO", "IFLA_IFALIAS", "IFLA_NET_NS_FD", "IFLA_EXT_MASK", "IFLA_LINK_NETNSID",
@@ -88,6 +108,8 @@ ATTRIBUTE_TABLES = [
     (ifinfmsg.ifinfo, ("IFLA_INFO_KIND", "IFLA_INFO_DATA", "IFLA_INFO_SLAVE_KIND", "IFLA_INFO_SLAVE_DATA")),
     (vlan_data, ("IFLA_VLAN_ID", "IFLA_VLAN_PROTOCOL")),
     (ifinfmsg.ifinfo.macvlan_data, ("IFLA_MACVLAN_MODE",)),
+    (ipvlan_data, ("IFLA_IPVLAN_MODE",)),
+    (UapiIpvlan, ("IFLA_IPVLAN_MODE", "IFLA_IPVLAN_FLAGS")),
     (ifinfmsg.ifinfo.veth_data, ("VETH_INFO_PEER",)),
     (ifinfmsg.ifinfo.bridge_slave_data, ("IFLA_BRPORT_ISOLATED",)),
     (protinfo_bridge, ("IFLA_BRPORT_ISOLATED",)),
@@ -147,6 +169,52 @@ def test_new_link_macvlan_endpoint():
         ("ulx0123", 3, MAC, 11)
     assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") == "macvlan"
     assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_MACVLAN_MODE") == "private"
+
+
+def test_ipvlan_values_are_the_kernels():
+    """Modes as pyroute2 and the uapi header number them; flags as the header defines them."""
+    assert {name: rtnl.IPVLAN_MODES[name] for name in ("l2", "l3")} == \
+        {"l2": ipvlan_data.modes["IPVLAN_MODE_L2"], "l3": ipvlan_data.modes["IPVLAN_MODE_L3"]}
+    assert uapi_enum("IPVLAN_MODE_L2")[:3] == [f"IPVLAN_MODE_{mode.upper()}" for mode, _number in
+                                               sorted(rtnl.IPVLAN_MODES.items(), key=lambda item: item[1])]
+    with open(UAPI_IF_LINK, encoding="utf-8") as handle:
+        defined = dict(re.findall(r"#define\s+IPVLAN_F_(\w+)\s+(0x[0-9a-fA-F]+)", handle.read()))
+    assert {name: value for name, value in rtnl.IPVLAN_FLAGS.items() if value} == \
+        {name.lower(): int(value, 16) for name, value in defined.items()}
+    assert rtnl.IPVLAN_FLAGS["bridge"] == 0  # no flag: the kernel's default
+
+
+@pytest.mark.parametrize("mode", sorted(rtnl.IPVLAN_MODES))
+@pytest.mark.parametrize("flag", sorted(rtnl.IPVLAN_FLAGS))
+def test_new_link_ipvlan_endpoint(mode, flag):
+    """What ``op_endpoint_add_ipvlan`` sends: made in the target namespace, on a parent, with no
+    MAC (an ipvlan has its parent's), its mode and flag as u16 attributes."""
+    msg = decoded(ifinfmsg, rtnl.new_link(
+        rtnl.attr_str(rtnl.IFLA_IFNAME, "ulx0123"), rtnl.attr_u32(rtnl.IFLA_LINK, 3),
+        rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, 11), rtnl.ipvlan_info(mode, flag), index=42))
+    assert msg["header"]["flags"] == rtnl.F_REQUEST | rtnl.F_ACK | rtnl.F_CREATE | rtnl.F_EXCL
+    assert (msg["index"], msg.get("IFLA_IFNAME"), msg.get("IFLA_LINK"), msg.get("IFLA_NET_NS_FD")) == \
+        (42, "ulx0123", 3, 11)
+    assert msg.get("IFLA_ADDRESS") is None
+    assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") == "ipvlan"
+    assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_IPVLAN_MODE") == rtnl.IPVLAN_MODES[mode]
+    # pyroute2 does not know IFLA_IPVLAN_FLAGS: its bytes are read as the kernel reads them
+    data = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")
+    assert [name for name, _value in data["attrs"]][:1] == ["IFLA_IPVLAN_MODE"]
+    info = rtnl.attrs(rtnl.ipvlan_info(mode, flag)[4:])
+    inner = rtnl.attrs(info[rtnl.IFLA_INFO_DATA])
+    assert (rtnl.u16(inner[rtnl.IFLA_IPVLAN_MODE]), rtnl.u16(inner[rtnl.IFLA_IPVLAN_FLAGS])) == \
+        (rtnl.IPVLAN_MODES[mode], rtnl.IPVLAN_FLAGS[flag])
+
+
+def test_change_link_ipvlan_mode():
+    """What ``op_link_set_ipvlan_mode`` sends: RTM_NEWLINK on an existing index, no create flags
+    (the kernel then calls ipvlan's changelink)."""
+    msg = decoded(ifinfmsg, rtnl.change_link(5, rtnl.ipvlan_info("l3", "private")))
+    assert msg["header"]["type"] == rtnl.RTM_NEWLINK
+    assert msg["header"]["flags"] == rtnl.F_REQUEST | rtnl.F_ACK
+    assert (msg["index"], msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")) == (5, "ipvlan")
+    assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_IPVLAN_MODE") == 1
 
 
 def test_new_link_veth_with_peer():
@@ -277,7 +345,7 @@ def test_vlan_link_is_read(protocol, name):
             ("IFLA_VLAN_ID", 100), ("IFLA_VLAN_PROTOCOL", protocol)]})]})]))
     assert fields == {"name": "eth0.100", "index": 14, "kind": "vlan", "mtu": 1496, "mac_address": MAC,
                       "admin_state": "up", "parent_index": 3, "vlan_id": 100, "protocol": name, "mode": None,
-                      "master": None, "isolated": None, "alias": "made by hand"}
+                      "flag": None, "master": None, "isolated": None, "alias": "made by hand"}
     assert parent_here is True
 
 
@@ -287,6 +355,27 @@ def test_macvlan_link_is_read(mode):
         ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "macvlan"), ("IFLA_INFO_DATA", {"attrs": [
             ("IFLA_MACVLAN_MODE", rtnl.MACVLAN_MODES[mode])]})]})])
     assert (fields["kind"], fields["mode"], fields["admin_state"]) == ("macvlan", mode, "down")
+
+
+@pytest.mark.parametrize("mode", sorted(rtnl.IPVLAN_MODES))
+def test_ipvlan_link_is_read(mode):
+    """Its mode as pyroute2 encodes it; no IFLA_IPVLAN_FLAGS (pyroute2 cannot encode it) reads as
+    the kernel's default flag, bridge; its parent is looked up by name."""
+    fields, parent_here = link_message_fields(16, [
+        ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "ipvlan"), ("IFLA_INFO_DATA", {"attrs": [
+            ("IFLA_IPVLAN_MODE", rtnl.IPVLAN_MODES[mode])]})]})])
+    assert (fields["kind"], fields["mode"], fields["flag"]) == ("ipvlan", mode, "bridge")
+    assert parent_here is True
+
+
+@pytest.mark.parametrize("flag", sorted(rtnl.IPVLAN_FLAGS))
+def test_ipvlan_flag_is_read(flag):
+    msg = ifinfmsg()
+    msg["index"], msg["attrs"] = 17, [("IFLA_IFNAME", "eth0"), ("IFLA_LINK", 3)]
+    payload = encoded(msg, rtnl.RTM_NEWLINK)
+    payload = payload[:rtnl.IFINFO.size] + rtnl.ipvlan_info("l3s", flag) + payload[rtnl.IFINFO.size:]
+    fields, _parent_here = link_fields(rtnl.parse_link(payload))
+    assert (fields["name"], fields["kind"], fields["mode"], fields["flag"]) == ("eth0", "ipvlan", "l3s", flag)
 
 
 def link_message_fields(index, extra):
