@@ -47,14 +47,14 @@ class LinkWrites:
         finally:
             os.close(fd)
 
-    def op_endpoint_add_ipvlan(self, target_netns, name, parent, mode, flag, index=0):
+    def op_endpoint_add_ipvlan(self, target_netns, name, parent, mode, flag, index=0, mtu=None):
         """An ipvlan child of ``parent`` made directly inside ``target_netns``, as
         ``op_endpoint_add_macvlan`` makes a macvlan; it has the parent's MAC address."""
         parent_index = self._index(parent)
         fd = os.open(target_netns, os.O_RDONLY)
         try:
             self._add_ipvlan(name, parent, mode, flag, rtnl.attr_u32(rtnl.IFLA_LINK, parent_index),
-                             rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd), index=index)
+                             rtnl.attr_u32(rtnl.IFLA_NET_NS_FD, fd), *_mtu(mtu), index=index)
             with self._undo_on_failure(self._root_adapter().other(target_netns), name):
                 with _netns.entered(fd):
                     _netns.ipv6_off(name)
