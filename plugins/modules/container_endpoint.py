@@ -102,7 +102,7 @@ options:
     description:
       - MAC address of the interface. Default is derived from the address as Docker does
         (V(02:42:) followed by the four address bytes).
-      - Refused on an ipvlan network: its endpoints have their parent's MAC address.
+      - "Refused on an ipvlan network: its endpoints have their parent's MAC address."
     type: str
   default_route:
     description:

@@ -102,8 +102,8 @@ def test_create_rerun_check_mode_diff_and_removal(lab):
     assert checked["network"]["Options"] == {"parent": "veth0", "ipvlan_mode": "l3", "ipvlan_flag": "private"}
     assert lab.world.changes_since(settled) == []
 
-    changed = lib.run_tasks([{MODULE: net(lab, mode="l3", flag="private")}, {MODULE: net(lab, mode="l3",
-                                                                                        flag="private")}])
+    again = {MODULE: net(lab, mode="l3", flag="private")}
+    changed = lib.run_tasks([again, again])
     assert [x["changed"] for x in changed] == [True, False], [x.get("msg") for x in changed]
 
     absent = {"name": "lan", "state": "absent", "netns": lab.host, "state_dir": lab.state_dir}

@@ -32,8 +32,8 @@ def test_an_ipvlan_network_and_its_endpoint_are_accepted_and_summarised_per_vlan
                                 "ipv4_address": "10.3.0.5"}],
                               other_networks=[ipvlan(ip_range="10.3.0.128/25")])
     assert found == []
-    assert [(item["host"], item["driver"]) for item in summary["VLAN 300"]] == [("host1", "ipvlan"),
-                                                                                 ("host2", "ipvlan")]
+    found = [(item["host"], item["driver"]) for item in summary["VLAN 300"]]
+    assert found == [("host1", "ipvlan"), ("host2", "ipvlan")]
 
 
 @pytest.mark.parametrize("networks, endpoints, problem", [

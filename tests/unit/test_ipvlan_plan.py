@@ -173,8 +173,8 @@ def test_an_l2_endpoint_is_an_ipvlan_without_a_mac_of_its_own():
     batch = endpoint_spec(network="v2", container_netns="a")
     planned = _endpoint_plan.plan(batch, endpoint_current(batch, a={}))
     create = [step for step in planned.steps if step.op == "endpoint_add_ipvlan"][0]
-    assert {key: create.args[key] for key in ("parent", "mode", "flag")} == {"parent": "eth1", "mode": "l2",
-                                                                           "flag": "bridge"}
+    made = {key: create.args[key] for key in ("parent", "mode", "flag")}
+    assert made == {"parent": "eth1", "mode": "l2", "flag": "bridge"}
     assert "mac_address" not in create.args
     assert "announce 10.2.0.2 (the parent's MAC) with a gratuitous ARP in namespace a" in planned.actions
     assert "route default via 10.2.0.1 in namespace a" in planned.actions
@@ -234,13 +234,13 @@ def test_a_mac_for_an_ipvlan_endpoint_is_refused():
 def test_drift_names_a_changed_mode_and_a_missing_device_route():
     held = dict(lease("v3", "a"), default_route=True)
     endpoint = _info.EndpointKernel(link=endpoint_link("v3", "a", address="10.3.0.2", mode="l2"), gateway_routes={})
-    found = _info.drift(IPVLAN_L3, {"10.3.0.2": held}, _info.NetworkKernel(parent=link("eth2"),
-                                                                          endpoints={"10.3.0.2": endpoint}))
+    kernel = _info.NetworkKernel(parent=link("eth2"), endpoints={"10.3.0.2": endpoint})
+    found = _info.drift(IPVLAN_L3, {"10.3.0.2": held}, kernel)
     assert found == [
         "endpoint namespace a (10.3.0.2): interface 'eth0' is in ipvlan mode l2 (flag None), the network's is l3"
         " (flag bridge)",
         "endpoint namespace a (10.3.0.2): route default via dev eth0 is missing"]
     fine = _info.EndpointKernel(link=endpoint_link("v3", "a", address="10.3.0.2", mode="l3", flag="bridge"),
                                 gateway_routes={"default": "dev eth0"})
-    assert _info.drift(IPVLAN_L3, {"10.3.0.2": held}, _info.NetworkKernel(parent=link("eth2"),
-                                                                         endpoints={"10.3.0.2": fine})) == []
+    kernel = _info.NetworkKernel(parent=link("eth2"), endpoints={"10.3.0.2": fine})
+    assert _info.drift(IPVLAN_L3, {"10.3.0.2": held}, kernel) == []
