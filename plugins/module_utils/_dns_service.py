@@ -97,8 +97,11 @@ def fingerprints(networks):
 EMPTY = fingerprints({"": ({}, ())})[""]  # a network with no member (or none the resolver knows)
 
 
-def wanted_digest(state_dir):
-    return digest(_dns_records.views(served_networks(state_dir)))
+def serves(served, networks):
+    """Whether a resolver that reports ``served`` (``served_fingerprints``) serves ``networks``
+    (``{network: (leases, peers)}``) as they are: the one question every module asks of it."""
+    return served is not None and all(served.get(name, EMPTY) == value
+                                      for name, value in fingerprints(networks).items())
 
 
 # -- the service side -------------------------------------------------------------
@@ -242,14 +245,6 @@ def running(state_dir):
     finally:
         os.close(fd)
     return False
-
-
-def served_digest(state_dir):
-    """The digest the running resolver of ``state_dir`` serves, or None when none runs."""
-    if not running(state_dir):
-        return None
-    report = _read_report(state_dir)
-    return report.get("digest") if report else None
 
 
 def served_fingerprints(state_dir):

@@ -117,12 +117,10 @@ def plan(result, names, items, finals):
                 lease["resolv_conf"] = records[lease["owner"]]
     # only the batch's networks are waited for (another network's file is not even needed)
     changed = {network: (tables[network], names.peers.get(network, ())) for network in finals if network in tables}
-    service = _service()
-    wanted = service.fingerprints(changed)
     if names.served is None:
         if not _dns_records.views(changed):
             return None
-    elif not woken and all(names.served.get(network, service.EMPTY) == value for network, value in wanted.items()):
+    elif not woken and _service().serves(names.served, changed):
         return None  # (a namespace whose loopback comes up is served once it is: wait for that)
     state = "start the names resolver and wait until it serves" if names.served is None else \
         "wait until the names resolver serves"

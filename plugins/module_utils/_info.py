@@ -138,10 +138,10 @@ def observe_names(store, state_dir):
             path = (lease.get("resolv_conf") or {}).get("path")
             if path and path not in files:
                 files[path] = _resolv_conf.read(path)
-    served = service.served_digest(state_dir)
+    served = service.served_fingerprints(state_dir)
     report = service._read_report(state_dir) or {} if served is not None else {}  # pylint: disable=protected-access
     return NamesObserved(running=served is not None, files=files, alive=alive,
-                         current=served == service.digest(_dns_records.views(networks)),
+                         current=service.serves(served, networks),
                          problems=tuple(report.get("problems") or ()))
 
 

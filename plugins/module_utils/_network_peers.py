@@ -44,9 +44,8 @@ class PeersCurrent:
     definition: Optional[dict]
     leases: dict                     # {ip: lease} of the network
     stored: list                     # the stored peer records ([]: none, no file)
-    tables: dict                     # network -> {ip: lease} of every network with dns on
-    peers: dict                      # network -> its stored peers' records (_dns_records.peer_records)
-    served: Optional[str] = None     # the digest the running resolver serves (read only when names are served)
+    served: Optional[dict] = None    # {network: fingerprint} the running resolver serves (None: none
+    #                                  runs, or not read: the network has no names or no local endpoint)
 
 
 def build_spec(params):
@@ -137,17 +136,16 @@ def peer_label(peer):
 
 
 def read(ws, spec):
+    """The network's definition, leases and stored records, and what the resolver serves of it
+    (read only when the network has names and local endpoints). Other networks' files are not
+    read: the resolver is asked about this network only."""
     store = ws.store
     definition = store.network(spec.network)
-    tables = {name: store.leases(name)["leases"] for name, found in sorted(store.networks().items())
-              if found and _endpoint_dns.enabled(found)}
     current = PeersCurrent(definition=definition,
                            leases=store.leases(spec.network)["leases"] if definition else {},
-                           stored=store.peers(spec.network),
-                           tables=tables,
-                           peers={name: _dns_records.peer_records(store.peers(name)) for name in tables})
-    if _dns_records.views({name: (leases, ()) for name, leases in tables.items()}):
-        current.served = _endpoint_dns._service().served_digest(spec.state_dir)  # pylint: disable=protected-access
+                           stored=store.peers(spec.network))
+    if definition and _endpoint_dns.enabled(definition) and current.leases:
+        current.served = _endpoint_dns._service().served_fingerprints(spec.state_dir)  # pylint: disable=protected-access
     return current
 
 
@@ -173,15 +171,14 @@ def plan(spec, current):
         else:
             result.add(f"remove the peer records of network '{spec.network}'", "store_delete_peers", undo=undo,
                        network=spec.network)
-    peers = dict(current.peers)
-    if spec.network in peers:
-        peers[spec.network] = _dns_records.peer_records(wanted or ())
-    views = _dns_records.views({name: (leases, peers[name]) for name, leases in current.tables.items()})
-    if views and _endpoint_dns._service().digest(views) != current.served:  # pylint: disable=protected-access
-        state = "start the names resolver and wait until it serves" if current.served is None else \
-            "wait until the names resolver serves"
-        result.add(f"{state} the new records ({spec.state_dir})", "dns_ensure", state_dir=spec.state_dir,
-                   netns=spec.netns)
+    # the resolver serves the records to the network's local endpoints: none, nothing to wait for
+    if current.definition and _endpoint_dns.enabled(current.definition) and current.leases:
+        network = {spec.network: (current.leases, _dns_records.peer_records(wanted or ()))}
+        if not _endpoint_dns._service().serves(current.served, network):  # pylint: disable=protected-access
+            state = "start the names resolver and wait until it serves" if current.served is None else \
+                "wait until the names resolver serves"
+            result.add(f"{state} the new records ({spec.state_dir})", "dns_ensure", state_dir=spec.state_dir,
+                       netns=spec.netns, networks=[spec.network])
     return result
 
 

@@ -205,6 +205,14 @@ def test_a_corrupt_lease_file_of_another_network_stops_only_the_runs_that_need_i
     wp = done["endpoint"]["ipv4_address"].split("/")[0]
     assert ask(ns.out, "wordpress") == [wp] and ask(ns.wp, ns.out) == [out]
     assert lib.run_tasks([attach])[0]["changed"] is False
+    # network_peers too reads, and waits for, its own network only
+    joined = lib.run_tasks([{MODULE: dict(lab.common, network="mv", container_netns=ns.m2)}])[0]
+    assert joined["changed"] is True and not joined.get("failed"), joined.get("msg")
+    peers = {"underlay.network.network_peers": dict(lab.common, network="mv", peers=[
+        {"host": "far", "name": "remote", "address": "10.63.0.200"}])}
+    stored = lib.run_tasks([peers, peers])
+    assert [x["changed"] for x in stored] == [True, False], [x.get("msg") for x in stored]
+    assert ask(ns.m2, "remote") == ["10.63.0.200"]
     # the resolver follows: it says why internal is not read, and serves what it had of it
     assert _dns_service.running(lab.state_dir)
     assert ask(ns.db, "mariadb") == [db]

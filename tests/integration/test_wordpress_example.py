@@ -244,12 +244,12 @@ def read(path):
 def observed(site):
     """What check mode must leave byte-identical: the host namespace's nftables ruleset and
     kernel, every container's resolv.conf, the state directory (the resolver's lock with its
-    pid and ``dns/served``, the digest it serves, among it; not its log), the digest the
-    running resolver reports, and what the networks role installed."""
+    pid and ``dns/served``, the fingerprints it serves, among it; not its log), the networks'
+    fingerprints the running resolver reports, and what the networks role installed."""
     state = lib.tree_snapshot(site.state_dir) or {}
     state.pop(os.path.join("dns", "resolver.log"), None)
     return {"nft": lib.nft_ruleset(site.host), "kernel": lib.kernel_snapshot(site.host), "state": state,
-            "resolver": (_dns_service.running(site.state_dir), _dns_service.served_digest(site.state_dir)),
+            "resolver": (_dns_service.running(site.state_dir), _dns_service.served_fingerprints(site.state_dir)),
             "resolv.conf": {name: read(resolv_conf_path(site, name)) for name in COMMANDS},
             "installed": lib.tree_snapshot(site.files)}
 

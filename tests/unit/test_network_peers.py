@@ -121,8 +121,7 @@ def test_a_malformed_peer_file_is_refused_and_kept(tmp_path, data, problem):
 
 def current(stored=(), leases=None, served=None):
     leases = LEASES if leases is None else leases
-    return _network_peers.PeersCurrent(definition=LAN, leases=leases, stored=list(stored), tables={"lan": leases},
-                                       peers={"lan": _dns_records.peer_records(stored)}, served=served)
+    return _network_peers.PeersCurrent(definition=LAN, leases=leases, stored=list(stored), served=served)
 
 
 def spec(peers=(), state="present"):
@@ -133,11 +132,12 @@ def test_the_plan_stores_the_records_then_waits_for_the_resolver_then_changes_no
     planned = _network_peers.plan(spec([peer()]), current())
     assert [step.op for step in planned.steps] == ["store_put_peers", "dns_ensure"]
     assert planned.steps[0].args == {"network": "lan", "peers": [peer()]}
+    assert planned.steps[1].args["networks"] == ["lan"]  # waited for alone: no other network's file is read
     assert planned.steps[0].undo.op == "store_delete_peers"
     assert planned.before == {"network": "lan", "peers": []}
     assert planned.after == {"network": "lan", "peers": ["mariadb on host2 (10.0.0.130) aliases db"]}
-    views = _dns_records.views({"lan": (LEASES, _dns_records.peer_records([peer()]))})
-    done = current(stored=[peer()], served=_dns_service.digest(views))
+    served = _dns_service.fingerprints({"lan": (LEASES, _dns_records.peer_records([peer()]))})
+    done = current(stored=[peer()], served=dict(served, other="what another network has"))
     assert _network_peers.plan(spec([peer()]), done).steps == []
     removed = _network_peers.plan(spec(state="absent"), done)
     assert [step.op for step in removed.steps] == ["store_delete_peers", "dns_ensure"]
