@@ -79,9 +79,11 @@ options:
       - At least 68 (1280 on a network with IPv6), at most 65535; on a network with a parent, not
         above the parent's MTU (the kernel refuses a macvlan larger than its parent; raise the
         parent's first, for example with M(underlay.network.vlan_subinterface)'s C(mtu)).
-      - A bridge network's bridge takes it at once; endpoints already attached get a new MTU when
-        they are attached again (M(underlay.network.container_endpoint), C(underlay-network restore));
-        until then M(underlay.network.network_info) lists the difference as drift.
+      - A change reaches the bridge and the attached endpoints that inherit it at once, in place
+        (both ends of a veth pair); an endpoint whose container is stopped gets it when it is made
+        again. After a change of the parent's own MTU, endpoints get the new one when they are
+        attached again (M(underlay.network.container_endpoint), C(underlay-network restore)); until
+        then M(underlay.network.network_info) lists the difference as drift.
     type: int
   labels:
     description:

@@ -28,7 +28,9 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     now,
     plan_removal,
     predicted_view,
+    plan_inherited_mtu,
     read_endpoint_identities,
+    read_inheriting_endpoints,
     read_owners,
     restore_definition,
 )
@@ -58,6 +60,7 @@ class BridgeCurrent:
     forwarding: Optional[str] = None
     owners: dict = None            # on removal: lease owner -> _targets.owner_state answer
     endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
+    inheriting: dict = None      # on an MTU change: read_inheriting_endpoints
 
 
 def build_spec(params):
@@ -101,7 +104,8 @@ def read(ws, spec):
     return BridgeCurrent(definition=definition, others=others, leases=leases, now=now(), bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
                          owners=read_owners(spec, leases),
-                         endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
+                         endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases),
+                         inheriting=read_inheriting_endpoints(kernel, spec, definition, leases))
 
 
 def _rules_needed_by(spec, definition):
@@ -141,6 +145,7 @@ def plan(spec, current):
     result = Plan(before=before, after=definition_view(desired))
     _plan_bridge(result, spec, current)
     _plan_ports(result, spec, current)
+    plan_inherited_mtu(result, desired, current.inheriting or {}, None)
     _plan_rules(result, spec, current)
     if spec.masquerade and current.forwarding != "1":
         result.add("enable IPv4 forwarding (net.ipv4.ip_forward=1)", "sysctl_set",

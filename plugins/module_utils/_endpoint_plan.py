@@ -29,6 +29,7 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps i
     endpoint_kind,
     identity,
     leased_routes,
+    mtu_steps,
     plan_create,
     recreate_steps,
     route_step,
@@ -209,7 +210,8 @@ def _plan_item(result, current, network, taken, defaults):
                        undo=Step("restore its MAC", "link_set_mac",
                                  dict(where, name=ifname, mac_address=link.mac_address)),
                        name=ifname, mac_address=mac, **where)
-        _plan_mtu(result, current, ifname, mtu)
+        if mtu is not None:  # an existing endpoint takes it in place
+            mtu_steps(result, link, current.host_end, current.target.netns_path, current.target.label, mtu)
         have_addresses = set(_vlan.managed_addresses(link.addresses))
         have_routes, state = current.gateway_routes, link.admin_state
     for stale_address in sorted(have_addresses - {cidr}):
@@ -257,20 +259,6 @@ def _mtu(item, definition, uplink):
     return mtu
 
 
-def _plan_mtu(result, current, ifname, mtu):
-    """An existing endpoint takes the MTU it is to have in place: both ends of a veth pair."""
-    if mtu is None:
-        return
-    link, where, label = current.link, {"in_netns": current.target.netns_path}, current.target.label
-    if link.mtu != mtu:
-        result.add(f"set MTU of '{ifname}' in {label} from {link.mtu} to {mtu}", "link_set",
-                   undo=Step("restore its MTU", "link_set", dict(where, name=ifname, mtu=link.mtu)),
-                   name=ifname, mtu=mtu, **where)
-    host_end = current.host_end
-    if host_end is not None and host_end.mtu != mtu:
-        result.add(f"set MTU of '{host_end.name}' (the host end of '{ifname}') from {host_end.mtu} to {mtu}",
-                   "link_set", undo=Step("restore its MTU", "link_set", {"name": host_end.name, "mtu": host_end.mtu}),
-                   name=host_end.name, mtu=mtu)
 
 
 def _check_names(item, leases, owner):

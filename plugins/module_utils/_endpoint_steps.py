@@ -128,3 +128,17 @@ def recreate_steps(network, definition, address, lease, same=None):
         route_step(steps, True, dst, via, label, where)
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])
+
+
+def mtu_steps(result, link, host_end, netns_path, label, mtu):
+    """Give an endpoint's ``link`` (in ``netns_path``) the MTU ``mtu`` in place, and the host
+    end of a veth pair (``host_end``, None for macvlan and ipvlan) too; each undone by its old MTU."""
+    where = {"in_netns": netns_path}
+    if link.mtu != mtu:
+        result.add(f"set MTU of '{link.name}' in {label} from {link.mtu} to {mtu}", "link_set",
+                   undo=Step("restore its MTU", "link_set", dict(where, name=link.name, mtu=link.mtu)),
+                   name=link.name, mtu=mtu, **where)
+    if host_end is not None and host_end.mtu != mtu:
+        result.add(f"set MTU of '{host_end.name}' (the host end of '{link.name}') from {host_end.mtu} to {mtu}",
+                   "link_set", undo=Step("restore its MTU", "link_set", {"name": host_end.name, "mtu": host_end.mtu}),
+                   name=host_end.name, mtu=mtu)

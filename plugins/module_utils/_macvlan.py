@@ -35,7 +35,9 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     owner_label,
     plan_removal,
     predicted_view,
+    plan_inherited_mtu,
     read_endpoint_identities,
+    read_inheriting_endpoints,
     read_owners,
     restore_definition,
 )
@@ -104,6 +106,7 @@ class MacvlanCurrent:
     old_shim_routes: tuple = ()
     owners: dict = None          # on removal: lease owner -> _targets.owner_state answer
     endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
+    inheriting: dict = None      # on an MTU change: read_inheriting_endpoints
 
 
 def build_spec(params, driver=MACVLAN):
@@ -174,7 +177,8 @@ def read(ws, spec):
     return MacvlanCurrent(definition=definition, others=others, leases=leases, now=now(), parent=parent,
                           vlan_base=vlan_base, shim=shim, shim_routes=shim_routes or (), old_shim=old_shim,
                           old_shim_routes=tuple(old_shim_routes), owners=read_owners(spec, leases),
-                          endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases))
+                          endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases),
+                          inheriting=read_inheriting_endpoints(kernel, spec, definition, leases))
 
 
 def _endpoints(current):
@@ -228,6 +232,7 @@ def plan(spec, current):
             f"cannot move network '{spec.name}' from '{definition.get('parent')}' to '{spec.parent}' while"
             f" endpoints are attached: {describe_endpoints(_endpoints(current))}", "parent", spec.parent)
     _plan_mode(result, spec, current)
+    plan_inherited_mtu(result, desired, current.inheriting or {}, uplink)
     _plan_shim(result, spec, current)
     result.after = definition_view(desired)
     if definition_view(definition) != result.after:

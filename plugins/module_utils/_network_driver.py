@@ -16,7 +16,7 @@ from typing import Optional
 from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _network_spec, _targets
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import host_end_name
-from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import identity, recreate_steps
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import identity, mtu_steps, recreate_steps
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
@@ -151,6 +151,36 @@ def read_endpoint_identities(kernel, spec, definition, leases):
                     if definition.get("driver") == "bridge" else None
                 found[ip] = identity(link, host_end)
     return found
+
+
+def read_inheriting_endpoints(kernel, spec, definition, leases):
+    """When the network's ``mtu`` changes: ``{ip: (lease, link, host_end)}`` of each endpoint
+    that inherits it (its lease has no ``mtu`` of its own) and is in the kernel now (a stopped
+    container's endpoint is made again with the network's MTU). ``host_end``: a bridge
+    endpoint's veth end on the host, else None."""
+    if spec.state != "present" or not definition or definition.get("mtu") == spec.mtu:
+        return {}
+    found = {}
+    for ip, lease in leases["leases"].items():
+        if lease.get("mtu") is None and lease.get("ifname") and lease.get("netns_path"):
+            link = kernel.link_in(lease["netns_path"], lease["ifname"])
+            if link is not None:
+                host_end = kernel.link(host_end_name(lease["owner"], spec.name)) \
+                    if definition.get("driver") == "bridge" else None
+                found[ip] = (lease, link, host_end)
+    return found
+
+
+def plan_inherited_mtu(result, desired, endpoints, uplink):
+    """The attached endpoints that inherit the network's MTU take the new one in place (both
+    ends of a veth pair): ``endpoints`` as ``read_inheriting_endpoints`` gives them, ``desired``
+    the new definition, ``uplink`` its parent (None for a bridge). Nothing when the kernel's
+    default is the answer (a bridge network whose ``mtu`` is dropped keeps what it has)."""
+    mtu = _network_mtu.endpoint_mtu(None, desired, uplink)
+    if mtu is None:
+        return
+    for ip, (lease, link, host_end) in sorted(endpoints.items()):
+        mtu_steps(result, link, host_end, lease["netns_path"], f"{owner_label(lease)} ({ip})", mtu)
 
 
 def plan_detach(result, spec, definition, table, owners, identities=None):

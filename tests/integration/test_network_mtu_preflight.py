@@ -132,8 +132,26 @@ def test_a_network_mtu_reaches_its_endpoints_and_is_refused_above_the_parent(lab
     assert attached["endpoint"]["mtu"] == 4000 and link(container, "eth0")["mtu"] == 4000
     assert run("macvlan_network", macvlan(lab, mtu=4000))["changed"] is False
 
-    # the network's MTU changes: the attached endpoint drifts until it is attached again
-    run("macvlan_network", macvlan(lab, mtu=3000))
+    own = lab.namespaces.new("c")
+    assert run("container_endpoint", common(lab, network="mv", container_netns=own, mtu=2000))["endpoint"]["mtu"] == 2000
+
+    # the network's MTU changes: the endpoints that inherit it take the new one in place (check
+    # mode first: nothing changes); one with an MTU of its own keeps it
+    before = snapshot(lab, container, own)
+    checked = run("macvlan_network", macvlan(lab, mtu=3000), check_mode=True, diff=True)
+    assert checked["changed"] is True and snapshot(lab, container, own) == before
+    assert f"set MTU of 'eth0' in namespace {container} (10.7.0.2) from 4000 to 3000" in checked["actions"], checked
+    index = link(container, "eth0")["ifindex"]
+    changed = run("macvlan_network", macvlan(lab, mtu=3000))
+    assert changed["changed"] is True and (link(container, "eth0")["mtu"], link(container, "eth0")["ifindex"]) == \
+        (3000, index), "changed in place"
+    assert link(own, "eth0")["mtu"] == 2000
+    assert info(lab, "mv")["drift"] == []
+    assert run("macvlan_network", macvlan(lab, mtu=3000))["changed"] is False
+    assert run("container_endpoint", common(lab, network="mv", container_netns=container))["changed"] is False
+
+    # set back by hand, the endpoint drifts until it is attached again
+    lib.sh("ip", "link", "set", "eth0", "mtu", "4000", ns=container)
     assert info(lab, "mv")["drift"] == [f"endpoint namespace {container} (10.7.0.2): interface 'eth0' has MTU 4000,"
                                         " the network's is 3000"]
     again = run("container_endpoint", common(lab, network="mv", container_netns=container))
@@ -171,6 +189,16 @@ def test_bridge_endpoints_veth_pairs_get_the_bridge_networks_mtu(lab):
                                                mtu=JUMBO + 1))
     assert refused.get("failed") is True and f"above the MTU {JUMBO} of the bridge 'brm0' of network 'br'" \
         in refused["msg"], refused
+
+    # the bridge network's MTU changes: the bridge and both ends of every veth pair follow
+    lowered = run("bridge_network", bridge(lab, mtu=4000, labels={"tier": "storage"}))
+    assert lowered["changed"] is True, lowered
+    assert link(lab.host, "brm0")["mtu"] == 4000
+    ports = json.loads(lib.sh("ip", "-j", "link", "show", "master", "brm0", ns=lab.host).stdout)
+    assert [port["mtu"] for port in ports] == [4000, 4000]
+    assert [link(container, "eth0")["mtu"] for container in (c1, c2)] == [4000, 4000]
+    assert info(lab, "br")["drift"] == []
+    assert run("bridge_network", bridge(lab, mtu=4000, labels={"tier": "storage"}))["changed"] is False
 
 
 def test_parent_down_or_without_carrier_warns_and_shows_in_parent_state(lab):
