@@ -42,3 +42,23 @@ def network(**own):
         **stored(),
         **own,
     )
+
+
+def parent_network(driver):
+    """The options of a network on a parent interface (macvlan_network, ipvlan_network): the
+    shared ones and ``driver``'s (an ``_macvlan.LinkDriver``) modes and flags."""
+    own = dict(
+        parent=dict(type="str"),
+        mode=dict(type="str", choices=list(driver.modes), default=driver.modes[0]),
+        host_access=dict(type="dict", options=dict(
+            ifname=dict(type="str", required=True),
+            address=dict(type="str", required=True),
+        )),
+    )
+    if driver.flags:
+        own["flag"] = dict(type="str", choices=list(driver.flags), default=driver.flags[0])
+    return network(**own)
+
+
+# what a network on a parent needs when it is to be there
+PARENT_NETWORK_REQUIRED_IF = [("state", "present", ("parent", "subnet"))]

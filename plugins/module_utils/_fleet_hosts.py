@@ -110,7 +110,8 @@ def _network_driver(plan, host, networks):
                    for key in keys if item.get(key) is not None and key not in DRIVER_ONLY[driver]]
         if foreign:
             problems.add(host.name, f"{where}.{foreign[0]}", item.get(foreign[0]),
-                         f"{foreign[0]} is not an option of {'an' if driver[0] in 'aeiou' else 'a'} {driver} network")
+                         f"{foreign[0]} {item.get(foreign[0])!r} is not an option of"
+                         f" {'an' if driver[0] in 'aeiou' else 'a'} {driver} network")
             continue
         if item.get("state", "present") == "absent":
             continue

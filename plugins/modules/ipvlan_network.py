@@ -143,6 +143,20 @@ network:
     EnableDNS: true
     Containers: {}
     Options: {parent: ens33.300, ipvlan_mode: l2, ipvlan_flag: bridge}
+    Labels: {}
+    parent_state: {oper_state: up, carrier: true, promiscuous: false, mtu: 1500}
+  contains:
+    parent_state:
+      description:
+        - The parent interface as the kernel reports it (not in Docker's inspect); V(null) when it does
+          not exist (in check mode, a parent the run would create).
+        - C(oper_state) is the operational state as C(/sys/class/net/IF/operstate) names it; C(carrier)
+          whether the link is up at the physical layer; C(promiscuous) whether the parent is in
+          promiscuous mode (an ipvlan network does not need it, its endpoints have the parent's MAC);
+          C(mtu) its MTU, the default and the ceiling of the network's.
+        - A parent that is down or has no carrier is reported as a warning, not a failure.
+      returned: when O(state=present)
+      type: dict
 actions:
   description: What was done (in check mode, what would be done), one line per step.
   returned: always
@@ -154,24 +168,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.underlay.network.plugins.module_utils import _argspec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._ipvlan import FLAGS, MODES
+from ansible_collections.underlay.network.plugins.module_utils._ipvlan import IPVLAN
 from ansible_collections.underlay.network.plugins.module_utils._resources import IPVLAN_NETWORK
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=_argspec.network(
-            parent=dict(type="str"),
-            mode=dict(type="str", choices=list(MODES), default=MODES[0]),
-            flag=dict(type="str", choices=list(FLAGS), default=FLAGS[0]),
-            host_access=dict(type="dict", options=dict(
-                ifname=dict(type="str", required=True),
-                address=dict(type="str", required=True),
-            )),
-        ),
-        required_if=[("state", "present", ("parent", "subnet"))],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=_argspec.parent_network(IPVLAN),
+                           required_if=_argspec.PARENT_NETWORK_REQUIRED_IF, supports_check_mode=True)
     execute(module, IPVLAN_NETWORK)
 
 

@@ -171,23 +171,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.underlay.network.plugins.module_utils import _argspec
 from ansible_collections.underlay.network.plugins.module_utils._ansible import execute
-from ansible_collections.underlay.network.plugins.module_utils._macvlan import MODES
+from ansible_collections.underlay.network.plugins.module_utils._macvlan import MACVLAN
 from ansible_collections.underlay.network.plugins.module_utils._resources import MACVLAN_NETWORK
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=_argspec.network(
-            parent=dict(type="str"),
-            mode=dict(type="str", choices=list(MODES), default=MODES[0]),
-            host_access=dict(type="dict", options=dict(
-                ifname=dict(type="str", required=True),
-                address=dict(type="str", required=True),
-            )),
-        ),
-        required_if=[("state", "present", ("parent", "subnet"))],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=_argspec.parent_network(MACVLAN),
+                           required_if=_argspec.PARENT_NETWORK_REQUIRED_IF, supports_check_mode=True)
     execute(module, MACVLAN_NETWORK)
 
 

@@ -392,6 +392,9 @@ CASES = [
           dict(net_vars(), underlay_networks=net_vars()["underlay_networks"] + [
               {"name": "iv", "driver": "ipvlan", "parent": "ens33", "subnet": "10.78.0.0/24"}]),
           [], "parent", "ens33"),
+    fleet("fleet-flag-on-macvlan",
+          {"underlay_networks": [{"name": "mv", "driver": "macvlan", "parent": "ens33", "subnet": "10.79.0.0/24",
+                                  "flag": "private"}]}, [], "flag", "private"),
     fleet("fleet-mac-for-an-ipvlan-endpoint",
           {"underlay_networks": [{"name": "iv", "driver": "ipvlan", "parent": "ens33", "subnet": "10.78.0.0/24"}]},
           [{"host": "host1", "container_netns": "a", "network": "iv", "mac_address": "02:00:00:00:00:08"}],

@@ -41,8 +41,8 @@ def test_an_ipvlan_network_and_its_endpoint_are_accepted_and_summarised_per_vlan
     ([ipvlan(flag="passthru")], [], "host1: underlay_networks[vlan300].flag: 'passthru' is not one of bridge,"
      " private, vepa"),
     ([{"name": "m", "driver": "macvlan", "parent": "ens33.100", "subnet": "10.0.0.0/24", "flag": "private"}], [],
-     "host1: underlay_networks[m].flag: flag is not an option of a macvlan network"),
-    ([ipvlan(bridge_name="br0")], [], "host1: underlay_networks[vlan300].bridge_name: bridge_name is not an option"
+     "host1: underlay_networks[m].flag: flag 'private' is not an option of a macvlan network"),
+    ([ipvlan(bridge_name="br0")], [], "host1: underlay_networks[vlan300].bridge_name: bridge_name 'br0' is not an option"
      " of an ipvlan network"),
     ([{"name": "m", "driver": "macvlan", "parent": "ens33.300", "subnet": "10.9.0.0/24"}, ipvlan()], [],
      "host1: underlay_networks[vlan300].parent: 'ens33.300' already carries the macvlan network 'm': the kernel"

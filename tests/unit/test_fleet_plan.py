@@ -116,7 +116,7 @@ def test_the_example_inventory_is_a_valid_plan():
      "host1: underlay_networks[x].driver: 'overlay' is not a known driver (macvlan, ipvlan, bridge)"),
     (lambda h: h["host1"]["networks"].append({"name": "b", "driver": "bridge", "subnet": "10.6.0.0/24",
                                               "mode": "private"}),
-     "host1: underlay_networks[b].mode: mode is not an option of a bridge network"),
+     "host1: underlay_networks[b].mode: mode 'private' is not an option of a bridge network"),
     (lambda h: h["host1"]["networks"].append({"name": "b", "driver": "bridge", "subnet": "10.0.0.128/25"}),
      "host1: underlay_networks[b].subnet: 10.0.0.128/25 overlaps 10.0.0.0/24 of network 'vlan100' on the same host"),
     (lambda h: h["host1"]["networks"].append(macvlan("ext21", "ens33.21", "172.21.1.0/24", gateway="172.21.1.1")),
