@@ -259,8 +259,6 @@ def _mtu(item, definition, uplink):
     return mtu
 
 
-
-
 def _check_names(item, leases, owner):
     """Refuse a name (an alias, or the container's or namespace's own) that another endpoint
     of the network already answers to, naming both."""
