@@ -128,6 +128,20 @@ def test_a_definition_stored_before_mtu_and_labels_existed_is_not_rewritten():
     assert _macvlan.plan(macvlan_spec(), macvlan_current(old, parent=PARENT)).steps == []
 
 
+def test_a_network_mtu_change_reaches_the_endpoints_that_inherit_it_in_place():
+    definition = stored_by(_macvlan.plan(macvlan_spec(mtu=4000), macvlan_current(parent=PARENT)))
+    held = {"owner": "netns:c1", "ifname": "eth0", "netns_path": "/run/netns/c1"}
+    endpoints = {"10.30.0.2": (held, link("eth0", kind="macvlan", mtu=4000), None)}
+    planned = _macvlan.plan(macvlan_spec(mtu=3000), macvlan_current(definition, parent=PARENT, inheriting=endpoints))
+    step = next(step for step in planned.steps if step.op == "link_set")
+    assert step.args == {"name": "eth0", "mtu": 3000, "in_netns": "/run/netns/c1"}
+    assert step.undo.args == {"name": "eth0", "mtu": 4000, "in_netns": "/run/netns/c1"}
+    assert step.action == "set MTU of 'eth0' in netns:c1 (10.30.0.2) from 4000 to 3000"
+    # dropped: the endpoints follow the parent's MTU again
+    back = _macvlan.plan(macvlan_spec(), macvlan_current(definition, parent=PARENT, inheriting=endpoints))
+    assert [s.args["mtu"] for s in back.steps if s.op == "link_set"] == [9000]
+
+
 @pytest.mark.parametrize("parent, base, name", [
     (link("eth0", mtu=1500), None, "the parent 'eth0'"),
     (None, link("eth0", mtu=1500), "the parent 'eth0'"),  # a parent the network creates: its base's MTU
