@@ -23,6 +23,8 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     check_leases_fit,
     check_overlap,
     common_spec,
+    ipam6_entry,
+    spec_subnets,
     definition_view,
     network_view,
     now,
@@ -69,7 +71,9 @@ def build_spec(params):
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
     if ipam.subnet.version != 4:
-        raise UnderlayError("bridge networks are IPv4 for now", "subnet", str(ipam.subnet))
+        raise UnderlayError("a bridge network's subnet is IPv4 (give an IPv6 subnet in ipv6_subnet, beside it)",
+                            "subnet", str(ipam.subnet))
+    ipam6 = _network_spec.build_ipam6(params, ipam)
     bridge_name = params.get("bridge_name") or "br-" + _network_spec.network_id(name)[:12]
     v.interface_name("bridge_name", bridge_name)
     internal = v.boolean("internal", params.get("internal", False))
@@ -78,8 +82,8 @@ def build_spec(params):
     masquerade = (not internal) if masquerade is None else v.boolean("masquerade", masquerade)
     if internal and masquerade:
         raise UnderlayError("an internal network is never NATed: drop masquerade or internal", "masquerade", True)
-    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
-    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade, **common)
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], spec_subnets(ipam, ipam6))
+    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, ipam6=ipam6, icc=icc, internal=internal, masquerade=masquerade, **common)
 
 
 def read(ws, spec):
@@ -133,7 +137,7 @@ def plan(spec, current):
     _check_conflicts(spec, current)
     desired = {
         "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
-        "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
+        "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), **ipam6_entry(spec), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "dns": spec.dns, "netns": spec.netns,
         "labels": spec.labels,
         "created": (definition or {}).get("created") or current.now,
@@ -254,6 +258,7 @@ def stored_params(definition):
               "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu"),
               "dns": bool(definition.get("dns", True)), "labels": dict(definition.get("labels") or {})}
     params.update(definition["ipam"])
+    params.update(_network_spec.ipv6_params(definition))
     return params
 
 

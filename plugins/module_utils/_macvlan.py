@@ -24,6 +24,8 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     check_leases_fit,
     check_overlap,
     common_spec,
+    ipam6_entry,
+    spec_subnets,
     definition_view,
     describe_endpoints,
     network_view,
@@ -76,9 +78,10 @@ def build_spec(params):
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
+    ipam6 = _network_spec.build_ipam6(params, ipam)
     mode = v.choice("mode", params.get("mode") or "bridge", MODES)
-    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
-    return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, internal=bool(params.get("internal")),
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], spec_subnets(ipam, ipam6))
+    return MacvlanSpec(parent=parent, mode=mode, ipam=ipam, ipam6=ipam6, internal=bool(params.get("internal")),
                        host_access=_host_access(params.get("host_access"), ipam, parent, mode), **common)
 
 
@@ -158,6 +161,7 @@ def plan(spec, current):
         "parent": spec.parent,
         "mode": spec.mode,
         "ipam": spec.ipam.as_dict(),
+        **ipam6_entry(spec),
         "internal": spec.internal,
         "host_access": spec.host_access,
         "dns": spec.dns,
@@ -326,6 +330,7 @@ def stored_params(definition):
               "dns": bool(definition.get("dns", True)), "mtu": definition.get("mtu"),
               "labels": dict(definition.get("labels") or {})}
     params.update(definition["ipam"])
+    params.update(_network_spec.ipv6_params(definition))
     return params
 
 

@@ -30,6 +30,7 @@ class NetworkSpec:
     name: str
     state: str
     ipam: Optional[_network_spec.IpamConfig] = None
+    ipam6: Optional[_network_spec.IpamConfig] = None  # the IPv6 side of a dual-stack network
     internal: bool = False
     dns: bool = True
     force: bool = False
@@ -52,6 +53,17 @@ def common_spec(params):
             "labels": v.labels("labels", params.get("labels")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
+
+
+def spec_subnets(ipam, ipam6):
+    """The subnets of a spec's addressing (the MTU floor looks at their versions)."""
+    return [ipam.subnet] + ([ipam6.subnet] if ipam6 is not None else [])
+
+
+def ipam6_entry(spec):
+    """The ``ipam6`` entry of the definition ``spec`` stores: none for an IPv4-only network (so
+    a definition stored before dual stack existed compares equal)."""
+    return {"ipam6": _network_spec.ipam6_dict(spec.ipam6)} if spec.ipam6 is not None else {}
 
 
 def check_driver(spec, definition, driver):
@@ -113,13 +125,14 @@ def check_overlap(spec, others, parent=None):
     for name, other in sorted(others.items()):
         if parent is not None and other.get("driver") == "macvlan" and other.get("parent") != parent:
             continue
-        candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
-    clash = _network_spec.overlapping(spec.ipam.subnet, candidates)
-    if clash:
-        where = others[clash[0]].get("parent")
-        raise UnderlayError(
-            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
-            + (f" on parent '{where}'" if where else ""), "subnet", str(spec.ipam.subnet))
+        candidates.extend((name, subnet) for subnet in _network_mtu.subnets(other))
+    for field_name, ipam in (("subnet", spec.ipam), ("ipv6_subnet", spec.ipam6)):
+        clash = _network_spec.overlapping(ipam.subnet, candidates) if ipam is not None else None
+        if clash:
+            where = others[clash[0]].get("parent")
+            raise UnderlayError(
+                f"{ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
+                + (f" on parent '{where}'" if where else ""), field_name, str(ipam.subnet))
 
 
 def read_owners(spec, leases):

@@ -31,7 +31,7 @@ import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory, remove_file
-from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, stored_ipam6
 
 DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the command's state_dir default
 DIR_MODE = 0o755
@@ -257,6 +257,14 @@ def definition_problem(name, definition):
         build_ipam(ipam)
     except UnderlayError as err:
         return f"ipam.{err}"
+    ipam6 = definition.get("ipam6")
+    if ipam6 is not None and not (isinstance(ipam6, dict)
+                                  and all(isinstance(ipam6.get(field), str) for field in IPAM_STRINGS)):
+        return "'ipam6' is not an object with subnet, gateway and ip_range"
+    try:
+        stored_ipam6(definition)
+    except UnderlayError as err:
+        return f"ipam6.{err}"
     access = definition.get("host_access")
     if access is not None and not (isinstance(access, dict)
                                    and all(isinstance(access.get(key), str) for key in ("ifname", "address"))):
