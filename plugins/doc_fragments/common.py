@@ -58,8 +58,8 @@ options:
   ipv6_subnet:
     description:
       - The network's IPv6 subnet in CIDR notation, for example V(fd00:10::/64), beside its IPv4
-        O(subnet): the network is dual stack, and C(EnableIPv6) in RV(network) is true exactly
-        when this is set; C(IPAM.Config) gains the IPv6 entry.
+        O(subnet); the network is then dual stack. C(EnableIPv6) in RV(network) is true exactly
+        when this is set, and C(IPAM.Config) gains the IPv6 entry.
       - Every endpoint gets an IPv6 address from it beside its IPv4 one (see
         M(underlay.network.container_endpoint)'s C(ipv6_address)). An IPv4 network here is refused.
     type: str

@@ -13,15 +13,41 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_names i
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
 
-def wanted_routes(routes, default_route, gateway):
-    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
+IPV6_DEFAULT = "::/0"  # the IPv6 default route's destination, as gateway_routes reads it
+
+
+def wanted_routes(routes, default_route, gateway, gateway6=None):
+    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted; on a
+    dual-stack network, ``gateway6``, the IPv6 one beside it), then ``routes``."""
     wanted = [("default", gateway)] if default_route else []
+    if default_route and gateway6:
+        wanted.append((IPV6_DEFAULT, gateway6))
     return wanted + [tuple(route) for route in routes]
 
 
-def leased_routes(lease, gateway):
+def leased_routes(lease, gateway, gateway6=None):
     """The routes a lease records its endpoint was given, in the order they are applied."""
-    return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
+    return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway,
+                         gateway6 if lease.get("ipv6_address") else None)
+
+
+def ipv6_side(definition, address6):
+    """``(IPV6/PREFIX, IPv6 gateway)`` of an endpoint with IPv6 address ``address6`` on a
+    dual-stack ``definition``, else ``(None, None)``."""
+    ipam6 = definition.get("ipam6")
+    if not address6 or not ipam6:
+        return None, None
+    return f"{address6}/{ipam6['subnet'].split('/')[1]}", ipam6["gateway"]
+
+
+def add_ipv6_address(result, where, label, ifname, cidr6):
+    """IPv6 on for the endpoint (no router advertisements, no SLAAC), then its address, usable at
+    once (no DAD): before the link comes up."""
+    result.add(f"turn IPv6 on for '{ifname}' in {label} (accept_ra=0, autoconf=0)", "endpoint_ipv6_on",
+               undo=Step("turn it off", "endpoint_ipv6_off", dict(where, name=ifname)), name=ifname, **where)
+    result.add(f"add address {cidr6} to '{ifname}' in {label} (no DAD)", "addr_add",
+               undo=Step("remove it", "addr_del", dict(where, name=ifname, address=cidr6)),
+               name=ifname, address=cidr6, nodad=True, **where)
 
 
 def plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None, mtu=None):
@@ -74,8 +100,11 @@ def recreate_steps(network, definition, address, lease, same=None):
     plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease["mac_address"], lease["owner"],
                 same, lease.get("mtu") or definition.get("mtu"))
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
+    cidr6, gateway6 = ipv6_side(definition, lease.get("ipv6_address"))
+    if cidr6:
+        add_ipv6_address(steps, where, label, ifname, cidr6)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
-    for dst, via in leased_routes(lease, definition["ipam"]["gateway"]):
+    for dst, via in leased_routes(lease, definition["ipam"]["gateway"], gateway6):
         steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])

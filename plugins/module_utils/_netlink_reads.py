@@ -105,15 +105,20 @@ class LinkReads:
         return tuple(sorted(found))
 
     def gateway_routes(self):
-        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0)."""
+        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for IPv4's 0/0,
+        ``::/0`` for IPv6's)."""
         found = {}
-        for header, nla in self._main_routes(socket.AF_INET):
-            gateway = nla.get(rtnl.RTA_GATEWAY)
-            if not gateway:
-                continue
-            dst_len = header[1]
-            dst = "default" if dst_len == 0 else f"{ipaddress.ip_address(nla.get(rtnl.RTA_DST))}/{dst_len}"
-            found[dst] = str(ipaddress.ip_address(gateway))
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for header, nla in self._main_routes(family):
+                gateway = nla.get(rtnl.RTA_GATEWAY)
+                if not gateway:
+                    continue
+                dst_len = header[1]
+                if dst_len == 0:
+                    dst = "default" if family == socket.AF_INET else "::/0"
+                else:
+                    dst = f"{ipaddress.ip_address(nla.get(rtnl.RTA_DST))}/{dst_len}"
+                found[dst] = str(ipaddress.ip_address(gateway))
         return found
 
     def ports(self, bridge):

@@ -107,9 +107,21 @@ def restore_definition(name, definition):
 
 def check_leases_fit(spec, leases):
     """Refuse new addressing that would strand an address already leased, blaming the
-    option that would exclude it (subnet, gateway or an auxiliary address)."""
+    option that would exclude it (subnet, gateway or an auxiliary address; on the IPv6 side,
+    ipv6_subnet or ipv6_gateway, and dropping IPv6 while an endpoint holds an IPv6 address)."""
+    ipv6_names = dict(zip(_network_spec.IPV4_FIELDS, _network_spec.IPV6_FIELDS))
     for ip, lease in sorted(leases.items()):
         conflict = _network_spec.address_conflict(spec.ipam, ipaddress.ip_address(ip))
+        address6 = lease.get("ipv6_address")
+        if conflict is None and address6:
+            if spec.ipam6 is None:
+                conflict = ("ipv6_subnet", None, "without its IPv6 address (the network would have no IPv6):"
+                            " detach it first")
+                ip = address6
+            else:
+                conflict = _network_spec.address_conflict(spec.ipam6, ipaddress.ip_address(address6))
+                if conflict:
+                    conflict, ip = (ipv6_names.get(conflict[0], conflict[0]),) + conflict[1:], address6
         if conflict:
             field, value, role = conflict
             raise UnderlayError(

@@ -159,7 +159,8 @@ def build_ipam6(params, ipam=None):
     if params.get(subnet_field) is None:
         for field in IPV6_FIELDS[1:]:
             if params.get(field) is not None:
-                raise UnderlayError(f"needs {subnet_field} (the IPv6 subnet it belongs to)", field, params.get(field))
+                raise UnderlayError(f"{params.get(field)} needs {subnet_field} (the IPv6 subnet it belongs to)", field,
+                                    params.get(field))
         return None
     if ipam is not None and ipam.subnet.version == 6:
         raise UnderlayError(f"subnet {ipam.subnet} is IPv6 already: give the IPv4 subnet in subnet for dual stack",

@@ -65,6 +65,7 @@ VETH_INFO_PEER = 1                          # veth: an ifinfomsg and its attribu
 IFLA_BRPORT_ISOLATED = 33
 # after ifaddrmsg
 IFA_ADDRESS, IFA_LOCAL = 1, 2
+ADDRESS_NODAD = 0x02  # ifaddrmsg flag IFA_F_NODAD: an IPv6 address usable at once (no DAD)
 # after rtmsg
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 
@@ -204,9 +205,9 @@ def del_link(index):
     return RTM_DELLINK, F_ACK, IFINFO.pack(AF_UNSPEC, 0, index, 0, 0)
 
 
-def change_address(add, index, packed, prefixlen, family=AF_INET):
+def change_address(add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
     kind, flags = (RTM_NEWADDR, F_ACK | F_CREATE | F_EXCL) if add else (RTM_DELADDR, F_ACK)
-    body = IFADDR.pack(family, prefixlen, 0, 0, index) + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
+    body = IFADDR.pack(family, prefixlen, ifa_flags, 0, index) + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
     return kind, flags, body
 
 
@@ -310,8 +311,8 @@ class Rtnl:
     def dellink(self, index):
         self.request(*del_link(index))
 
-    def address(self, add, index, packed, prefixlen, family=AF_INET):
-        self.request(*change_address(add, index, packed, prefixlen, family))
+    def address(self, add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
+        self.request(*change_address(add, index, packed, prefixlen, family, ifa_flags))
 
     def route(self, add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET):
         self.request(*change_route(add, packed_dst, dst_len, gateway, oif, scope, family))

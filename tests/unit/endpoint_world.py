@@ -26,7 +26,10 @@ BRIDGE = {"name": "b1", "id": "2" * 64, "driver": "bridge", "bridge_name": "br-b
 INTERNAL = dict(BRIDGE, name="i1", id="3" * 64, bridge_name="br-i1", internal=True, masquerade=False,
                 ipam={"subnet": "172.31.0.0/24", "gateway": "172.31.0.1", "ip_range": "172.31.0.0/24",
                       "aux_addresses": {}})
-NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL)}
+DUAL = dict(MACVLAN, name="d1", id="4" * 64, parent="eth1",
+            ipam={"subnet": "10.1.0.0/24", "gateway": "10.1.0.1", "ip_range": "10.1.0.0/24", "aux_addresses": {}},
+            ipam6={"subnet": "fd00:1::/64", "gateway": "fd00:1::1", "ip_range": "fd00:1::/64"})
+NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL, DUAL)}
 
 
 def target(name):
