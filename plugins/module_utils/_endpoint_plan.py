@@ -28,6 +28,7 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps i
     ipv6_side,
     leased_routes,
     plan_create,
+    route_link,
     recreate_steps,
     wanted_routes,
 )
@@ -250,7 +251,7 @@ def _plan_item(result, current, network, taken, defaults):
                        dst=dst, gateway=have_routes[dst], **where)
         result.add(f"route {dst} via {via} in {target.label}", "route_add_via",
                    undo=Step("remove it", "route_del_via", dict(where, dst=dst, gateway=via)),
-                   dst=dst, gateway=via, **where)
+                   dst=dst, gateway=via, **where, **route_link(dst, ifname))
     return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish, mtu, cidr6)
 
 

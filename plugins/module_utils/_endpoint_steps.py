@@ -40,6 +40,12 @@ def ipv6_side(definition, address6):
     return f"{address6}/{ipam6['subnet'].split('/')[1]}", ipam6["gateway"]
 
 
+def route_link(dst, ifname):
+    """The extra argument of a ``route_add_via`` step: an IPv6 route (the endpoint's ``::/0``) is
+    added on the endpoint's link, on-link (see ``op_route_add_via``)."""
+    return {"name": ifname} if ":" in dst else {}
+
+
 def add_ipv6_address(result, where, label, ifname, cidr6):
     """IPv6 on for the endpoint (no router advertisements, no SLAAC), then its address, usable at
     once (no DAD): before the link comes up."""
@@ -105,6 +111,7 @@ def recreate_steps(network, definition, address, lease, same=None):
         add_ipv6_address(steps, where, label, ifname, cidr6)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
     for dst, via in leased_routes(lease, definition["ipam"]["gateway"], gateway6):
-        steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where)
+        steps.add(f"route {dst} via {via} in {label}", "route_add_via", dst=dst, gateway=via, **where,
+                  **route_link(dst, ifname))
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])

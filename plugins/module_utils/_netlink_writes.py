@@ -160,8 +160,13 @@ class LinkWrites:
     def op_link_set_mac(self, name, mac_address):
         self._rt.setlink(self._index(name), rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
 
-    def op_route_add_via(self, dst, gateway):
-        self._rt.route(True, **_via(dst, gateway))
+    def op_route_add_via(self, dst, gateway, name=None):
+        """Route ``dst`` through ``gateway``; with ``name``, on that link and ``onlink``: an
+        endpoint's IPv6 default route, which would otherwise wait for the kernel to install the
+        prefix route of its address (IPv6 does that only once the link is operationally up, up
+        to a second after it was set up, when linkwatch gets to it)."""
+        on_link = {"oif": self._index(name), "rt_flags": rtnl.RTNH_F_ONLINK} if name else {}
+        self._rt.route(True, **_via(dst, gateway), **on_link)
 
     def op_route_del_via(self, dst, gateway):
         self._rt.route(False, **_via(dst, gateway))

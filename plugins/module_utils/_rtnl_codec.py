@@ -76,6 +76,7 @@ IFF_PROMISC = 0x100
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 RT_TABLE_MAIN = 254
 RTPROT_STATIC = 4
+RTNH_F_ONLINK = 4  # rtmsg flag: the gateway is on the link given (RTA_OIF), whatever routes exist yet
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 RTN_UNICAST = 1
 SOL_NETLINK = 270
@@ -211,14 +212,16 @@ def change_address(add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
     return kind, flags, body
 
 
-def change_route(add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET):
+def change_route(add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET,
+                 rt_flags=0):
     """Add (protocol static, as pyroute2 and ``ip route add ... proto static``) or remove a
-    main-table route; a removal matches any protocol, as ``ip route del`` does."""
+    main-table route; a removal matches any protocol, as ``ip route del`` does. ``rt_flags``:
+    the rtmsg flags of an added route (``RTNH_F_ONLINK``)."""
     if add:
         kind, flags, header = RTM_NEWROUTE, F_ACK | F_CREATE | F_EXCL, (RTPROT_STATIC, scope, RTN_UNICAST)
     else:
         kind, flags, header = RTM_DELROUTE, F_ACK, (0, scope, 0)
-    body = RTMSG.pack(family, dst_len, 0, 0, RT_TABLE_MAIN, *header, 0)
+    body = RTMSG.pack(family, dst_len, 0, 0, RT_TABLE_MAIN, *header, rt_flags if add else 0)
     body += attr(RTA_DST, packed_dst) + attr_u32(RTA_TABLE, RT_TABLE_MAIN)
     if gateway is not None:
         body += attr(RTA_GATEWAY, gateway)
@@ -314,5 +317,6 @@ class Rtnl:
     def address(self, add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
         self.request(*change_address(add, index, packed, prefixlen, family, ifa_flags))
 
-    def route(self, add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET):
-        self.request(*change_route(add, packed_dst, dst_len, gateway, oif, scope, family))
+    def route(self, add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET,
+              rt_flags=0):
+        self.request(*change_route(add, packed_dst, dst_len, gateway, oif, scope, family, rt_flags))

@@ -182,6 +182,12 @@ def test_dual_stack_bridge_endpoint_reaches_the_gateway_over_ipv6(lab):
               "netns": lab.host, "state_dir": lab.state_dir}
     forwarding = lib.sysctl(lab.host, "net.ipv6.conf.all.forwarding")
     own = lib.host_snapshot()
+    before = everything(lab, [lab.host])
+    checked = lib.run_tasks([{BRIDGE: params}], check_mode=True, diff=True)[0]
+    assert checked["changed"] is True and checked["diff"]["after"]["ipam6"] == {
+        "subnet": "fd00:63::/64", "gateway": "fd00:63::1", "ip_range": "fd00:63::/64"}, checked.get("msg")
+    assert any("enable IPv6 forwarding" in action for action in checked["actions"]), checked["actions"]
+    assert everything(lab, [lab.host]) == before, "check mode changed nothing, the forwarding sysctl included"
     r = lib.run_module("bridge_network", params)
     assert r["changed"] is True and r["network"]["EnableIPv6"] is True, r.get("msg")
     assert forwarding == "0" and lib.sysctl(lab.host, "net.ipv6.conf.all.forwarding") == "1"
@@ -190,7 +196,7 @@ def test_dual_stack_bridge_endpoint_reaches_the_gateway_over_ipv6(lab):
     assert gateway and not gateway[0].get("tentative"), bridge
     c1 = container(lab)
     attached = lib.run_module("container_endpoint", ep(lab, network="br6", container_netns=c1))
-    assert attached["endpoint"]["ipv6_address"] == "fd00:63::2/64", attached.get("msg")
+    assert attached.get("endpoint", {}).get("ipv6_address") == "fd00:63::2/64", attached.get("msg")
     assert ping(c1, "fd00:63::1") and ping(c1, "10.63.0.1")
     assert lib.run_module("bridge_network", params)["changed"] is False
     assert lib.run_module("container_endpoint", ep(lab, network="br6", container_netns=c1))["changed"] is False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import socket
 
 import pytest
 
@@ -24,10 +25,12 @@ from ansible_collections.underlay.network.plugins.module_utils import (
     _network_spec,
     _store,
 )
+from ansible_collections.underlay.network.plugins.module_utils import _rtnl_codec as rtnl
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._fleet import validate_fleet
 from ansible_collections.underlay.network.plugins.module_utils._info import EndpointKernel, NetworkKernel, drift
 from ansible_collections.underlay.network.plugins.module_utils._inspect import inspect
+from ansible_collections.underlay.network.plugins.module_utils._packet_sockets import unsolicited_na_message
 
 NO_LEASES = {"leases": {}, "last_reserved": None}
 NOW = "2026-12-05T00:00:00.000000Z"
@@ -400,3 +403,26 @@ def test_fleet_a_static_ipv6_address_on_an_ipv4_only_network_is_refused():
                                                   "ipv6_address": "fd00:100::5"}])
     assert found == ["host1: underlay_endpoints[0].ipv6_address: fd00:100::5 cannot be given: network 'v100' has no"
                      " IPv6 (no ipv6_subnet)"], found
+
+
+def test_the_ipv6_default_route_is_added_on_link_and_the_address_without_dad():
+    """The codec's requests: an on-link route (rtmsg flags RTNH_F_ONLINK, the link as RTA_OIF)
+    and an address with IFA_F_NODAD in its ifaddrmsg."""
+    _kind, _flags, body = rtnl.change_route(True, bytes(16), 0, ipaddress.ip_address("fd00:1::1").packed, oif=7,
+                                            family=socket.AF_INET6, rt_flags=rtnl.RTNH_F_ONLINK)
+    assert rtnl.RTMSG.unpack(body[:rtnl.RTMSG.size])[-1] == rtnl.RTNH_F_ONLINK
+    _kind, _flags, body = rtnl.change_route(False, bytes(16), 0, family=socket.AF_INET6, rt_flags=rtnl.RTNH_F_ONLINK)
+    assert rtnl.RTMSG.unpack(body[:rtnl.RTMSG.size])[-1] == 0
+    _kind, _flags, body = rtnl.change_address(True, 7, bytes(16), 64, socket.AF_INET6, rtnl.ADDRESS_NODAD)
+    assert rtnl.IFADDR.unpack(body[:rtnl.IFADDR.size])[2] == rtnl.ADDRESS_NODAD
+    batch = endpoint_spec(network="d1", container_netns="a")
+    planned = _endpoint_plan.plan(batch, current(batch, a={}))
+    route = next(step for step in planned.steps if step.args.get("dst") == "::/0")
+    assert route.args["name"] == "eth0"
+
+
+def test_the_unsolicited_neighbour_advertisement_is_rfc_4861_shaped():
+    message = unsolicited_na_message(bytes.fromhex("02420a010002"), ipaddress.ip_address("fd00:1::2").packed)
+    assert message[:4] == bytes([136, 0, 0, 0]) and message[4] == 0x20  # type, code, checksum; override only
+    assert message[8:24] == ipaddress.ip_address("fd00:1::2").packed
+    assert message[24:] == bytes([2, 1]) + bytes.fromhex("02420a010002")  # target link-layer address option
