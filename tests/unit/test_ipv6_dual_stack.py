@@ -194,8 +194,8 @@ def test_an_ipv4_address_in_ipv6_address_is_refused():
 
 
 def test_a_restarted_target_gets_both_addresses_back_and_a_batch_never_shares_one():
-    world = dict(tables={"d1": {"10.1.0.7": dual_lease("a", "fd00:1::70", mac="02:42:0a:01:00:07",
-                                                          netns_path="/proc/99/ns/net")}}, a={}, b={}, c={})
+    restarted = dual_lease("a", "fd00:1::70", mac="02:42:0a:01:00:07", netns_path="/proc/99/ns/net")
+    world = dict(tables={"d1": {"10.1.0.7": restarted}}, a={}, b={}, c={})
     batch = endpoint_spec(network="d1", endpoints=[{"container_netns": name} for name in ("a", "b", "c")])
     planned = _endpoint_plan.plan(batch, current(batch, **world))
     views = _endpoint_view.predict(batch, None, planned)
