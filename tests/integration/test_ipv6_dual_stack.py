@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -166,6 +167,38 @@ def test_missing_ipv6_address_is_drift_and_reattach_restores_it(lab):
     fixed = lib.run_module("container_endpoint", ep(lab, container_netns=c1))
     assert fixed["changed"] is True
     assert [info["local"] for info in ipv6_addresses(c1, "eth0")] == ["fd00:61::100"]
+
+
+def test_restore_brings_back_both_addresses_and_both_default_routes(lab, tmp_path):
+    """The endpoint's interface is wiped (as a reboot of its container's namespace leaves it):
+    ``underlay-network restore``, the command the networks role installs, makes it again from
+    the lease with its IPv6 side; a second restore changes nothing."""
+    c1 = container(lab)
+    first = lib.run_module("container_endpoint", ep(lab, container_netns=c1))["endpoint"]
+    command = str(tmp_path / "bin" / "underlay-network")
+    os.makedirs(os.path.dirname(command))
+    installed = lib.run_tasks([{"ansible.builtin.include_role": {"name": "underlay.network.networks",
+                                                                 "tasks_from": "durability"},
+                                "vars": {"underlay_netns": lab.host, "underlay_state_dir": lab.state_dir,
+                                         "underlay_command_path": command}}])
+    assert not any(r.get("failed") for r in installed), [r.get("msg") for r in installed]
+    try:
+        lib.sh("ip", "link", "del", "eth0", ns=c1)
+
+        def restore():
+            return subprocess.run([command, "restore", "--netns", lab.host, "--state-dir", lab.state_dir],
+                                  capture_output=True, text=True, check=False)
+
+        restored = restore()
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert [info["local"] for info in ipv6_addresses(c1, "eth0")] == [first["ipv6_address"].split("/")[0]]
+        assert "default via fd00:61::1 dev eth0" in lib.sh("ip", "-6", "route", "show", "default", ns=c1).stdout
+        assert "default via 10.61.0.1 dev eth0" in lib.sh("ip", "route", "show", "default", ns=c1).stdout
+        assert ping(c1, "fd00:61::1") and ping(c1, "10.61.0.1")
+        again = restore()
+        assert again.stdout.strip().splitlines()[-1] == "restore: nothing to change, 0 problem(s)", again.stdout
+    finally:
+        lib.stop_resolver(lab.state_dir)
 
 
 def test_ipv4_only_network_keeps_ipv6_off(lab):
