@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -199,6 +200,23 @@ def test_restore_brings_back_both_addresses_and_both_default_routes(lab, tmp_pat
         assert again.stdout.strip().splitlines()[-1] == "restore: nothing to change, 0 problem(s)", again.stdout
     finally:
         lib.stop_resolver(lab.state_dir)
+
+
+def test_parallel_attaches_lease_every_ipv6_address_once(lab):
+    """Concurrent runs on one state_dir (the one lock of the IPv4 leases covers the IPv6 ones):
+    every endpoint's IPv6 address in the kernel is its own and is the one its lease holds."""
+    containers = [lab.namespaces.new("c") for _index in range(12)]
+    with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+        results = list(pool.map(lambda name: lib.run_module("container_endpoint", ep(lab, container_netns=name)),
+                                containers))
+    assert not [result.get("msg") for result in results if result.get("failed")]
+    in_kernel = {name: [info["local"] for info in ipv6_addresses(name, "eth0")] for name in containers}
+    assert all(len(found) == 1 for found in in_kernel.values()), in_kernel
+    assert len({found[0] for found in in_kernel.values()}) == len(containers), "an IPv6 address was handed out twice"
+    with open(os.path.join(lab.state_dir, "leases", "dual.json"), encoding="utf-8") as handle:
+        leases = json.load(handle)["leases"].values()
+    leased = {lease["owner"].split(":", 1)[1]: lease["ipv6_address"] for lease in leases}
+    assert leased == {name: found[0] for name, found in in_kernel.items()}
 
 
 def test_ipv4_only_network_keeps_ipv6_off(lab):
