@@ -55,6 +55,25 @@ options:
       - Addresses of O(subnet) that are never allocated, by name (Docker's C(--aux-address)).
     type: dict
     default: {}
+  ipv6_subnet:
+    description:
+      - The network's IPv6 subnet in CIDR notation, for example V(fd00:10::/64), beside its IPv4
+        O(subnet); the network is then dual stack. C(EnableIPv6) in RV(network) is true exactly
+        when this is set, and C(IPAM.Config) gains the IPv6 entry.
+      - Every endpoint gets an IPv6 address from it beside its IPv4 one (see
+        M(underlay.network.container_endpoint)'s C(ipv6_address)). An IPv4 network here is refused.
+    type: str
+  ipv6_gateway:
+    description:
+      - The IPv6 gateway endpoints route through (their default IPv6 route); must lie in
+        O(ipv6_subnet). Defaults to the first host address of O(ipv6_subnet). Needs O(ipv6_subnet).
+      - On a bridge network, the bridge's own IPv6 address.
+    type: str
+  ipv6_range:
+    description:
+      - The part of O(ipv6_subnet) IPv6 addresses are allocated from. Defaults to the whole
+        O(ipv6_subnet). Needs O(ipv6_subnet).
+    type: str
   dns:
     description:
       - Endpoints of this network resolve each other's names (a container's name, a

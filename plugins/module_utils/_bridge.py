@@ -6,7 +6,10 @@
 In the kernel a bridge network owns its bridge (gateway address, MTU, state), the isolation
 flag of the bridge's ports (``icc: false`` = bridge port isolation: ports reach the gateway
 but not each other), the NAT and isolation rules in the collection's nftables table, and
-turns on IPv4 forwarding in its namespace when it masquerades.
+turns on IPv4 forwarding in its namespace when it masquerades. A dual-stack bridge network
+also has its IPv6 gateway on the bridge (without DAD) and turns on IPv6 forwarding in its
+namespace (``net.ipv6.conf.all.forwarding``, as Docker does); there is no NAT66, as in Docker
+by default: the IPv6 subnet is routed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     check_leases_fit,
     check_overlap,
     common_spec,
+    ipam6_entry,
+    spec_subnets,
     definition_view,
     network_view,
     now,
@@ -38,6 +43,7 @@ from ansible_collections.underlay.network.plugins.module_utils._plan import Plan
 
 DRIVER = "bridge"
 FORWARDING = "net.ipv4.ip_forward"
+FORWARDING6 = "net.ipv6.conf.all.forwarding"  # IPv6 forwards only with this on (per interface it does not)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class BridgeCurrent:
     ports: tuple = ()
     rules: dict = None             # comment -> {handle, chain, expr}, all of the collection's rules
     forwarding: Optional[str] = None
+    forwarding6: Optional[str] = None  # net.ipv6.conf.all.forwarding, read for a dual-stack network
     owners: dict = None            # on removal: lease owner -> _targets.owner_state answer
     endpoint_identities: dict = None  # on removal: leased address -> identity of its endpoint
     inheriting: dict = None      # on an MTU change: read_inheriting_endpoints
@@ -72,7 +79,12 @@ def build_spec(params):
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
     if ipam.subnet.version != 4:
-        raise UnderlayError("bridge networks are IPv4 for now", "subnet", str(ipam.subnet))
+        raise UnderlayError("a bridge network's subnet is IPv4 (give an IPv6 subnet in ipv6_subnet, beside it)",
+                            "subnet", str(ipam.subnet))
+    ipam6 = _network_spec.build_ipam6(params, ipam)
+    if ipam6 is not None and params.get("internal"):
+        raise UnderlayError("an internal bridge network is IPv4 only for now (its isolation rules are IPv4's):"
+                            " drop ipv6_subnet or internal", "ipv6_subnet", params.get("ipv6_subnet"))
     bridge_name = params.get("bridge_name") or "br-" + _network_spec.network_id(name)[:12]
     v.interface_name("bridge_name", bridge_name)
     internal = v.boolean("internal", params.get("internal", False))
@@ -81,8 +93,8 @@ def build_spec(params):
     masquerade = (not internal) if masquerade is None else v.boolean("masquerade", masquerade)
     if internal and masquerade:
         raise UnderlayError("an internal network is never NATed: drop masquerade or internal", "masquerade", True)
-    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
-    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, icc=icc, internal=internal, masquerade=masquerade, **common)
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], spec_subnets(ipam, ipam6))
+    return BridgeSpec(bridge_name=bridge_name, ipam=ipam, ipam6=ipam6, icc=icc, internal=internal, masquerade=masquerade, **common)
 
 
 def read(ws, spec):
@@ -98,11 +110,13 @@ def read(ws, spec):
     if not ports and old_bridge is not None:
         ports = kernel.ports(stored_name)
     forwarding = kernel.sysctl(FORWARDING) if spec.state == "present" and spec.masquerade else None
+    forwarding6 = kernel.sysctl(FORWARDING6) if spec.state == "present" and spec.ipam6 is not None else None
     needed_by = _rules_needed_by(spec, definition) or (
         "publish" if spec.state == "absent" and _publish_rules.publishes(leases["leases"]) else None)
     rules = ws.nft.rules(needed_by) if needed_by else {}
     return BridgeCurrent(definition=definition, others=others, leases=leases, now=now(), bridge=bridge,
                          old_bridge=old_bridge, ports=ports, rules=rules, forwarding=forwarding,
+                         forwarding6=forwarding6,
                          owners=read_owners(spec, leases),
                          endpoint_identities=read_endpoint_identities(kernel, spec, definition, leases),
                          inheriting=read_inheriting_endpoints(kernel, spec, definition, leases))
@@ -137,7 +151,7 @@ def plan(spec, current):
     _check_conflicts(spec, current)
     desired = {
         "name": spec.name, "id": _network_spec.network_id(spec.name), "driver": DRIVER,
-        "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), "icc": spec.icc,
+        "bridge_name": spec.bridge_name, "ipam": spec.ipam.as_dict(), **ipam6_entry(spec), "icc": spec.icc,
         "internal": spec.internal, "masquerade": spec.masquerade, "mtu": spec.mtu, "dns": spec.dns, "netns": spec.netns,
         "labels": spec.labels,
         "created": (definition or {}).get("created") or current.now,
@@ -152,6 +166,11 @@ def plan(spec, current):
                    undo=Step("restore net.ipv4.ip_forward", "sysctl_set",
                              {"key": FORWARDING, "value": current.forwarding or "0"}),
                    key=FORWARDING, value="1")
+    if spec.ipam6 is not None and current.forwarding6 != "1":
+        result.add(f"enable IPv6 forwarding ({FORWARDING6}=1)", "sysctl_set",
+                   undo=Step(f"restore {FORWARDING6}", "sysctl_set",
+                             {"key": FORWARDING6, "value": current.forwarding6 or "0"}),
+                   key=FORWARDING6, value="1")
     if definition_view(definition) != result.after:
         result.add(f"{'update' if definition else 'store'} network definition '{spec.name}'", "store_put_network",
                    undo=restore_definition(spec.name, definition), definition=desired)
@@ -174,6 +193,7 @@ def _check_conflicts(spec, current):
 def _plan_bridge(result, spec, current):
     name = spec.bridge_name
     gateway = f"{spec.ipam.gateway}/{spec.ipam.subnet.prefixlen}"
+    gateway6 = f"{spec.ipam6.gateway}/{spec.ipam6.subnet.prefixlen}" if spec.ipam6 is not None else None
     bridge = current.bridge
     if bridge is None and current.old_bridge is not None and current.old_bridge.kind == "bridge":
         old = current.old_bridge.name
@@ -195,7 +215,7 @@ def _plan_bridge(result, spec, current):
     if spec.mtu is not None and mtu != spec.mtu:
         result.add(f"set MTU of '{name}' from {mtu} to {spec.mtu}", "link_set",
                    undo=Step(f"restore MTU {mtu}", "link_set", {"name": name, "mtu": mtu}), name=name, mtu=spec.mtu)
-    for address in sorted(have - {gateway}, key=v.address_sort_key):
+    for address in sorted(have - {gateway, gateway6}, key=v.address_sort_key):
         result.add(f"remove address {address} from '{name}'", "addr_del",
                    undo=Step(f"restore {address}", "addr_add", {"name": name, "address": address}),
                    name=name, address=address)
@@ -203,6 +223,10 @@ def _plan_bridge(result, spec, current):
         result.add(f"add gateway {gateway} to '{name}'", "addr_add",
                    undo=Step(f"remove {gateway}", "addr_del", {"name": name, "address": gateway}),
                    name=name, address=gateway)
+    if gateway6 and gateway6 not in have:
+        result.add(f"add IPv6 gateway {gateway6} to '{name}' (no DAD)", "addr_add",
+                   undo=Step(f"remove {gateway6}", "addr_del", {"name": name, "address": gateway6}),
+                   name=name, address=gateway6, nodad=True)
     if state != "up":
         result.add(f"set '{name}' up", "link_set",
                    undo=Step(f"set '{name}' down", "link_set", {"name": name, "admin_state": "down"}),
@@ -259,6 +283,7 @@ def stored_params(definition):
               "masquerade": bool(definition.get("masquerade")), "mtu": definition.get("mtu"),
               "dns": bool(definition.get("dns", True)), "labels": dict(definition.get("labels") or {})}
     params.update(definition["ipam"])
+    params.update(_network_spec.ipv6_params(definition))
     return params
 
 

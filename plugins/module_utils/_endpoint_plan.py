@@ -24,10 +24,13 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_names i
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import derived_mac
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_spec import refuse_mac
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
+    add_ipv6_address,
     default_via,
+    default_via6,
     endpoint_gateway,
     endpoint_kind,
     identity,
+    ipv6_side,
     leased_routes,
     mtu_steps,
     plan_create,
@@ -38,18 +41,19 @@ from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps i
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_view import view
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._lease_journal import ahead_table, settle
-from ansible_collections.underlay.network.plugins.module_utils._leases import pool_from
+from ansible_collections.underlay.network.plugins.module_utils._leases import pool6_from, pool_from, table_of
 from ansible_collections.underlay.network.plugins.module_utils._plan import Plan, Step
 
 
 @dataclass
 class _Network:
-    """One network while planning: its pool over the settled leases, and the MACs in use."""
+    """One network while planning: its pools over the settled leases, and the MACs in use."""
 
     settled: object
     pool: object
     macs: dict
     uplink: object = None  # LinkSnapshot of its parent or bridge (the MTU's ceiling; a macvlan's default)
+    pool6: object = None  # the IPv6 pool of a dual-stack network (see _leases.pool6_from)
 
 
 def plan(spec, current):
@@ -64,9 +68,11 @@ def plan(spec, current):
                          frozenset(owner_of(item.spec, item.target) for item in current.items))
         pool = pool_from(network, current.definitions[network],
                          {"leases": settled.leases, "last_reserved": table.get("last_reserved")})
+        pool6 = pool6_from(network, current.definitions[network],
+                           {"leases": settled.leases, "last_reserved6": table.get("last_reserved6")})
         networks[network] = _Network(settled, pool, {lease.get("mac_address"): lease["owner"]
                                                      for lease in settled.leases.values()},
-                                     current.uplinks.get(network))
+                                     current.uplinks.get(network), pool6)
         for owner, reason in settled.doubts:
             result.warnings.append(f"network '{network}': kept the lease of {owner}: cannot tell whether it still"
                                    f" exists ({reason})")
@@ -89,7 +95,7 @@ def plan(spec, current):
     confirms = []
     for network, state in networks.items():
         stored = current.tables[network]
-        final = {"leases": state.pool.leases, "last_reserved": state.pool.last_reserved}
+        final = table_of(state.pool, state.pool6)
         if stored["leases"] or stored.get("last_reserved"):
             restore = Step("restore the leases", "store_put_leases", {"network": network, "table": stored})
         else:  # there was no lease table yet
@@ -97,7 +103,7 @@ def plan(spec, current):
         ahead = ahead_table(stored["leases"], state.settled.leases, final["leases"])
         if ahead is not None:
             result.add(f"record the new leases of network '{network}' as pending", "store_put_leases",
-                       undo=restore, network=network, table={"leases": ahead, "last_reserved": final["last_reserved"]})
+                       undo=restore, network=network, table=dict(final, leases=ahead))
         if final["leases"] != stored["leases"]:
             confirms.append(Step(_save_action(network, state.settled), "store_put_leases",
                                  {"network": network, "table": final}, undo=restore))
@@ -132,7 +138,8 @@ def _plan_item(result, current, network, taken, defaults):
     existing_ip = pool.lease_of(owner)
     existing = dict(pool.leases.get(existing_ip, {})) if existing_ip else {}
     before = view(item, target, existing.get("ifname"), existing_ip, existing.get("mac_address"), gateway, prefix,
-                  _publish.parse_all("publish", existing.get("publish"))) \
+                  _publish.parse_all("publish", existing.get("publish")),
+                  ipv6=ipv6_side(definition, existing.get("ipv6_address"))[0]) \
         if existing_ip else {"network": item.network, "container": item.describe, "state": "absent"}
     if current.leftover:
         result.add(f"remove '{current.leftover}', left in {target.label} by an interrupted run", "link_del",
@@ -146,6 +153,8 @@ def _plan_item(result, current, network, taken, defaults):
                        name=current.link.name, in_netns=target.netns_path)
         if existing_ip:
             pool.release(owner)
+            if network.pool6 is not None:
+                network.pool6.release(owner)
             network.settled.released.append(f"{existing_ip} of {owner}")
         return before, {"network": item.network, "container": item.describe, "state": "absent"}
 
@@ -185,6 +194,9 @@ def _plan_item(result, current, network, taken, defaults):
     if kind == "ipvlan":  # it has its parent's MAC
         refuse_mac(definition["driver"], "mac_address", item.mac_address)
     address = _address(item, pool, owner, link, details)
+    address6 = _address6(item, network.pool6, owner, link)
+    if address6 is not None:
+        details["ipv6_address"] = address6
     mac = None if kind == "ipvlan" else item.mac_address or (
         existing.get("mac_address") if existing_ip == address else None) or derived_mac(address)
     holder = network.macs.get(mac) if mac else None
@@ -195,6 +207,7 @@ def _plan_item(result, current, network, taken, defaults):
     # the lease says where the endpoint is now (a restarted container has a new PID/namespace)
     pool.leases[address] = dict(details, owner=owner, **({"mac_address": mac} if mac else {}))
     cidr = f"{address}/{prefix}"
+    cidr6, gateway6 = ipv6_side(definition, address6)
     where = {"in_netns": target.netns_path}
     if link is not None and link.kind != kind:
         raise UnderlayError(f"'{ifname}' already exists in {target.label} as a {link.kind or 'physical'} link,"
@@ -214,7 +227,7 @@ def _plan_item(result, current, network, taken, defaults):
             mtu_steps(result, link, current.host_end, current.target.netns_path, current.target.label, mtu)
         have_addresses = set(_vlan.managed_addresses(link.addresses))
         have_routes, state = current.gateway_routes, link.admin_state
-    for stale_address in sorted(have_addresses - {cidr}):
+    for stale_address in sorted(have_addresses - {cidr, cidr6}):
         result.add(f"remove address {stale_address} from '{ifname}' in {target.label}", "addr_del",
                    undo=Step("restore it", "addr_add", dict(where, name=ifname, address=stale_address)),
                    name=ifname, address=stale_address, **where)
@@ -222,26 +235,33 @@ def _plan_item(result, current, network, taken, defaults):
         result.add(f"add address {cidr} to '{ifname}' in {target.label}", "addr_add",
                    undo=Step("remove it", "addr_del", dict(where, name=ifname, address=cidr)),
                    name=ifname, address=cidr, **where)
+    if cidr6 and cidr6 not in have_addresses:
+        add_ipv6_address(result, where, target.label, ifname, cidr6)
     if state != "up":
         result.add(f"set '{ifname}' up in {target.label}", "link_set",
                    undo=Step("set it down", "link_set", dict(where, name=ifname, admin_state="down")),
                    name=ifname, admin_state="up", **where)
-    routes = wanted_routes(item.routes, want_default, via)
+    routes = wanted_routes(item.routes, want_default, via, default_via6(definition, ifname, address6))
+    shown = mac or "the parent's MAC"
     if cidr not in have_addresses and gateway is not None:  # an ipvlan in L3 mode does no ARP
-        shown = mac or "the parent's MAC"
         result.add(f"announce {address} ({shown}) with a gratuitous ARP in {target.label}", "gratuitous_arp",
                    name=ifname, address=address, mac_address=mac, **where)
-    dropped = leased_routes(existing, default_via(definition, existing.get("ifname") or ifname))
+    if cidr6 and cidr6 not in have_addresses and gateway is not None:  # (nor neighbour discovery)
+        result.add(f"announce {address6} ({shown}) with an unsolicited neighbour advertisement in {target.label}",
+                   "unsolicited_na", name=ifname, address=address6, mac_address=mac, **where)
+    old_ifname = existing.get("ifname") or ifname
+    dropped = leased_routes(existing, default_via(definition, old_ifname),
+                            default_via6(definition, old_ifname, existing.get("ipv6_address")))
     for dst, old_via in dropped:
         if (dst, old_via) not in routes and have_routes.get(dst) == old_via:
-            route_step(result, False, dst, old_via, target.label, where, " (no longer wanted)")
+            route_step(result, False, dst, old_via, target.label, where, " (no longer wanted)", ifname)
     for dst, new_via in routes:
         if have_routes.get(dst) == new_via:
             continue
         if dst in have_routes:
-            route_step(result, False, dst, have_routes[dst], target.label, where)
-        route_step(result, True, dst, new_via, target.label, where)
-    return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish, mtu)
+            route_step(result, False, dst, have_routes[dst], target.label, where, ifname=ifname)
+        route_step(result, True, dst, new_via, target.label, where, ifname=ifname)
+    return before, view(item, target, ifname, address, mac, gateway, prefix, item.publish, mtu, cidr6)
 
 
 def _mtu(item, definition, uplink):
@@ -273,6 +293,25 @@ def _check_names(item, leases, owner):
         field_name, value = item.target_kind, item.target
     raise UnderlayError(f"'{name}' is already a name of {holder} on network '{item.network}' ({item.describe}"
                         " cannot answer to it too)", field_name, value)
+
+
+def _address6(item, pool6, owner, link):
+    """The endpoint's IPv6 address on a dual-stack network (None on an IPv4-only one, where a
+    static ``ipv6_address`` is refused): static, its lease, the one a marked link of ours already
+    holds (adopted, when free), or the next free one."""
+    if pool6 is None:
+        if item.ipv6_address is not None:
+            raise UnderlayError(f"{item.ipv6_address} cannot be given: network '{item.network}' has no IPv6"
+                                " (no ipv6_subnet)", "ipv6_address", item.ipv6_address)
+        return None
+    if item.ipv6_address is not None:
+        return str(pool6.claim(owner, ipaddress.ip_address(item.ipv6_address), "ipv6_address"))
+    if pool6.lease_of(owner) is None and link is not None and link.alias == owner_mark(item.network, owner):
+        for cidr in _vlan.managed_addresses(link.addresses):
+            held = ipaddress.ip_interface(cidr).ip
+            if held.version == 6 and pool6.why_unavailable(held, owner) is None:
+                return str(pool6.claim(owner, held, "ipv6_address"))
+    return str(pool6.allocate(owner))
 
 
 def _address(item, pool, owner, link, details):

@@ -28,6 +28,7 @@ class EndpointSpec:
     runtime: str = "auto"
     ifname: Optional[str] = None
     ipv4_address: Optional[str] = None
+    ipv6_address: Optional[str] = None  # static IPv6 address on a dual-stack network
     mac_address: Optional[str] = None
     default_route: Optional[bool] = None
     routes: Tuple[Tuple[str, str], ...] = ()
@@ -91,12 +92,8 @@ def _item(params, defaults, index):
     ifname = merged.get("ifname")
     if ifname is not None:
         v.interface_name(f"{where}ifname", ifname)
-    address = merged.get("ipv4_address")
-    if address is not None:
-        parsed = _network_spec.ip_address(f"{where}ipv4_address", str(address).split("/", 1)[0])
-        if parsed.version != 4:
-            raise UnderlayError(f"'{address}' is not an IPv4 address", f"{where}ipv4_address", address)
-        address = str(parsed)
+    address = _static_address(f"{where}ipv4_address", merged.get("ipv4_address"), 4)
+    address6 = _static_address(f"{where}ipv6_address", merged.get("ipv6_address"), 6)
     mac = merged.get("mac_address")
     if mac is not None:
         mac = mac_address(f"{where}mac_address", mac)
@@ -117,10 +114,22 @@ def _item(params, defaults, index):
     return EndpointSpec(
         aliases=aliases, network=network, target_kind=given[0], target=merged[given[0]],
         runtime=v.choice(f"{where}runtime", merged.get("runtime") or "auto", ("auto",) + _targets.RUNTIMES),
-        ifname=ifname, ipv4_address=address, mac_address=mac, default_route=merged.get("default_route"),
+        ifname=ifname, ipv4_address=address, ipv6_address=address6, mac_address=mac,
+        default_route=merged.get("default_route"),
         routes=tuple(routes), state=v.state(merged.get("state"), f"{where}state"),
         publish=_publish_list(f"{where}publish", merged.get("publish")),
         mtu=_network_mtu.checked(f"{where}mtu", merged.get("mtu")))
+
+
+def _static_address(field_name, value, version):
+    """A static ``ipv4_address`` or ``ipv6_address`` (a prefix given is dropped: the network's
+    applies), normalised; one of the other IP version is refused."""
+    if value is None:
+        return None
+    parsed = _network_spec.ip_address(field_name, str(value).split("/", 1)[0])
+    if parsed.version != version:
+        raise UnderlayError(f"'{value}' is not an IPv{version} address", field_name, value)
+    return str(parsed)
 
 
 def _publish_list(field_name, values):
@@ -130,7 +139,8 @@ def _publish_list(field_name, values):
 
 
 def build_spec(params):
-    keys = ("network", "container", "pid", "container_netns", "runtime", "ifname", "ipv4_address", "mac_address",
+    keys = ("network", "container", "pid", "container_netns", "runtime", "ifname", "ipv4_address", "ipv6_address",
+            "mac_address",
             "default_route", "routes", "state", "publish", "aliases", "mtu")
     top = {k: params.get(k) for k in keys}
     netns = params.get("netns")
@@ -156,6 +166,7 @@ def stored_item(network, address, lease):
     kind, value = lease["owner"].split(":", 1)
     target_key = {"container": "container", "netns": "container_netns", "pid": "pid"}[kind]
     item = {"network": network, target_key: int(value) if kind == "pid" else value, "ipv4_address": address,
+            "ipv6_address": lease.get("ipv6_address"),
             "runtime": lease.get("runtime") or "auto",
             "mac_address": lease.get("mac_address"), "ifname": lease.get("ifname"),
             "routes": [{"dst": dst, "gateway": via} for dst, via in lease.get("routes") or ()]}

@@ -39,30 +39,75 @@ def endpoint_gateway(definition):
     return None if routed(definition) else definition["ipam"]["gateway"]
 
 
-def route_step(result, add, dst, via, label, where, note=""):
-    """Add (or remove) the route to ``dst`` (a CIDR or ``default``) through ``via``, a gateway or
-    ``dev NAME``."""
+def route_step(result, add, dst, via, label, where, note="", ifname=None):
+    """Add (or remove) the route to ``dst`` (a CIDR, ``default`` or ``::/0``) through ``via``, a
+    gateway or ``dev NAME``; ``ifname``: the endpoint's interface (an IPv6 route through a
+    gateway is added on it, see ``route_link``)."""
     verb = "route" if add else "remove route"
     if via.startswith(DEVICE):
         ops = ("route_add", "route_del") if add else ("route_del", "route_add")
-        args = dict(where, name=via[len(DEVICE):], dst="0.0.0.0/0" if dst == "default" else dst)
+        added = removed = dict(where, name=via[len(DEVICE):], dst="0.0.0.0/0" if dst == "default" else dst)
     else:
         ops = ("route_add_via", "route_del_via") if add else ("route_del_via", "route_add_via")
-        args = dict(where, dst=dst, gateway=via)
+        removed = dict(where, dst=dst, gateway=via)
+        added = dict(removed, **route_link(dst, ifname))
+    args, undo = (added, removed) if add else (removed, added)
     result.add(f"{verb} {dst} via {via} in {label}{note}", ops[0],
-               undo=Step("remove it" if add else "restore it", ops[1], args), **args)
+               undo=Step("remove it" if add else "restore it", ops[1], undo), **args)
 
 
-def wanted_routes(routes, default_route, gateway):
-    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted), then ``routes``."""
+IPV6_DEFAULT = "::/0"  # the IPv6 default route's destination, as gateway_routes reads it
+
+
+def wanted_routes(routes, default_route, gateway, gateway6=None):
+    """``[(dst, gateway)]`` an endpoint is given: the default route first (when wanted; on a
+    dual-stack network, ``gateway6``, the IPv6 one beside it), then ``routes``."""
     wanted = [("default", gateway)] if default_route else []
+    if default_route and gateway6:
+        wanted.append((IPV6_DEFAULT, gateway6))
     return wanted + [tuple(route) for route in routes]
 
 
-def leased_routes(lease, gateway):
+def leased_routes(lease, gateway, gateway6=None):
     """The routes a lease records its endpoint was given, in the order they are applied
-    (``gateway``: what its default route goes through, see ``default_via``)."""
-    return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway)
+    (``gateway``, ``gateway6``: what its default routes go through, see ``default_via`` and
+    ``default_via6``)."""
+    return wanted_routes(lease.get("routes") or (), lease.get("default_route"), gateway,
+                         gateway6 if lease.get("ipv6_address") else None)
+
+
+def ipv6_side(definition, address6):
+    """``(IPV6/PREFIX, IPv6 gateway)`` of an endpoint with IPv6 address ``address6`` on a
+    dual-stack ``definition``, else ``(None, None)``."""
+    ipam6 = definition.get("ipam6")
+    if not address6 or not ipam6:
+        return None, None
+    return f"{address6}/{ipam6['subnet'].split('/')[1]}", ipam6["gateway"]
+
+
+def default_via6(definition, ifname, address6):
+    """``default_via``'s IPv6 counterpart for an endpoint with IPv6 address ``address6``: the
+    network's IPv6 gateway, or when the host routes its own interface; None without IPv6."""
+    gateway6 = ipv6_side(definition, address6)[1]
+    if gateway6 is None:
+        return None
+    return DEVICE + ifname if routed(definition) else gateway6
+
+
+def route_link(dst, ifname):
+    """The extra arguments of a ``route_add_via`` step: an IPv6 route (the endpoint's ``::/0``) is
+    added on the endpoint's link, on-link (see ``op_route_add_via``)."""
+    return {"name": ifname} if ifname and ":" in dst else {}
+
+
+def add_ipv6_address(result, where, label, ifname, cidr6):
+    """IPv6 on for the endpoint (no router advertisements, no SLAAC), then its address, usable at
+    once (no DAD): before the link comes up."""
+    result.add(f"turn IPv6 on for '{ifname}' in {label} (accept_ra=0, autoconf=0)", "endpoint_ipv6_on",
+               undo=Step("turn it off", "endpoint_ipv6_off", dict(where, name=ifname)), name=ifname, **where)
+    result.add(f"add address {cidr6} to '{ifname}' in {label} (no DAD)", "addr_add",
+               undo=Step("remove it", "addr_del", dict(where, name=ifname, address=cidr6)),
+               name=ifname, address=cidr6, nodad=True, **where)
 
 
 def plan_create(result, network, netns_path, label, definition, ifname, mac, owner, identity=None, mtu=None):
@@ -123,9 +168,13 @@ def recreate_steps(network, definition, address, lease, same=None):
     plan_create(steps, network, lease["netns_path"], label, definition, ifname, lease.get("mac_address"),
                 lease["owner"], same, lease.get("mtu") or definition.get("mtu"))
     steps.add(f"add address {cidr} to '{ifname}' in {label}", "addr_add", name=ifname, address=cidr, **where)
+    cidr6 = ipv6_side(definition, lease.get("ipv6_address"))[0]
+    if cidr6:
+        add_ipv6_address(steps, where, label, ifname, cidr6)
     steps.add(f"set '{ifname}' up in {label}", "link_set", name=ifname, admin_state="up", **where)
-    for dst, via in leased_routes(lease, default_via(definition, ifname)):
-        route_step(steps, True, dst, via, label, where)
+    for dst, via in leased_routes(lease, default_via(definition, ifname),
+                                  default_via6(definition, ifname, lease.get("ipv6_address"))):
+        route_step(steps, True, dst, via, label, where, ifname=ifname)
     first = dataclasses.replace(steps.steps[0], action=f"re-create '{ifname}' in {label}")
     return (first,) + tuple(steps.steps[1:])
 

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from ansible_collections.underlay.network.plugins.module_utils import _network_mtu, _publish
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_names import owner_of
-from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import endpoint_gateway
+from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import endpoint_gateway, ipv6_side
 
 
-def view(item, target, ifname, address, mac, gateway, prefix, publish=(), mtu=None):
+def view(item, target, ifname, address, mac, gateway, prefix, publish=(), mtu=None, ipv6=None):
+    """One endpoint's return value; ``ipv6``: its ``IPV6/PREFIX`` on a dual-stack network (the
+    ``ipv6_address`` key is there only then)."""
     found = {"network": item.network, "container": target.container or target.label if target else item.describe,
              "ifname": ifname, "mac_address": mac, "ipv4_address": f"{address}/{prefix}" if address else None,
              "gateway": gateway, "netns": target.netns_path if target else None, "aliases": list(item.aliases),
              "mtu": mtu}
+    if ipv6:
+        found["ipv6_address"] = ipv6
     if publish:  # Docker's NetworkSettings.Ports, for an endpoint that publishes
         found["ports"] = _publish.docker_ports(publish)
     return found
@@ -45,7 +49,8 @@ def report(spec, current):
                           endpoint_gateway(item.definition), prefix,
                           _publish.parse_all("publish", lease.get("publish")),
                           _network_mtu.endpoint_mtu(lease.get("mtu"), item.definition,
-                                                    current.uplinks.get(item.spec.network))))
+                                                    current.uplinks.get(item.spec.network)),
+                          ipv6_side(item.definition, lease.get("ipv6_address"))[0]))
     return _shape(spec, views)
 
 

@@ -19,7 +19,8 @@ from ansible_collections.underlay.network.plugins.module_utils._fleet_model impo
 
 # the keys of one endpoint item that container_endpoint takes (``host`` is the role's)
 ITEM_KEYS = ("network",) + TARGET_KEYS + (
-    "runtime", "ifname", "ipv4_address", "mac_address", "default_route", "routes", "state", "publish", "mtu")
+    "runtime", "ifname", "ipv4_address", "ipv6_address", "mac_address", "default_route", "routes", "state", "publish",
+    "mtu")
 
 
 def add_endpoints(plan, endpoints, inventory_hosts):
@@ -64,15 +65,24 @@ def _endpoint_item(plan, where, item, inventory_hosts):
         return
     if spec.mac_address is not None:
         plan.macs.append(Address(host_name, f"{where}.mac_address", spec.mac_address, network.segment))
-    if spec.ipv4_address is None:
+    for key, static in (("ipv4_address", spec.ipv4_address), ("ipv6_address", spec.ipv6_address)):
+        if static is not None:
+            _static_address(plan, host_name, f"{where}.{key}", item[key], ipaddress.ip_address(static), network)
+
+
+def _static_address(plan, host_name, field_name, given, address, network):
+    """A static ``ipv4_address`` or ``ipv6_address``: checked against its side of the network
+    (``_network_spec.address_conflict``, the modules' rule) and put on its segment."""
+    problems, name = plan.problems, network.name
+    ipam = network.ipam_for(address)
+    if ipam is None:
+        problems.add(host_name, field_name, given, f"{address} cannot be given: network '{name}' has no IPv6"
+                     " (no ipv6_subnet)")
         return
-    address = ipaddress.ip_address(spec.ipv4_address)
-    conflict = _network_spec.address_conflict(network.ipam, address)
+    conflict = _network_spec.address_conflict(ipam, address)
     if conflict is None:
-        plan.addresses.append(Address(host_name, f"{where}.ipv4_address", address, network.segment, network))
-    elif conflict[0] == "subnet" and address not in network.ipam.subnet:
-        problems.add(host_name, f"{where}.ipv4_address", item["ipv4_address"],
-                     f"{address} is outside the subnet {network.ipam.subnet} of network '{name}'")
+        plan.addresses.append(Address(host_name, field_name, address, network.segment, network))
+    elif conflict[0] == "subnet" and address not in ipam.subnet:
+        problems.add(host_name, field_name, given, f"{address} is outside the subnet {ipam.subnet} of network '{name}'")
     else:
-        problems.add(host_name, f"{where}.ipv4_address", item["ipv4_address"],
-                     f"{address} is reserved in network '{name}' ({conflict[2]})")
+        problems.add(host_name, field_name, given, f"{address} is reserved in network '{name}' ({conflict[2]})")

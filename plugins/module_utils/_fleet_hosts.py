@@ -127,7 +127,7 @@ def _network_driver(plan, host, networks):
             on_parents.append((name, driver, spec.parent, spec.mode, spec.flag))
         segment = _segment_of(host, spec.parent) if driver in _macvlan.PARENT_DRIVERS else ("bridge", host.name, name)
         network = Network(host.name, name, driver, getattr(spec, "parent", None), segment, spec.ipam,
-                          internal=bool(getattr(spec, "internal", False)))
+                          internal=bool(getattr(spec, "internal", False)), ipam6=spec.ipam6)
         _same_host_overlap(plan, host, network, where)
         host.networks[name] = network
         shim = getattr(spec, "host_access", None)
@@ -139,8 +139,11 @@ def _network_driver(plan, host, networks):
 def _same_host_overlap(plan, host, network, where):
     for other in host.networks.values():
         same_wire = {network.driver, other.driver} <= set(_macvlan.PARENT_DRIVERS) and network.parent == other.parent
-        if (same_wire or _bridge.DRIVER in (network.driver, other.driver)) \
-                and other.ipam.subnet.overlaps(network.ipam.subnet):
-            plan.problems.add(host.name, f"{where}.subnet", str(network.ipam.subnet),
-                              f"{network.ipam.subnet} overlaps {other.ipam.subnet} of network '{other.name}' "
-                              "on the same host")
+        if not (same_wire or _bridge.DRIVER in (network.driver, other.driver)):
+            continue
+        for ipam, fields in network.families():
+            theirs = other.ipam_for(ipam.subnet.network_address)
+            if theirs is not None and theirs.subnet.overlaps(ipam.subnet):
+                plan.problems.add(host.name, f"{where}.{fields[0]}", str(ipam.subnet),
+                                  f"{ipam.subnet} overlaps {theirs.subnet} of network '{other.name}' "
+                                  "on the same host")

@@ -42,20 +42,33 @@ class Network:
     segment: object  # VLAN id, NATIVE, or ("bridge", host, name)
     ipam: _network_spec.IpamConfig
     internal: bool = False  # a bridge network nothing from outside reaches
+    ipam6: Optional[_network_spec.IpamConfig] = None  # the IPv6 side of a dual-stack network
 
     @property
     def label(self):
         return f"{self.host}'s network {self.name}"
 
+    def families(self):
+        """``(ipam, option names)`` of each side of the network: IPv4's, then IPv6's on dual stack."""
+        found = [(self.ipam, _network_spec.IPV4_FIELDS)]
+        if self.ipam6 is not None:
+            found.append((self.ipam6, _network_spec.IPV6_FIELDS))
+        return found
+
+    def ipam_for(self, address):
+        """The side of the network ``address``'s IP version belongs to (None when it has none)."""
+        return next((ipam for ipam, _fields in self.families() if ipam.subnet.version == address.version), None)
+
     def pool_holds(self, address):
         """Whether this network's IPAM may hand out ``address`` to a container."""
-        return (address in self.ipam.ip_range and address != self.ipam.gateway
-                and address not in self.ipam.aux_addresses.values())
+        ipam = self.ipam_for(address)
+        return (ipam is not None and address in ipam.ip_range and address != ipam.gateway
+                and address not in ipam.aux_addresses.values())
 
 
 @dataclass
 class Address:
-    """An address (IPv4, or a MAC) one item of the plan puts on a segment."""
+    """An address (IPv4 or IPv6, or a MAC) one item of the plan puts on a segment."""
 
     host: str
     where: str

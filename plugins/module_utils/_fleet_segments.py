@@ -26,21 +26,28 @@ def check_segments(plan):
 
 
 def _compare(problems, segment, first, second):
+    """The rules of two hosts' networks on one segment, for each IP version both have (dual
+    stack: the IPv6 side by the same rules, naming the IPv6 options)."""
+    for b, fields in second.families():
+        a = first.ipam_for(b.subnet.network_address)
+        if a is not None:
+            _compare_side(problems, segment, first, second, a, b, fields)
+
+
+def _compare_side(problems, segment, first, second, a, b, fields):
     where = f"underlay_networks[{second.name}]"
     on = segment_name(segment)
-    a, b = first.ipam, second.ipam
-    if a.subnet.version != b.subnet.version:
-        return
+    subnet_field, gateway_field, range_field = fields
     if a.subnet != b.subnet and a.subnet.overlaps(b.subnet):
-        problems.add(second.host, f"{where}.subnet", str(b.subnet),
+        problems.add(second.host, f"{where}.{subnet_field}", str(b.subnet),
                      f"{b.subnet} overlaps {a.subnet} of {first.label} on {on} but is not the same subnet")
         return
     if a.subnet == b.subnet and a.gateway != b.gateway:
-        problems.add(second.host, f"{where}.gateway", str(b.gateway),
+        problems.add(second.host, f"{where}.{gateway_field}", str(b.gateway),
                      f"{b.gateway} differs from {a.gateway}, the gateway of {first.label} on {on}")
     if a.ip_range.overlaps(b.ip_range):
-        problems.add(second.host, f"{where}.ip_range", str(b.ip_range),
-                     f"{b.ip_range} overlaps {a.ip_range}, the ip_range of {first.label} on {on}: "
+        problems.add(second.host, f"{where}.{range_field}", str(b.ip_range),
+                     f"{b.ip_range} overlaps {a.ip_range}, the {range_field} of {first.label} on {on}: "
                      "both hosts would hand out the same addresses")
 
 
@@ -62,14 +69,17 @@ def _check_addresses(problems, addresses, by_segment):
     for entry in _first_of_each(problems, addresses):
         segment = entry.segment
         for net in by_segment.get(segment, []):
-            if entry.address == net.ipam.gateway and net.driver in _macvlan.PARENT_DRIVERS:
+            side = net.ipam_for(entry.address)  # the network's side of the address's IP version
+            if side is None:
+                continue
+            if entry.address == side.gateway and net.driver in _macvlan.PARENT_DRIVERS:
                 problems.add(entry.host, entry.where, str(entry.address),
                              f"{entry.address} is the gateway of {net.label} on {segment_name(segment)}")
                 break
             if net is entry.network or not net.pool_holds(entry.address):
                 continue
             problems.add(entry.host, entry.where, str(entry.address),
-                         f"{entry.address} lies in ip_range {net.ipam.ip_range} of {net.label} on "
+                         f"{entry.address} lies in ip_range {side.ip_range} of {net.label} on "
                          f"{segment_name(segment)}, which may hand it out; narrow the ip_range or list "
                          "the address in its aux_addresses")
             break

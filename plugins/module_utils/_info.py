@@ -25,7 +25,9 @@ from ansible_collections.underlay.network.plugins.module_utils import (
 from ansible_collections.underlay.network.plugins.module_utils import _validation as v
 from ansible_collections.underlay.network.plugins.module_utils._endpoint_steps import (
     default_via,
+    default_via6,
     endpoint_kind,
+    ipv6_side,
     leased_routes,
 )
 from ansible_collections.underlay.network.plugins.module_utils._errors import MissingLibraryError, UnderlayError
@@ -192,6 +194,7 @@ class NetworkKernel:
     shim_routes: tuple = ()
     rules: object = None               # the collection's nftables rules ({comment: ...}), or the error reading them
     forwarding: Optional[str] = None   # net.ipv4.ip_forward, read when the network masquerades
+    forwarding6: Optional[str] = None  # net.ipv6.conf.all.forwarding, read when a bridge network has IPv6
     endpoints: dict = field(default_factory=dict)  # leased address -> EndpointKernel
 
 
@@ -232,6 +235,8 @@ def observe(kernel, definition, leases, rules):
             found["ports"] = kernel.ports(bridge)  # only their isolation is compared
         if definition.get("masquerade"):
             found["forwarding"] = kernel.sysctl(_bridge.FORWARDING)
+        if definition.get("ipam6"):
+            found["forwarding6"] = kernel.sysctl(_bridge.FORWARDING6)
         if _implied_rules(definition) or _publish_rules.publishes(leases):
             found["rules"] = rules
     access = definition.get("host_access")
@@ -249,18 +254,27 @@ def _endpoint(kernel, lease, definition):
         return EndpointKernel()
     link = inside.link(lease["ifname"])
     routes = None
-    if link is not None and wanted_routes(lease, default_via(definition, lease["ifname"])) is not None:
+    if link is not None and wanted_routes(lease, *_gateways(definition, lease)) is not None:
         routes = inside.gateway_routes()
     return EndpointKernel(link=link, gateway_routes=routes)
 
 
-def wanted_routes(lease, gateway):
+def wanted_routes(lease, gateway, gateway6=None):
     """``{dst: gateway}`` of the routes a lease says its endpoint has (``default`` through the
-    network's ``gateway`` when ``default_route``; a route of ``routes`` to the same dst wins, as
-    container_endpoint applies it last); None when the lease does not say."""
+    network's ``gateway`` when ``default_route``, and ``::/0`` through ``gateway6``, its IPv6
+    gateway, on a dual-stack network; a route of ``routes`` to the same dst wins, as container_endpoint
+    applies it last);
+    None when the lease does not say."""
     if "routes" not in lease and "default_route" not in lease:
         return None
-    return dict(leased_routes(lease, gateway))
+    return dict(leased_routes(lease, gateway, gateway6))
+
+
+def _gateways(definition, lease):
+    """What the endpoint's default routes go through: the IPv4 gateway and, for an endpoint with
+    an IPv6 address, the IPv6 one of ``definition`` (its own interface where the host routes)."""
+    ifname = lease["ifname"]
+    return default_via(definition, ifname), default_via6(definition, ifname, lease.get("ipv6_address"))
 
 
 def drift(definition, leases, kernel):
@@ -289,6 +303,9 @@ def _bridge_drift(definition, kernel, leases=None):
     else:
         if f"{ipam['gateway']}/{ipam['subnet'].split('/')[1]}" not in link.addresses:
             found.append(f"bridge '{name}' lacks its gateway address {ipam['gateway']}")
+        ipam6 = definition.get("ipam6")
+        if ipam6 and f"{ipam6['gateway']}/{ipam6['subnet'].split('/')[1]}" not in link.addresses:
+            found.append(f"bridge '{name}' lacks its IPv6 gateway address {ipam6['gateway']}")
         if link.admin_state != "up":
             found.append(f"bridge '{name}' is down")
         if definition.get("mtu") and link.mtu != definition["mtu"]:
@@ -299,6 +316,9 @@ def _bridge_drift(definition, kernel, leases=None):
     if definition.get("masquerade") and kernel.forwarding != "1":
         found.append(f"IPv4 forwarding is off (net.ipv4.ip_forward={kernel.forwarding}), "
                      f"so the masquerade of {ipam['subnet']} forwards nothing")
+    if definition.get("ipam6") and kernel.forwarding6 != "1":
+        found.append(f"IPv6 forwarding is off ({_bridge.FORWARDING6}={kernel.forwarding6}), "
+                     f"so {definition['ipam6']['subnet']} is not routed")
     found.extend(_rules_drift(definition, kernel.rules, leases))
     return found
 
@@ -339,9 +359,14 @@ def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
         return [f"{where} is a {link.kind or 'physical'} link, not this network's {kind}"]
     found = []
     cidr = f"{ip}/{definition['ipam']['subnet'].split('/')[1]}"
-    if cidr not in link.addresses:
-        has = ", ".join(link.addresses) or "none"
-        found.append(f"{where} lacks its address {cidr} (has {has})")
+    cidr6 = ipv6_side(definition, lease.get("ipv6_address"))[0]
+    for wanted in (cidr, cidr6):
+        if wanted and wanted not in link.addresses:
+            has = ", ".join(link.addresses) or "none"
+            found.append(f"{where} lacks its address {wanted} (has {has})")
+    if definition.get("ipam6") and not lease.get("ipv6_address"):
+        found.append(f"{where} has no IPv6 address on dual-stack network '{definition['name']}' yet (attach it"
+                     " again)")
     if lease.get("mac_address") and link.mac_address != lease["mac_address"]:
         found.append(f"{where} has MAC {link.mac_address}, its lease says {lease['mac_address']}")
     if kind == "macvlan" and link.mode != definition.get("mode"):
@@ -357,7 +382,7 @@ def _endpoint_drift(definition, ip, lease, endpoint, uplink=None):
             else f"its {_network_mtu.uplink_label(definition)}'s"
         found.append(f"{where} has MTU {link.mtu}, {whose} is {mtu}")
     have = endpoint.gateway_routes or {}
-    for dst, via in sorted((wanted_routes(lease, default_via(definition, lease["ifname"])) or {}).items()):
+    for dst, via in sorted((wanted_routes(lease, *_gateways(definition, lease)) or {}).items()):
         if dst not in have:
             found.append(f"{who}: route {dst} via {via} is missing")
         elif have[dst] != via:

@@ -50,11 +50,12 @@ class Pool:
             return f"{address} is already leased to {holder['owner']} on network '{self.network}'"
         return None
 
-    def claim(self, owner, address, **details):
-        """Lease ``address`` (static) to ``owner``; raises naming the reason it cannot."""
+    def claim(self, owner, address, field="ipv4_address", **details):
+        """Lease ``address`` (static) to ``owner``; raises naming the reason it cannot and
+        ``field``, the option that gave it."""
         reason = self.why_unavailable(address, owner)
         if reason:
-            raise UnderlayError(reason, "ipv4_address", str(address))
+            raise UnderlayError(reason, field, str(address))
         self._record(owner, address, details)
         return address
 

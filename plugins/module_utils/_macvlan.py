@@ -28,6 +28,8 @@ from ansible_collections.underlay.network.plugins.module_utils._network_driver i
     check_leases_fit,
     check_overlap,
     common_spec,
+    ipam6_entry,
+    spec_subnets,
     definition_view,
     describe_endpoints,
     network_view,
@@ -121,10 +123,11 @@ def build_spec(params, driver=MACVLAN):
     if params.get("subnet") is None:
         raise UnderlayError("is required when state is present", "subnet", None)
     ipam = _network_spec.build_ipam(params)
+    ipam6 = _network_spec.build_ipam6(params, ipam)
     mode = v.choice("mode", params.get("mode") or driver.modes[0], driver.modes)
     flag = v.choice("flag", params.get("flag") or driver.flags[0], driver.flags) if driver.flags else None
-    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], [ipam.subnet])
-    return MacvlanSpec(parent=parent, mode=mode, flag=flag, driver=driver, ipam=ipam,
+    common["mtu"] = _network_mtu.checked("mtu", common["mtu"], spec_subnets(ipam, ipam6))
+    return MacvlanSpec(parent=parent, mode=mode, flag=flag, driver=driver, ipam=ipam, ipam6=ipam6,
                        internal=bool(params.get("internal")),
                        host_access=_host_access(params.get("host_access"), ipam, parent, driver, mode, flag), **common)
 
@@ -213,6 +216,7 @@ def plan(spec, current):
         "mode": spec.mode,
         **({"flag": spec.flag} if driver.flags else {}),
         "ipam": spec.ipam.as_dict(),
+        **ipam6_entry(spec),
         "internal": spec.internal,
         "host_access": spec.host_access,
         "dns": spec.dns,
@@ -409,6 +413,7 @@ def stored_params(definition):
     if definition.get("flag") is not None:  # ipvlan
         params["flag"] = definition["flag"]
     params.update(definition["ipam"])
+    params.update(_network_spec.ipv6_params(definition))
     return params
 
 

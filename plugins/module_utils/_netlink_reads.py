@@ -110,20 +110,24 @@ class LinkReads:
         return tuple(sorted(found))
 
     def gateway_routes(self):
-        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for 0/0); a
-        default route through an interface alone (an ipvlan L3 endpoint's) as ``dev NAME``
-        (``_endpoint_steps.device_via``)."""
+        """``{dst: gateway}`` of main-table routes through a gateway (``default`` for IPv4's 0/0,
+        ``::/0`` for IPv6's); a default route through an interface alone (an ipvlan L3
+        endpoint's) as ``dev NAME`` (``_endpoint_steps.default_via``)."""
         found = {}
-        for header, nla in self._main_routes(socket.AF_INET):
-            gateway = nla.get(rtnl.RTA_GATEWAY)
-            dst_len = header[1]
-            if not gateway:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for header, nla in self._main_routes(family):
+                gateway = nla.get(rtnl.RTA_GATEWAY)
+                dst_len = header[1]
+                if dst_len == 0:
+                    dst = "default" if family == socket.AF_INET else "::/0"
+                else:
+                    dst = f"{ipaddress.ip_address(nla.get(rtnl.RTA_DST))}/{dst_len}"
+                if gateway:
+                    found[dst] = str(ipaddress.ip_address(gateway))
+                    continue
                 oif = rtnl.u32(nla.get(rtnl.RTA_OIF))
                 if dst_len == 0 and oif:
-                    found["default"] = "dev " + rtnl.text(self._rt.link(index=oif)[1].get(rtnl.IFLA_IFNAME))
-                continue
-            dst = "default" if dst_len == 0 else f"{ipaddress.ip_address(nla.get(rtnl.RTA_DST))}/{dst_len}"
-            found[dst] = str(ipaddress.ip_address(gateway))
+                    found[dst] = "dev " + rtnl.text(self._rt.link(index=oif)[1].get(rtnl.IFLA_IFNAME))
         return found
 
     def ports(self, bridge):

@@ -4,7 +4,8 @@
 """The frequent steps of the netlink adapter, through the hand codec: making an endpoint
 (macvlan, ipvlan or veth) directly in its namespace, an ipvlan network's own links
 (pyroute2 cannot set an ipvlan's flag), renaming, MTU/state/MAC, addresses, routes,
-bridge port isolation, removal, a sysctl and the gratuitous ARP."""
+bridge port isolation, removal, a sysctl, an endpoint's IPv6 settings, the gratuitous ARP and
+its IPv6 counterpart, the unsolicited neighbour advertisement."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ import socket
 from ansible_collections.underlay.network.plugins.module_utils import _netns
 from ansible_collections.underlay.network.plugins.module_utils import _rtnl_codec as rtnl
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
-from ansible_collections.underlay.network.plugins.module_utils._packet_sockets import gratuitous_arp_frame
+from ansible_collections.underlay.network.plugins.module_utils._packet_sockets import (
+    gratuitous_arp_frame,
+    unsolicited_na_message,
+)
 
 NetlinkError = rtnl.RtnlError
 
@@ -155,6 +159,41 @@ class LinkWrites:
         finally:
             self._root_adapter().closer.close_later(sock)
 
+    def op_unsolicited_na(self, name, address, mac_address):
+        """Announce IPv6 ``address`` at ``mac_address`` on ``name``: an unsolicited neighbour
+        advertisement with the override flag to all nodes (ff02::1), IPv6's gratuitous ARP
+        (RFC 4861 7.2.6), sent from the address itself (usable at once: it was added without
+        DAD) with hop limit 255, through a raw ICMPv6 socket in the namespace (the kernel fills
+        in the checksum). As for the ARP, a link that cannot send is not worth undoing for."""
+        if mac_address is None:  # an ipvlan endpoint: the MAC is its parent's
+            mac_address = self.link(name).mac_address
+        message = unsolicited_na_message(bytes.fromhex(mac_address.replace(":", "")),
+                                         ipaddress.IPv6Address(address).packed)
+        with _netns.inside(self.netns_path):
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        try:
+            index = self._index(name)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            sock.bind((str(address), 0, 0, 0))
+            sock.sendto(message, ("ff02::1", 0, 0, index))
+        except OSError as err:
+            if err.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENOBUFS, errno.EADDRNOTAVAIL):
+                raise UnderlayError(f"unsolicited neighbour advertisement on '{name}' failed: {err.strerror}") \
+                    from None
+        finally:
+            sock.close()
+
+    def op_endpoint_ipv6_on(self, name):
+        """IPv6 on for endpoint ``name`` of a dual-stack network (see ``_netns.ipv6_endpoint``)."""
+        with _netns.inside(self.netns_path):
+            _netns.ipv6_endpoint(name)
+
+    def op_endpoint_ipv6_off(self, name):
+        """IPv6 off again on endpoint ``name`` (the undo of ``endpoint_ipv6_on``)."""
+        with _netns.inside(self.netns_path):
+            _netns.ipv6_off(name)
+
     def op_sysctl_set(self, key, value):
         with _netns.inside(self.netns_path):
             with open("/proc/sys/" + key.replace(".", "/"), "w", encoding="ascii") as handle:
@@ -163,8 +202,13 @@ class LinkWrites:
     def op_link_set_mac(self, name, mac_address):
         self._rt.setlink(self._index(name), rtnl.attr(rtnl.IFLA_ADDRESS, _mac_bytes(mac_address)))
 
-    def op_route_add_via(self, dst, gateway):
-        self._rt.route(True, **_via(dst, gateway))
+    def op_route_add_via(self, dst, gateway, name=None):
+        """Route ``dst`` through ``gateway``; with ``name``, on that link and ``onlink``: an
+        endpoint's IPv6 default route, which would otherwise wait for the kernel to install the
+        prefix route of its address (IPv6 does that only once the link is operationally up, up
+        to a second after it was set up, when linkwatch gets to it)."""
+        on_link = {"oif": self._index(name), "rt_flags": rtnl.RTNH_F_ONLINK} if name else {}
+        self._rt.route(True, **_via(dst, gateway), **on_link)
 
     def op_route_del_via(self, dst, gateway):
         self._rt.route(False, **_via(dst, gateway))
@@ -203,9 +247,12 @@ class LinkWrites:
         if self.link(name) is not None:
             self.op_link_del(name)
 
-    def op_addr_add(self, name, address):
+    def op_addr_add(self, name, address, nodad=False):
+        """Add ``address`` (CIDR) to ``name``; ``nodad``: an IPv6 address usable at once, without
+        duplicate address detection (IFA_F_NODAD), as an endpoint's and a bridge's gateway are."""
         iface = ipaddress.ip_interface(address)
-        self._rt.address(True, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface))
+        self._rt.address(True, self._index(name), iface.ip.packed, iface.network.prefixlen, family=_family(iface),
+                         ifa_flags=rtnl.ADDRESS_NODAD if nodad and iface.version == 6 else 0)
 
     def op_addr_del(self, name, address):
         iface = ipaddress.ip_interface(address)
@@ -218,6 +265,9 @@ class LinkWrites:
         "link_add_ipvlan": op_link_add_ipvlan,
         "link_set_ipvlan_mode": op_link_set_ipvlan_mode,
         "gratuitous_arp": op_gratuitous_arp,
+        "unsolicited_na": op_unsolicited_na,
+        "endpoint_ipv6_on": op_endpoint_ipv6_on,
+        "endpoint_ipv6_off": op_endpoint_ipv6_off,
         "sysctl_set": op_sysctl_set,
         "link_set_mac": op_link_set_mac,
         "route_add_via": op_route_add_via,
@@ -236,7 +286,9 @@ class LinkWrites:
 
 def _via(dst, gateway):
     """Route arguments for ``dst`` (a CIDR or ``default``) through ``gateway``."""
-    net = ipaddress.ip_network("0.0.0.0/0" if dst == "default" else dst)
+    if dst == "default":
+        dst = "0.0.0.0/0" if ipaddress.ip_address(gateway).version == 4 else "::/0"
+    net = ipaddress.ip_network(dst)
     return {"packed_dst": net.network_address.packed, "dst_len": net.prefixlen,
             "gateway": ipaddress.ip_address(gateway).packed, "family": _family(net)}
 

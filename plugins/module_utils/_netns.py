@@ -97,13 +97,29 @@ def enter_for_good(netns_path):
         os.close(target)
 
 
+def ipv6_endpoint(name):
+    """IPv6 on for an endpoint of a dual-stack network, in the namespace the thread is in: no
+    router advertisements accepted (``accept_ra = 0``) and no SLAAC address (``autoconf = 0``),
+    set before ``disable_ipv6 = 0`` so the link never takes either: its address, gateway and
+    routes are the network's."""
+    for key, value in (("accept_ra", "0"), ("autoconf", "0"), ("disable_ipv6", "0")):
+        path = f"/proc/sys/net/ipv6/conf/{name}/{key}"
+        try:
+            with open(path, "w", encoding="ascii") as handle:
+                handle.write(value)
+        except OSError as err:
+            raise UnderlayError(f"cannot set net.ipv6.conf.{name}.{key} to {value} for IPv6 on '{name}': "
+                                f"{err.strerror}") from None
+
+
 def ipv6_off(name):
     """``net.ipv6.conf.<name>.disable_ipv6 = 1`` in the namespace the thread is in.
 
-    Endpoints are IPv4-only, so, as Docker (26 and later) does on IPv4-only networks, their
-    interfaces get no IPv6 at all: no link-local address, no router solicitations, no SLAAC
+    Endpoints of IPv4-only networks, as Docker (26 and later) does on IPv4-only networks, get
+    no IPv6 at all: no link-local address, no router solicitations, no SLAAC
     address from a router on the VLAN, and no multicast (DAD, MLD) flooded to every other
-    endpoint of the network each time one comes up. Done while the link is still down.
+    endpoint of the network each time one comes up. Done while the link is still down (an
+    endpoint of a dual-stack network takes IPv6 on again before it comes up: ``ipv6_endpoint``).
     A kernel without IPv6 has nothing to turn off."""
     try:
         with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w", encoding="ascii") as handle:

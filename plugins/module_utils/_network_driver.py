@@ -34,6 +34,7 @@ class NetworkSpec:
     name: str
     state: str
     ipam: Optional[_network_spec.IpamConfig] = None
+    ipam6: Optional[_network_spec.IpamConfig] = None  # the IPv6 side of a dual-stack network
     internal: bool = False
     dns: bool = True
     force: bool = False
@@ -56,6 +57,17 @@ def common_spec(params):
             "labels": v.labels("labels", params.get("labels")),
             "state_dir": params.get("state_dir") or DEFAULT_STATE_DIR,
             "netns": netns, "netns_path": v.netns_path("netns", netns)}
+
+
+def spec_subnets(ipam, ipam6):
+    """The subnets of a spec's addressing (the MTU floor looks at their versions)."""
+    return [ipam.subnet] + ([ipam6.subnet] if ipam6 is not None else [])
+
+
+def ipam6_entry(spec):
+    """The ``ipam6`` entry of the definition ``spec`` stores: none for an IPv4-only network (so
+    a definition stored before dual stack existed compares equal)."""
+    return {"ipam6": _network_spec.ipam6_dict(spec.ipam6)} if spec.ipam6 is not None else {}
 
 
 def check_driver(spec, definition, driver):
@@ -99,9 +111,21 @@ def restore_definition(name, definition):
 
 def check_leases_fit(spec, leases):
     """Refuse new addressing that would strand an address already leased, blaming the
-    option that would exclude it (subnet, gateway or an auxiliary address)."""
+    option that would exclude it (subnet, gateway or an auxiliary address; on the IPv6 side,
+    ipv6_subnet or ipv6_gateway, and dropping IPv6 while an endpoint holds an IPv6 address)."""
+    ipv6_names = dict(zip(_network_spec.IPV4_FIELDS, _network_spec.IPV6_FIELDS))
     for ip, lease in sorted(leases.items()):
         conflict = _network_spec.address_conflict(spec.ipam, ipaddress.ip_address(ip))
+        address6 = lease.get("ipv6_address")
+        if conflict is None and address6:
+            if spec.ipam6 is None:
+                conflict = ("ipv6_subnet", None, "without its IPv6 address (the network would have no IPv6):"
+                            " detach it first")
+                ip = address6
+            else:
+                conflict = _network_spec.address_conflict(spec.ipam6, ipaddress.ip_address(address6))
+                if conflict:
+                    conflict, ip = (ipv6_names.get(conflict[0], conflict[0]),) + conflict[1:], address6
         if conflict:
             field, value, role = conflict
             raise UnderlayError(
@@ -117,13 +141,14 @@ def check_overlap(spec, others, parent=None):
     for name, other in sorted(others.items()):
         if parent is not None and other.get("driver") in PARENT_DRIVERS and other.get("parent") != parent:
             continue
-        candidates.append((name, ipaddress.ip_network(other["ipam"]["subnet"])))
-    clash = _network_spec.overlapping(spec.ipam.subnet, candidates)
-    if clash:
-        where = others[clash[0]].get("parent")
-        raise UnderlayError(
-            f"{spec.ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
-            + (f" on parent '{where}'" if where else ""), "subnet", str(spec.ipam.subnet))
+        candidates.extend((name, subnet) for subnet in _network_mtu.subnets(other))
+    for field_name, ipam in (("subnet", spec.ipam), ("ipv6_subnet", spec.ipam6)):
+        clash = _network_spec.overlapping(ipam.subnet, candidates) if ipam is not None else None
+        if clash:
+            where = others[clash[0]].get("parent")
+            raise UnderlayError(
+                f"{ipam.subnet} overlaps the subnet {clash[1]} of network '{clash[0]}'"
+                + (f" on parent '{where}'" if where else ""), field_name, str(ipam.subnet))
 
 
 def read_owners(spec, leases):

@@ -20,7 +20,10 @@ CEILING = 65535
 def subnets(definition):
     """The subnets a stored definition carries; the floor looks at their IP versions (dual stack
     adds its IPv6 subnet here, and every MTU check follows)."""
-    return [ipaddress.ip_network(definition["ipam"]["subnet"])]
+    found = [ipaddress.ip_network(definition["ipam"]["subnet"])]
+    if definition.get("ipam6"):
+        found.append(ipaddress.ip_network(definition["ipam6"]["subnet"]))
+    return found
 
 
 def floor(networks):

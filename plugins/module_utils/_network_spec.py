@@ -2,7 +2,9 @@
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validation of what every network definition shares: name, subnet, gateway, ip_range,
-aux_addresses (Docker's ``--subnet --gateway --ip-range --aux-address``). Pure."""
+aux_addresses (Docker's ``--subnet --gateway --ip-range --aux-address``) and the IPv6 side
+of a dual-stack network (``ipv6_subnet``, ``ipv6_gateway``, ``ipv6_range``: the same rules,
+naming the IPv6 options). Pure."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from typing import Dict
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 
 _NETWORK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# the options that give one family's subnet, gateway and range
+IPV4_FIELDS = ("subnet", "gateway", "ip_range")
+IPV6_FIELDS = ("ipv6_subnet", "ipv6_gateway", "ipv6_range")
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,20 @@ def address_conflict(ipam, address):
     return None
 
 
-def build_ipam(params):
-    """Validate subnet, gateway, ip_range and aux_addresses from ``params``."""
-    subnet = cidr_network("subnet", params.get("subnet"))
+def build_ipam(params, fields=IPV4_FIELDS, version=None):
+    """Validate subnet, gateway, ip_range and aux_addresses from ``params``; ``fields`` names the
+    subnet, gateway and range options (``IPV6_FIELDS`` for the IPv6 side, which has no auxiliary
+    addresses), ``version`` the IP version the subnet must have (None: either)."""
+    subnet_field, gateway_field, range_field = fields
+    raw_subnet = params.get(subnet_field)
+    subnet = cidr_network(subnet_field, raw_subnet)
+    if version is not None and subnet.version != version:
+        raise UnderlayError(f"'{raw_subnet}' is an IPv{subnet.version} network; {subnet_field} takes an IPv{version}"
+                            " one" + (" (the IPv4 subnet goes in subnet)" if version == 6 else ""),
+                            subnet_field, raw_subnet)
     low, high = usable(subnet)
     if high < low:
-        raise UnderlayError(f"{subnet} has no usable host addresses", "subnet", str(subnet))
+        raise UnderlayError(f"{subnet} has no usable host addresses", subnet_field, str(subnet))
 
     def inside(field, address, label=None):
         shown = label or str(address)
@@ -116,25 +129,60 @@ def build_ipam(params):
             raise UnderlayError(f"{shown} is the {what} address of {subnet}", field, str(address))
         return address
 
-    gateway_param = params.get("gateway")
+    gateway_param = params.get(gateway_field)
     gateway = (ipaddress.ip_address(low) if gateway_param is None
-               else inside("gateway", ip_address("gateway", gateway_param)))
+               else inside(gateway_field, ip_address(gateway_field, gateway_param)))
 
-    range_param = params.get("ip_range")
-    ip_range = subnet if range_param is None else cidr_network("ip_range", range_param)
+    range_param = params.get(range_field)
+    ip_range = subnet if range_param is None else cidr_network(range_field, range_param)
     if ip_range.version != subnet.version or not ip_range.subnet_of(subnet):
         relation = "larger than" if ip_range.version == subnet.version and ip_range.supernet_of(subnet) \
             and ip_range != subnet else "outside"
-        raise UnderlayError(f"{ip_range} is {relation} the subnet {subnet}", "ip_range", str(ip_range))
+        raise UnderlayError(f"{ip_range} is {relation} the subnet {subnet}", range_field, str(ip_range))
 
     aux = {}
-    for key, value in sorted((params.get("aux_addresses") or {}).items()):
+    for key, value in sorted(((params.get("aux_addresses") or {}) if fields == IPV4_FIELDS else {}).items()):
         field = f"aux_addresses.{key}"
         address = inside(field, ip_address(field, value))
         if address == gateway:
             raise UnderlayError(f"{address} is the gateway", field, value)
         aux[str(key)] = address
     return IpamConfig(subnet=subnet, gateway=gateway, ip_range=ip_range, aux_addresses=aux)
+
+
+def build_ipam6(params, ipam=None):
+    """The IPv6 side of a dual-stack network from ``ipv6_subnet``, ``ipv6_gateway`` and
+    ``ipv6_range`` (the rules of ``build_ipam``), None when ``ipv6_subnet`` is not given; a
+    gateway or range without it is refused, and so is a second IPv6 subnet beside an IPv6
+    ``subnet`` (``ipam``, the network's other side)."""
+    subnet_field = IPV6_FIELDS[0]
+    if params.get(subnet_field) is None:
+        for field in IPV6_FIELDS[1:]:
+            if params.get(field) is not None:
+                raise UnderlayError(f"{params.get(field)} needs {subnet_field} (the IPv6 subnet it belongs to)", field,
+                                    params.get(field))
+        return None
+    if ipam is not None and ipam.subnet.version == 6:
+        raise UnderlayError(f"subnet {ipam.subnet} is IPv6 already: give the IPv4 subnet in subnet for dual stack",
+                            subnet_field, params.get(subnet_field))
+    return build_ipam(params, IPV6_FIELDS, version=6)
+
+
+def ipam6_dict(ipam6):
+    """How a definition stores the IPv6 side (``ipam6``): as ``ipam``, without auxiliary addresses."""
+    return {"subnet": str(ipam6.subnet), "gateway": str(ipam6.gateway), "ip_range": str(ipam6.ip_range)}
+
+
+def stored_ipam6(definition):
+    """The IPv6 IpamConfig of a stored definition, None when it is IPv4 only."""
+    raw = definition.get("ipam6")
+    return build_ipam(raw, version=6) if raw else None
+
+
+def ipv6_params(definition):
+    """The module options that declare a stored definition's IPv6 side again (all None when none)."""
+    raw = definition.get("ipam6") or {}
+    return dict(zip(IPV6_FIELDS, (raw.get(key) for key in IPV4_FIELDS)))
 
 
 def overlapping(subnet, others):

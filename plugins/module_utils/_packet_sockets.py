@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The gratuitous ARP an endpoint announces itself with, and the pool that closes its packet
-sockets.
+"""The gratuitous ARP an endpoint announces itself with (and its IPv6 counterpart, the
+unsolicited neighbour advertisement), and the pool that closes its packet sockets.
 
 A packet socket takes the kernel an RCU grace period to close, so the sockets are closed by a
 pool of threads, many at once (sharing one grace period), instead of one after another.
@@ -22,6 +22,19 @@ def gratuitous_arp_frame(mac, ip):
     return (b"\xff" * 6 + mac + b"\x08\x06"              # Ethernet: broadcast, ARP
             + b"\x00\x01\x08\x00\x06\x04\x00\x01"      # Ethernet/IPv4, request
             + mac + ip + b"\x00" * 6 + ip)                  # sender = target = itself
+
+
+ICMPV6_NEIGHBOUR_ADVERTISEMENT = 136
+NA_OVERRIDE = 0x20  # the O flag: replace a cached link-layer address
+ND_OPT_TARGET_LINKADDR = 2
+
+
+def unsolicited_na_message(mac, ip6):
+    """An unsolicited neighbour advertisement of ``ip6`` at ``mac`` (bytes), override set,
+    solicited not (RFC 4861 4.4, 7.2.6): the ICMPv6 message with a zero checksum, which a raw
+    ICMPv6 socket fills in."""
+    return (bytes([ICMPV6_NEIGHBOUR_ADVERTISEMENT, 0, 0, 0, NA_OVERRIDE, 0, 0, 0]) + ip6
+            + bytes([ND_OPT_TARGET_LINKADDR, 1]) + mac)
 
 
 class SocketCloser:

@@ -69,6 +69,7 @@ VETH_INFO_PEER = 1                          # veth: an ifinfomsg and its attribu
 IFLA_BRPORT_ISOLATED = 33
 # after ifaddrmsg
 IFA_ADDRESS, IFA_LOCAL = 1, 2
+ADDRESS_NODAD = 0x02  # ifaddrmsg flag IFA_F_NODAD: an IPv6 address usable at once (no DAD)
 # after rtmsg
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 
@@ -79,6 +80,7 @@ IFF_PROMISC = 0x100
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 RT_TABLE_MAIN = 254
 RTPROT_STATIC = 4
+RTNH_F_ONLINK = 4  # rtmsg flag: the gateway is on the link given (RTA_OIF), whatever routes exist yet
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 RTN_UNICAST = 1
 SOL_NETLINK = 270
@@ -230,20 +232,22 @@ def del_link(index):
     return RTM_DELLINK, F_ACK, IFINFO.pack(AF_UNSPEC, 0, index, 0, 0)
 
 
-def change_address(add, index, packed, prefixlen, family=AF_INET):
+def change_address(add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
     kind, flags = (RTM_NEWADDR, F_ACK | F_CREATE | F_EXCL) if add else (RTM_DELADDR, F_ACK)
-    body = IFADDR.pack(family, prefixlen, 0, 0, index) + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
+    body = IFADDR.pack(family, prefixlen, ifa_flags, 0, index) + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
     return kind, flags, body
 
 
-def change_route(add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET):
+def change_route(add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET,
+                 rt_flags=0):
     """Add (protocol static, as pyroute2 and ``ip route add ... proto static``) or remove a
-    main-table route; a removal matches any protocol, as ``ip route del`` does."""
+    main-table route; a removal matches any protocol, as ``ip route del`` does. ``rt_flags``:
+    the rtmsg flags of an added route (``RTNH_F_ONLINK``)."""
     if add:
         kind, flags, header = RTM_NEWROUTE, F_ACK | F_CREATE | F_EXCL, (RTPROT_STATIC, scope, RTN_UNICAST)
     else:
         kind, flags, header = RTM_DELROUTE, F_ACK, (0, scope, 0)
-    body = RTMSG.pack(family, dst_len, 0, 0, RT_TABLE_MAIN, *header, 0)
+    body = RTMSG.pack(family, dst_len, 0, 0, RT_TABLE_MAIN, *header, rt_flags if add else 0)
     body += attr(RTA_DST, packed_dst) + attr_u32(RTA_TABLE, RT_TABLE_MAIN)
     if gateway is not None:
         body += attr(RTA_GATEWAY, gateway)
@@ -339,8 +343,9 @@ class Rtnl:
     def dellink(self, index):
         self.request(*del_link(index))
 
-    def address(self, add, index, packed, prefixlen, family=AF_INET):
-        self.request(*change_address(add, index, packed, prefixlen, family))
+    def address(self, add, index, packed, prefixlen, family=AF_INET, ifa_flags=0):
+        self.request(*change_address(add, index, packed, prefixlen, family, ifa_flags))
 
-    def route(self, add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET):
-        self.request(*change_route(add, packed_dst, dst_len, gateway, oif, scope, family))
+    def route(self, add, packed_dst, dst_len, gateway=None, oif=None, scope=RT_SCOPE_UNIVERSE, family=AF_INET,
+              rt_flags=0):
+        self.request(*change_route(add, packed_dst, dst_len, gateway, oif, scope, family, rt_flags))

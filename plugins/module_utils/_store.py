@@ -31,7 +31,7 @@ import tempfile
 
 from ansible_collections.underlay.network.plugins.module_utils._errors import UnderlayError
 from ansible_collections.underlay.network.plugins.module_utils._files import atomic_write, fsync_directory, remove_file
-from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam
+from ansible_collections.underlay.network.plugins.module_utils._network_spec import build_ipam, stored_ipam6
 
 DEFAULT_STATE_DIR = "/var/lib/underlay-network"  # every module's and the command's state_dir default
 DIR_MODE = 0o755
@@ -203,14 +203,21 @@ class StateDir:
 
     # -- leases --------------------------------------------------------------------
     def leases(self, network):
-        """``{"leases": {ip: lease}, "last_reserved": ip|None}`` of ``network``."""
+        """``{"leases": {ip: lease}, "last_reserved": ip|None}`` of ``network`` (and
+        ``last_reserved6`` on a dual-stack network that has leased an IPv6 address)."""
         data = self._read(self._file("leases", network), lease_table_problem)
         if data is None:
             return {"leases": {}, "last_reserved": None}
-        return {"leases": data["leases"], "last_reserved": data.get("last_reserved")}
+        table = {"leases": data["leases"], "last_reserved": data.get("last_reserved")}
+        if data.get("last_reserved6") is not None:
+            table["last_reserved6"] = data["last_reserved6"]
+        return table
 
     def put_leases(self, network, table):
-        self._write("leases", network, {"leases": table["leases"], "last_reserved": table.get("last_reserved")})
+        data = {"leases": table["leases"], "last_reserved": table.get("last_reserved")}
+        if table.get("last_reserved6") is not None:
+            data["last_reserved6"] = table["last_reserved6"]
+        self._write("leases", network, data)
 
     def delete_leases(self, network):
         """Remove ``network``'s lease table, and the ``leases`` directory once it is empty
@@ -258,6 +265,14 @@ def definition_problem(name, definition):
         build_ipam(ipam)
     except UnderlayError as err:
         return f"ipam.{err}"
+    ipam6 = definition.get("ipam6")
+    if ipam6 is not None and not (isinstance(ipam6, dict)
+                                  and all(isinstance(ipam6.get(field), str) for field in IPAM_STRINGS)):
+        return "'ipam6' is not an object with subnet, gateway and ip_range"
+    try:
+        stored_ipam6(definition)
+    except UnderlayError as err:
+        return f"ipam6.{err}"
     access = definition.get("host_access")
     if access is not None and not (isinstance(access, dict)
                                    and all(isinstance(access.get(key), str) for key in ("ifname", "address"))):
@@ -270,6 +285,7 @@ def lease_table_problem(data):
     leases = data.get("leases")
     if not isinstance(leases, dict):
         return "no 'leases' table"
+    held6 = {}
     for ip, lease in leases.items():
         if not is_address(ip):
             return f"lease key {ip!r} is not an IP address"
@@ -278,9 +294,17 @@ def lease_table_problem(data):
         for field in LEASE_STRINGS:
             if field in lease and not isinstance(lease[field], str):
                 return f"'{field}' of the lease of {ip} is not a string"
-    last = data.get("last_reserved")
-    if last is not None and not is_address(last):
-        return f"last_reserved {last!r} is not an IP address"
+        address6 = lease.get("ipv6_address")
+        if address6 is not None:
+            if not is_address(address6):
+                return f"ipv6_address {address6!r} of the lease of {ip} is not an IP address"
+            if address6 in held6:
+                return f"{address6} is the ipv6_address of the leases of both {held6[address6]} and {ip}"
+            held6[address6] = ip
+    for key in ("last_reserved", "last_reserved6"):
+        last = data.get(key)
+        if last is not None and not is_address(last):
+            return f"{key} {last!r} is not an IP address"
     return None
 
 

@@ -20,10 +20,18 @@ description:
     pair whose host end is a port of the bridge (isolated when the network has C(icc=false)).
     The interface is created inside the container's namespace under a scratch name and then
     renamed, so a half-made endpoint never appears under its final name.
-  - Endpoints are IPv4-only. As Docker (26 and later) does on IPv4-only networks, IPv6 is
+  - On an IPv4-only network, as Docker (26 and later) does, IPv6 is
     turned off (C(net.ipv6.conf.IFNAME.disable_ipv6=1)) on the new interface, and on a bridge
     port's host end, before it comes up; it gets no link-local or SLAAC address and sends no
     router solicitations, DAD or MLD onto the network. Endpoints made before this are not changed.
+  - On a dual-stack network (one with C(ipv6_subnet)) the endpoint gets an IPv6 address beside
+    its IPv4 one (O(ipv6_address), else allocated from the network's C(ipv6_range)), kept in the
+    same lease (sticky alike). IPv6 stays on for the interface with router advertisements and
+    SLAAC off (C(accept_ra=0), C(autoconf=0)); the address is added without duplicate address
+    detection (C(IFA_F_NODAD)), so it is usable at once, never tentative; the default route
+    gets its IPv6 twin through the network's C(ipv6_gateway); and after bring-up an unsolicited
+    neighbour advertisement (override flag, to C(ff02::1)) announces it, as the gratuitous ARP
+    does the IPv4 address. The bridge port's host end keeps IPv6 off.
   - The address comes from the network's IPAM (or O(ipv4_address)); leases are keyed by
     network and container identity (container name, namespace name or C(pid:N)), so a
     re-attached container gets the same address and MAC. A lease is released only when its
@@ -97,6 +105,13 @@ options:
       - A static address. It must lie in the network's subnet and not be its gateway, an
         auxiliary address or leased to another endpoint. Default is allocated from the
         network's ip_range.
+    type: str
+  ipv6_address:
+    description:
+      - A static IPv6 address on a dual-stack network (one with C(ipv6_subnet)), with the rules of
+        O(ipv4_address) (in the network's IPv6 subnet, not its IPv6 gateway, not leased to another
+        endpoint). Default is allocated from the network's C(ipv6_range) (or its IPv6 subnet).
+      - Refused on a network without IPv6.
     type: str
   mac_address:
     description:
@@ -203,6 +218,9 @@ options:
       ipv4_address:
         description: As O(ipv4_address).
         type: str
+      ipv6_address:
+        description: As O(ipv6_address).
+        type: str
       mac_address:
         description: As O(mac_address).
         type: str
@@ -253,6 +271,12 @@ EXAMPLES = r"""
     container: backup
     mtu: 1500
 
+- name: Attach a container to a dual-stack network with a static IPv6 address
+  underlay.network.container_endpoint:
+    network: dualstack
+    container: web2
+    ipv6_address: "fd00:100::10"
+
 - name: Attach many namespaces in one run
   underlay.network.container_endpoint:
     network: vlan100
@@ -286,6 +310,12 @@ endpoint:
     aliases: [www]
     mtu: 1500
   contains:
+    ipv6_address:
+      description:
+        - The endpoint's IPv6 address with the prefix length of the network's IPv6 subnet.
+      returned: when attached to a dual-stack network (one with C(ipv6_subnet))
+      type: str
+      sample: fd00:100::10/64
     mtu:
       description:
         - The endpoint's MTU as the collection manages it (its own O(mtu), the network's, or a
@@ -338,6 +368,7 @@ ENDPOINT_OPTIONS = dict(
     runtime=dict(type="str", choices=["auto", *RUNTIMES]),
     ifname=dict(type="str"),
     ipv4_address=dict(type="str"),
+    ipv6_address=dict(type="str"),
     mac_address=dict(type="str"),
     default_route=dict(type="bool"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),

@@ -25,6 +25,8 @@ description:
     ip_range there unless excluded with aux_addresses. No endpoint C(mac_address) given twice
     on one VLAN (or one bridge network), each checked as C(container_endpoint) checks it.
     Every endpoint names an inventory host and a network that host defines.
+  - The IPv6 side of dual-stack networks (C(ipv6_subnet), C(ipv6_gateway), C(ipv6_range)) and
+    static C(ipv6_address)es follow the same rules, reported under the IPv6 option names.
     C(underlay_persist_format) is a known format, and an 802.1ad VLAN is not persisted as ifcfg
     (ifcfg cannot say 802.1ad), by the rule M(underlay.network.persistent_interface) applies; with
     V(auto) the format is known only on the host, where the module applies the same rule.

@@ -21,6 +21,11 @@ description:
     gone, whose address, MAC, macvlan mode or ipvlan mode and flag differs from its lease and network,
     which is down, whose MTU differs from what it is to have (its own C(mtu), else the network's,
     else a macvlan or ipvlan parent's), or whose routes differ from the ones its lease lists."
+  - "On a dual-stack network (one with C(ipv6_subnet)), drift also is: an endpoint that lacks its
+    IPv6 address or has none in its lease yet, a missing or wrong IPv6 default route, a bridge
+    that lacks its IPv6 gateway address, and IPv6 forwarding off (C(net.ipv6.conf.all.forwarding))
+    for a bridge network. C(EnableIPv6) is true, C(IPAM.Config) has the IPv6 entry, and each entry
+    of C(Containers) has its C(IPv6Address)."
   - "On a network with C(dns) on, drift also is: the names resolver of O(state_dir) not running,
     not serving the stored records yet, or not answering in an endpoint's namespace; an
     endpoint's C(resolv.conf) that no longer points at it (C(127.0.0.11)). Endpoints whose

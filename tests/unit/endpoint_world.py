@@ -30,7 +30,10 @@ IPVLAN = dict(MACVLAN, name="v2", id="4" * 64, driver="ipvlan", parent="eth1", m
               ipam={"subnet": "10.2.0.0/24", "gateway": "10.2.0.1", "ip_range": "10.2.0.0/24", "aux_addresses": {}})
 IPVLAN_L3 = dict(IPVLAN, name="v3", id="5" * 64, parent="eth2", mode="l3",
                  ipam={"subnet": "10.3.0.0/24", "gateway": "10.3.0.1", "ip_range": "10.3.0.0/24", "aux_addresses": {}})
-NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL, IPVLAN, IPVLAN_L3)}
+DUAL = dict(MACVLAN, name="d1", id="6" * 64, parent="eth3",
+            ipam={"subnet": "10.1.0.0/24", "gateway": "10.1.0.1", "ip_range": "10.1.0.0/24", "aux_addresses": {}},
+            ipam6={"subnet": "fd00:1::/64", "gateway": "fd00:1::1", "ip_range": "fd00:1::/64"})
+NETWORKS = {definition["name"]: definition for definition in (MACVLAN, BRIDGE, INTERNAL, IPVLAN, IPVLAN_L3, DUAL)}
 
 
 def target(name):

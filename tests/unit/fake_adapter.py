@@ -100,7 +100,7 @@ class FakeAdapter:
     def op_link_del(self, name):
         del self.kernel.links[name]
 
-    def op_addr_add(self, name, address):
+    def op_addr_add(self, name, address, nodad=False):
         self._replace(name, addresses=tuple(sorted(set(self.kernel.links[name].addresses) | {address})))
 
     def op_addr_del(self, name, address):
