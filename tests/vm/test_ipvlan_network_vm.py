@@ -4,8 +4,9 @@
 """ipvlan_network on 802.1Q parents (Debian kernel in the VM, which has ipvlan), through
 ansible-playbook: an L2 network whose endpoints share the VLAN parent's MAC and reach each
 other and the router on the VLAN; an L3 network whose endpoint reaches the router through
-the host (the router routes the subnet to the host, as the README says); check mode
-byte-identical, --diff, re-runs unchanged, removal with the owned VLAN; one driver per parent."""
+the host (the router routes the subnet to the host, as the README says); both dual stack, over
+IPv4 and IPv6; check mode byte-identical, --diff, re-runs unchanged, removal with the owned
+VLAN; one driver per parent."""
 
 from __future__ import annotations
 
@@ -19,24 +20,28 @@ ENDPOINT = "underlay.network.container_endpoint"
 
 
 def ping(ns, address):
-    return lib.sh("ping", "-c", "2", "-W", "2", address, ns=ns, check=False).returncode == 0
+    family = ["-6"] if ":" in address else []
+    return lib.sh("ping", *family, "-c", "2", "-W", "2", address, ns=ns, check=False).returncode == 0
 
 
 def test_ipvlan_l2_and_l3_on_vlan_parents(namespaces, tmp_path):
     host = namespaces.new("h")
     router = namespaces.new("r")
     namespaces.veth(host, "veth0", router, "trunk")
-    for vid, address in ((300, "10.3.0.1/24"), (301, "10.31.0.1/24")):
+    for vid, address, address6 in ((300, "10.3.0.1/24", "fd00:300::1/64"), (301, "10.31.0.1/24", "fd00:301::1/64")):
         lib.sh("ip", "link", "add", "link", "trunk", "name", f"trunk.{vid}", "type", "vlan", "id", str(vid), ns=router)
         lib.sh("ip", "addr", "add", address, "dev", f"trunk.{vid}", ns=router)
+        lib.sh("ip", "-6", "addr", "add", address6, "dev", f"trunk.{vid}", "nodad", ns=router)
         lib.sh("ip", "link", "set", f"trunk.{vid}", "up", ns=router)
-    lib.sh("ip", "route", "add", "10.40.0.0/24", "via", "10.31.0.10", ns=router)  # the route L3 mode needs
+    lib.sh("ip", "route", "add", "10.40.0.0/24", "via", "10.31.0.10", ns=router)  # the routes L3 mode needs
+    lib.sh("ip", "-6", "route", "add", "fd00:40::/64", "via", "fd00:301::10", ns=router)
     c1, c2, c3 = namespaces.new("c"), namespaces.new("c"), namespaces.new("c")
     state_dir = str(tmp_path / "state")
     base = {"netns": host, "state_dir": state_dir}
     l2 = dict(base, name="vlan300", parent="veth0.300", subnet="10.3.0.0/24", ip_range="10.3.0.128/25",
-              gateway="10.3.0.1", host_access={"ifname": "v300-shim", "address": "10.3.0.250"})
-    l3 = dict(base, name="routed", parent="veth0.301", mode="l3", subnet="10.40.0.0/24")
+              gateway="10.3.0.1", host_access={"ifname": "v300-shim", "address": "10.3.0.250"},
+              ipv6_subnet="fd00:300::/64", ipv6_range="fd00:300::80/121")
+    l3 = dict(base, name="routed", parent="veth0.301", mode="l3", subnet="10.40.0.0/24", ipv6_subnet="fd00:40::/64")
     world = World([host, router, c1, c2, c3], [state_dir])
 
     before = world.settle()
@@ -60,7 +65,11 @@ def test_ipvlan_l2_and_l3_on_vlan_parents(namespaces, tmp_path):
         "parent: 'veth0.300' already carries the ipvlan network 'vlan300': the kernel cannot hang macvlan and"
         " ipvlan interfaces off one parent")
     assert [e["ipv4_address"] for e in r[3]["endpoints"]] == ["10.3.0.128/24", "10.3.0.129/24"]
+    assert [e["ipv6_address"] for e in r[3]["endpoints"]] == ["fd00:300::80/64", "fd00:300::81/64"]
+    assert r[0]["network"]["EnableIPv6"] is True
+    routed6 = r[4]["endpoint"]["ipv6_address"].split("/")[0]
     lib.sh("ip", "addr", "add", "10.31.0.10/24", "dev", "veth0.301", ns=host)  # the host's address on VLAN 301
+    lib.sh("ip", "-6", "addr", "add", "fd00:301::10/64", "dev", "veth0.301", "nodad", ns=host)
 
     parent_mac = json.loads(lib.sh("ip", "-j", "link", "show", "veth0.300", ns=host).stdout)[0]["address"]
     for container in (c1, c2):
@@ -73,6 +82,13 @@ def test_ipvlan_l2_and_l3_on_vlan_parents(namespaces, tmp_path):
     assert lib.sh("ip", "route", "show", "default", ns=c3).stdout.startswith("default dev eth0")
     assert ping(c3, "10.31.0.1"), "the L3 endpoint reaches the router through the host"
     assert ping(router, "10.40.0.2"), "the router reaches the L3 endpoint through the host"
+    # IPv6: the same paths (no DAD wait: the addresses are usable at once)
+    assert ping(c1, "fd00:300::81"), "two L2 endpoints reach each other over IPv6"
+    assert ping(c1, "fd00:300::1") and ping(c2, "fd00:300::1"), "L2 endpoints reach the router over IPv6"
+    assert ping(router, "fd00:300::80"), "the router reaches an L2 endpoint over IPv6"
+    assert lib.sh("ip", "-6", "route", "show", "default", ns=c3).stdout.startswith("default dev eth0")
+    assert ping(c3, "fd00:301::1"), "the L3 endpoint reaches the router through the host over IPv6"
+    assert ping(router, routed6), "the router reaches the L3 endpoint through the host over IPv6"
     info = lib.run_tasks([{"underlay.network.network_info": base}])[0]
     assert {n["Name"]: n["drift"] for n in info["networks"]} == {"vlan300": [], "routed": []}
 
