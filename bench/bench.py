@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Side-by-side benchmarks: attaching N network namespaces to one macvlan or bridge network
+"""Side-by-side benchmarks: attaching N network namespaces to one macvlan, bridge or ipvlan network
 with the collection (one ansible-playbook run with one batched task, and the engine alone),
-the CNI plugins (macvlan or bridge with host-local IPAM, one call per namespace), a plain
+the CNI plugins (macvlan, bridge or ipvlan with host-local IPAM, one call per namespace), a plain
 `ip` command loop, and Docker's `network connect` (real containers, private dockerd).
 
 Everything happens in throwaway network namespaces named ulb<token>...: a "host" namespace
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from lab import Dockerd, World, cleanup_all, load, on_signal, sh
-from peer import NOT_MEASURED, addresses
+from peer import KINDS, NOT_MEASURED, addresses
 from peers_collection import DockerCollection, Engine, Playbook
 from peers_others import CNI_PATH, Cni, DockerConnect, Floor, IpLoop
 
@@ -58,10 +58,12 @@ def docker_addresses(dockerd, peer):
 
 
 def run_peer(peer, read, log):
-    """attach, verify, no-op, detach, verify; returns {phase: seconds or None}."""
+    """attach, verify, no-op, detach, verify; returns {phase: seconds or None}. ``peer.verified``:
+    how many targets the check after attach found with their address."""
     peer.prepare()
     times = {"attach": timed(peer.attach)}
     found = read(peer)
+    peer.verified = len(found)
     good = peer.expected()
     bad = sorted(ns for ns, addrs in found.items() if not good(addrs))
     if bad:
@@ -90,10 +92,11 @@ def run_sizes(args, workdir, log):
                     log(f"  {driver} N={n} repetition {rep + 1}/{args.reps} (load {before[0]:.2f})")
                     for name in args.peers:
                         peer = PEERS[name](world, driver, os.path.join(workdir, f"{driver}-{n}"))
-                        times = run_peer(peer, lambda p: addresses(world), log)
+                        times = run_peer(peer, lambda p: addresses(world, kind=KINDS[driver]), log)
                         for phase, seconds in times.items():
                             samples.append({"driver": driver, "n": n, "peer": name, "rep": rep, "phase": phase,
-                                            "seconds": seconds, "load": before[0]})
+                                            "seconds": seconds, "load": before[0],
+                                            **({"verified": peer.verified} if phase == "attach" else {})})
                     cleanup_driver(world, driver)
         finally:
             world.close()
@@ -163,7 +166,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--sizes", default="10,100,200,1000", help="N values, comma-separated")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--drivers", default="macvlan,bridge")
+    parser.add_argument("--drivers", default="macvlan,bridge",
+                        help="macvlan, bridge, ipvlan (L2 mode; needs a kernel with ipvlan), comma-separated")
     parser.add_argument("--peers", default="e2e,engine,floor,cni,ip")
     parser.add_argument("--docker", type=int, default=20, help="containers for docker network connect (0: skip)")
     parser.add_argument("--fleet", default="5,10,20", help="host counts for the fleet bench (empty: skip)")
@@ -185,9 +189,12 @@ def main(argv=None):
         parser.error("--publish: at least 2 endpoints (one asks for the other's name)")
     if os.geteuid() != 0:
         parser.error("needs root (network namespaces)")
-    missing = [p for p in args.peers if p == "cni" and not os.path.exists(f"{CNI_PATH}/macvlan")]
+    unknown = sorted(set(args.drivers) - set(KINDS))
+    if unknown:
+        parser.error(f"--drivers: unknown {', '.join(unknown)} (known: {', '.join(sorted(KINDS))})")
+    missing = [d for d in args.drivers if "cni" in args.peers and args.sizes and not os.path.exists(f"{CNI_PATH}/{d}")]
     if missing:
-        parser.error(f"{CNI_PATH} missing: apt-get install containernetworking-plugins (scripts/setup does)")
+        parser.error(f"{CNI_PATH}/{missing[0]} missing: apt-get install containernetworking-plugins (scripts/setup does)")
     atexit.register(cleanup_all)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -21,14 +21,20 @@ SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.20
 NOT_MEASURED = "not measured"  # what a peer's step returns when it has no such step
 
 
-def addresses(world, count=None):
-    """{container: [IPv4 CIDRs on eth0]} read with `ip -j` (independent of the collection)."""
+# the kind of link an endpoint of each network driver is (what `ip -d` calls it)
+KINDS = {"macvlan": "macvlan", "ipvlan": "ipvlan", "bridge": "veth"}
+
+
+def addresses(world, count=None, kind=None):
+    """{container: [IPv4 CIDRs on eth0]} read with `ip -j` (independent of the collection);
+    with ``kind``, only an eth0 of that link kind (``KINDS``) counts."""
     names = world.containers[:count] if count else world.containers
 
     def one(ns):
-        out = sh("ip", "-n", ns, "-j", "-4", "addr", "show", check=False).stdout or "[]"
+        out = sh("ip", "-n", ns, "-d", "-j", "-4", "addr", "show", check=False).stdout or "[]"
         return ns, [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out) if link.get("ifname") == "eth0"
-                    and "UP" in link.get("flags", []) for a in link.get("addr_info", [])]
+                    and "UP" in link.get("flags", []) and kind in (None, link.get("linkinfo", {}).get("info_kind"))
+                    for a in link.get("addr_info", [])]
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         return dict(pool.map(one, names))

@@ -17,8 +17,8 @@ from peer import Peer
 
 
 class Collection(Peer):
-    """The collection's container_endpoint (batched), on a network made by macvlan_network or
-    bridge_network (untimed)."""
+    """The collection's container_endpoint (batched), on a network made by macvlan_network,
+    ipvlan_network (L2 mode, flag bridge) or bridge_network (untimed)."""
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -30,13 +30,16 @@ class Collection(Peer):
                 "netns": self.world.host, "state_dir": self.state_dir}
         if self.driver == "macvlan":
             return "macvlan_network", dict(base, parent="veth0", mode="bridge")
+        if self.driver == "ipvlan":
+            return "ipvlan_network", dict(base, parent="veth0", mode="l2")
         return "bridge_network", dict(base, bridge_name=self.bridge, masquerade=False)
 
     def prepare(self):
         from ansible_collections.underlay.network.plugins.module_utils import _runner
         module, params = self.network_params()
         from ansible_collections.underlay.network.plugins.module_utils import _resources
-        resource = {"macvlan_network": _resources.MACVLAN_NETWORK, "bridge_network": _resources.BRIDGE_NETWORK}[module]
+        resource = {"macvlan_network": _resources.MACVLAN_NETWORK, "ipvlan_network": _resources.IPVLAN_NETWORK,
+                    "bridge_network": _resources.BRIDGE_NETWORK}[module]
         _runner.run(resource, params)
 
     def endpoint_params(self, state="present"):

@@ -32,6 +32,8 @@ class Cni(Peer):
         conf = {"cniVersion": "1.0.0", "name": "ulbcni", "ipam": ipam}
         if self.driver == "macvlan":
             conf.update(type="macvlan", master="veth0", mode="bridge")
+        elif self.driver == "ipvlan":
+            conf.update(type="ipvlan", master="veth0", mode="l2")
         else:
             conf.update(type="bridge", bridge="ulbcni0", isGateway=True, ipMasq=False)
         self.conf = os.path.join(self.workdir, "net.conf")
@@ -87,8 +89,9 @@ class IpLoop(Peer):
         lines = []
         for i, ns in enumerate(self.targets()):
             scratch = f"ulbt{i}"
-            if self.driver == "macvlan":
-                lines.append(f"ip link add {scratch} link veth0 netns {ns} type macvlan mode bridge")
+            if self.driver in ("macvlan", "ipvlan"):
+                mode = "bridge" if self.driver == "macvlan" else "l2"
+                lines.append(f"ip link add {scratch} link veth0 netns {ns} type {self.driver} mode {mode}")
                 lines.append(f"ip -n {ns} link set {scratch} name eth0")
             else:
                 lines.append(f"ip link add {scratch} type veth peer name eth0 netns {ns}")
@@ -112,7 +115,8 @@ class Floor(Peer):
     the same rtnetlink writes the engine makes (no reading, planning, leases or rollback).
     The link is made directly in the namespace under a scratch name, IPv6 is turned off on it
     (and on a bridge port's host end), it is renamed eth0, then address, up, default route and
-    the gratuitous ARP. What the engine costs above this is the collection's own overhead."""
+    the gratuitous ARP (an ipvlan's with its parent's MAC, read once before the loop, as it
+    has no MAC of its own). What the engine costs above this is the collection's own overhead."""
 
     name = "floor"
 
@@ -147,13 +151,17 @@ class Floor(Peer):
         closer = concurrent.futures.ThreadPoolExecutor(max_workers=32)
         gateway = bytes([int(x) for x in self.gateway.split(".")])
         try:
-            parent = host.index("veth0" if self.driver == "macvlan" else "ulbfl0")
+            parent = host.index("ulbfl0" if self.driver == "bridge" else "veth0")
+            parent_mac = host.link(parent)[1][rt.IFLA_ADDRESS] if self.driver == "ipvlan" else None
             for i, ns in enumerate(self.targets()):
                 address = self._address(i)
-                mac = b"\x02\x42" + address
+                mac = parent_mac or b"\x02\x42" + address
                 fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
                 try:
-                    if self.driver == "macvlan":
+                    if self.driver == "ipvlan":
+                        host.newlink(rt.attr_str(rt.IFLA_IFNAME, "ulbscratch"), rt.attr_u32(rt.IFLA_LINK, parent),
+                                     rt.attr_u32(rt.IFLA_NET_NS_FD, fd), rt.ipvlan_info("l2", "bridge"))
+                    elif self.driver == "macvlan":
                         host.newlink(rt.attr_str(rt.IFLA_IFNAME, "ulbscratch"), rt.attr_u32(rt.IFLA_LINK, parent),
                                      rt.attr(rt.IFLA_ADDRESS, mac), rt.attr_u32(rt.IFLA_NET_NS_FD, fd),
                                      rt.nested(rt.IFLA_LINKINFO, rt.attr_str(rt.IFLA_INFO_KIND, "macvlan"),
