@@ -26,14 +26,14 @@ import tempfile
 import time
 
 from lab import Dockerd, World, cleanup_all, load, on_signal, sh
-from peer import KINDS, NOT_MEASURED, addresses
+from peer import KINDS, NOT_MEASURED, addresses, global_addresses
 from peers_collection import DockerCollection, Engine, Playbook
-from peers_others import CNI_PATH, Cni, DockerConnect, Floor, IpLoop
+from peers_others import CNI_PATH, CNI_TYPES, Cni, DockerConnect, Floor, IpLoop
 
 PHASES = ("attach", "noop", "detach")
 
 # the drivers the Docker peers (docker network connect, the collection on the same containers) run on
-DOCKER_DRIVERS = ("macvlan", "bridge")
+DOCKER_DRIVERS = ("macvlan", "bridge", "dualstack")
 PEERS = {"e2e": Playbook, "engine": Engine, "floor": Floor, "cni": Cni, "ip": IpLoop}
 
 
@@ -49,13 +49,14 @@ def timed(fn):
 
 
 def docker_addresses(dockerd, peer):
+    """{container: [its addresses in the peer's subnet (and IPv6 subnet, on a dual-stack network)]}."""
     found = {}
     for name in dockerd.names:
-        out = sh("nsenter", f"--net=/proc/{dockerd.pid(name)}/ns/net", "ip", "-j", "-4", "addr", "show",
-                 check=False).stdout or "[]"
-        found[name] = [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out)
-                       if link.get("ifname") != "lo" and "UP" in link.get("flags", [])
-                       for a in link.get("addr_info", []) if a["local"].startswith(peer.net + ".")]
+        out = sh("nsenter", f"--net=/proc/{dockerd.pid(name)}/ns/net", "ip", "-j", *([] if peer.dual else ["-4"]),
+                 "addr", "show", check=False).stdout or "[]"
+        links = [link for link in json.loads(out) if link.get("ifname") != "lo" and "UP" in link.get("flags", [])]
+        found[name] = [a for a in global_addresses(links, peer.dual)
+                       if a.startswith(peer.net + ".") or (peer.dual and a.startswith(peer.net6))]
     return found
 
 
@@ -94,7 +95,7 @@ def run_sizes(args, workdir, log):
                     log(f"  {driver} N={n} repetition {rep + 1}/{args.reps} (load {before[0]:.2f})")
                     for name in args.peers:
                         peer = PEERS[name](world, driver, os.path.join(workdir, f"{driver}-{n}"))
-                        times = run_peer(peer, lambda p: addresses(world, kind=KINDS[driver]), log)
+                        times = run_peer(peer, lambda p: addresses(world, kind=KINDS[p.driver], six=p.dual), log)
                         for phase, seconds in times.items():
                             samples.append({"driver": driver, "n": n, "peer": name, "rep": rep, "phase": phase,
                                             "seconds": seconds, "load": before[0],
@@ -139,6 +140,12 @@ def run_docker(args, workdir, log):
     return samples
 
 
+def dual_stack_collection():
+    """Whether the collection's networks take an IPv6 subnet (issue 18's dual stack)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _argspec  # pylint: disable=import-outside-toplevel
+    return "ipv6_subnet" in _argspec.network()
+
+
 def machine():
     def version(argv):
         try:
@@ -169,7 +176,8 @@ def main(argv=None):
     parser.add_argument("--sizes", default="10,100,200,1000", help="N values, comma-separated")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--drivers", default="macvlan,bridge",
-                        help="macvlan, bridge, ipvlan (L2 mode; needs a kernel with ipvlan), comma-separated")
+                        help="macvlan, bridge, ipvlan (L2 mode; needs a kernel with ipvlan), dualstack (macvlan"
+                             " with IPv4 and IPv6 endpoints), comma-separated")
     parser.add_argument("--peers", default="e2e,engine,floor,cni,ip")
     parser.add_argument("--docker", type=int, default=20, help="containers for docker network connect (0: skip)")
     parser.add_argument("--fleet", default="5,10,20", help="host counts for the fleet bench (empty: skip)")
@@ -194,7 +202,10 @@ def main(argv=None):
     unknown = sorted(set(args.drivers) - set(KINDS))
     if unknown:
         parser.error(f"--drivers: unknown {', '.join(unknown)} (known: {', '.join(sorted(KINDS))})")
-    missing = [d for d in args.drivers if "cni" in args.peers and args.sizes and not os.path.exists(f"{CNI_PATH}/{d}")]
+    if "dualstack" in args.drivers and not dual_stack_collection():
+        parser.error("--drivers dualstack: this collection's networks have no ipv6_subnet yet")
+    missing = [CNI_TYPES[d] for d in args.drivers
+               if "cni" in args.peers and args.sizes and not os.path.exists(f"{CNI_PATH}/{CNI_TYPES[d]}")]
     if missing:
         parser.error(f"{CNI_PATH}/{missing[0]} missing: apt-get install containernetworking-plugins (scripts/setup does)")
     atexit.register(cleanup_all)
