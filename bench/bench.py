@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: underlay.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Side-by-side benchmarks: attaching N network namespaces to one macvlan or bridge network
+"""Side-by-side benchmarks: attaching N network namespaces to one macvlan, bridge or ipvlan network
 with the collection (one ansible-playbook run with one batched task, and the engine alone),
-the CNI plugins (macvlan or bridge with host-local IPAM, one call per namespace), a plain
+the CNI plugins (macvlan, bridge or ipvlan with host-local IPAM, one call per namespace), a plain
 `ip` command loop, and Docker's `network connect` (real containers, private dockerd).
 
 Everything happens in throwaway network namespaces named ulb<token>...: a "host" namespace
@@ -26,12 +26,14 @@ import tempfile
 import time
 
 from lab import Dockerd, World, cleanup_all, load, on_signal, sh
-from peer import NOT_MEASURED, addresses
+from peer import KINDS, NOT_MEASURED, addresses, global_addresses
 from peers_collection import DockerCollection, Engine, Playbook
-from peers_others import CNI_PATH, Cni, DockerConnect, Floor, IpLoop
+from peers_others import CNI_PATH, CNI_TYPES, Cni, DockerConnect, Floor, IpLoop
 
 PHASES = ("attach", "noop", "detach")
 
+# the drivers the Docker peers (docker network connect, the collection on the same containers) run on
+DOCKER_DRIVERS = ("macvlan", "bridge", "dualstack")
 PEERS = {"e2e": Playbook, "engine": Engine, "floor": Floor, "cni": Cni, "ip": IpLoop}
 
 
@@ -47,21 +49,24 @@ def timed(fn):
 
 
 def docker_addresses(dockerd, peer):
+    """{container: [its addresses in the peer's subnet (and IPv6 subnet, on a dual-stack network)]}."""
     found = {}
     for name in dockerd.names:
-        out = sh("nsenter", f"--net=/proc/{dockerd.pid(name)}/ns/net", "ip", "-j", "-4", "addr", "show",
-                 check=False).stdout or "[]"
-        found[name] = [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out)
-                       if link.get("ifname") != "lo" and "UP" in link.get("flags", [])
-                       for a in link.get("addr_info", []) if a["local"].startswith(peer.net + ".")]
+        out = sh("nsenter", f"--net=/proc/{dockerd.pid(name)}/ns/net", "ip", "-j", *([] if peer.dual else ["-4"]),
+                 "addr", "show", check=False).stdout or "[]"
+        links = [link for link in json.loads(out) if link.get("ifname") != "lo" and "UP" in link.get("flags", [])]
+        found[name] = [a for a in global_addresses(links, peer.dual)
+                       if a.startswith(peer.net + ".") or (peer.dual and a.startswith(peer.net6))]
     return found
 
 
 def run_peer(peer, read, log):
-    """attach, verify, no-op, detach, verify; returns {phase: seconds or None}."""
+    """attach, verify, no-op, detach, verify; returns {phase: seconds or None}. ``peer.verified``:
+    how many targets the check after attach found with their address."""
     peer.prepare()
     times = {"attach": timed(peer.attach)}
     found = read(peer)
+    peer.verified = len(found)
     good = peer.expected()
     bad = sorted(ns for ns, addrs in found.items() if not good(addrs))
     if bad:
@@ -90,10 +95,11 @@ def run_sizes(args, workdir, log):
                     log(f"  {driver} N={n} repetition {rep + 1}/{args.reps} (load {before[0]:.2f})")
                     for name in args.peers:
                         peer = PEERS[name](world, driver, os.path.join(workdir, f"{driver}-{n}"))
-                        times = run_peer(peer, lambda p: addresses(world), log)
+                        times = run_peer(peer, lambda p: addresses(world, kind=KINDS[p.driver], six=p.dual), log)
                         for phase, seconds in times.items():
                             samples.append({"driver": driver, "n": n, "peer": name, "rep": rep, "phase": phase,
-                                            "seconds": seconds, "load": before[0]})
+                                            "seconds": seconds, "load": before[0],
+                                            **({"verified": peer.verified} if phase == "attach" else {})})
                     cleanup_driver(world, driver)
         finally:
             world.close()
@@ -114,7 +120,7 @@ def run_docker(args, workdir, log):
     dockerd = Dockerd(world, workdir, args.docker)
     try:
         dockerd.start()
-        for driver in args.drivers:
+        for driver in [d for d in args.drivers if d in DOCKER_DRIVERS]:
             for rep in range(args.reps):
                 before = load()
                 log(f"  docker {driver} N={args.docker} repetition {rep + 1}/{args.reps} (load {before[0]:.2f})")
@@ -132,6 +138,12 @@ def run_docker(args, workdir, log):
         dockerd.stop()
         world.close()
     return samples
+
+
+def dual_stack_collection():
+    """Whether the collection's networks take an IPv6 subnet (issue 18's dual stack)."""
+    from ansible_collections.underlay.network.plugins.module_utils import _argspec  # pylint: disable=import-outside-toplevel
+    return "ipv6_subnet" in _argspec.network()
 
 
 def machine():
@@ -163,7 +175,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--sizes", default="10,100,200,1000", help="N values, comma-separated")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--drivers", default="macvlan,bridge")
+    parser.add_argument("--drivers", default="macvlan,bridge",
+                        help="macvlan, bridge, ipvlan (L2 mode; needs a kernel with ipvlan), dualstack (macvlan"
+                             " with IPv4 and IPv6 endpoints), comma-separated")
     parser.add_argument("--peers", default="e2e,engine,floor,cni,ip")
     parser.add_argument("--docker", type=int, default=20, help="containers for docker network connect (0: skip)")
     parser.add_argument("--fleet", default="5,10,20", help="host counts for the fleet bench (empty: skip)")
@@ -185,9 +199,15 @@ def main(argv=None):
         parser.error("--publish: at least 2 endpoints (one asks for the other's name)")
     if os.geteuid() != 0:
         parser.error("needs root (network namespaces)")
-    missing = [p for p in args.peers if p == "cni" and not os.path.exists(f"{CNI_PATH}/macvlan")]
+    unknown = sorted(set(args.drivers) - set(KINDS))
+    if unknown:
+        parser.error(f"--drivers: unknown {', '.join(unknown)} (known: {', '.join(sorted(KINDS))})")
+    if "dualstack" in args.drivers and not dual_stack_collection():
+        parser.error("--drivers dualstack: this collection's networks have no ipv6_subnet yet")
+    missing = [CNI_TYPES[d] for d in args.drivers
+               if "cni" in args.peers and args.sizes and not os.path.exists(f"{CNI_PATH}/{CNI_TYPES[d]}")]
     if missing:
-        parser.error(f"{CNI_PATH} missing: apt-get install containernetworking-plugins (scripts/setup does)")
+        parser.error(f"{CNI_PATH}/{missing[0]} missing: apt-get install containernetworking-plugins (scripts/setup does)")
     atexit.register(cleanup_all)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

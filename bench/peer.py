@@ -21,14 +21,31 @@ SUBNETS = {"e2e": "10.201", "engine": "10.202", "floor": "10.206", "cni": "10.20
 NOT_MEASURED = "not measured"  # what a peer's step returns when it has no such step
 
 
-def addresses(world, count=None):
-    """{container: [IPv4 CIDRs on eth0]} read with `ip -j` (independent of the collection)."""
+# the kind of link an endpoint of each network driver is (what `ip -d` calls it); "dualstack":
+# a macvlan network with an IPv6 subnet beside its IPv4 one (each endpoint gets one of each)
+KINDS = {"macvlan": "macvlan", "ipvlan": "ipvlan", "bridge": "veth", "dualstack": "macvlan"}
+DUAL_STACK = ("dualstack",)
+
+
+def global_addresses(links, six=False):
+    """The IPv4 CIDRs (and with ``six`` the global IPv6 ones, after them) of ``links``, as
+    `ip -j addr show` lists them."""
+    found = [f"{a['local']}/{a['prefixlen']}" for link in links for a in link.get("addr_info", [])
+             if a.get("family") == "inet"]
+    return found + [f"{a['local']}/{a['prefixlen']}" for link in links for a in link.get("addr_info", [])
+                    if six and a.get("family") == "inet6" and a.get("scope") == "global"]
+
+
+def addresses(world, count=None, kind=None, six=False):
+    """{container: [IPv4 CIDRs on eth0, then with ``six`` its global IPv6 ones]} read with `ip -j`
+    (independent of the collection); with ``kind``, only an eth0 of that link kind (``KINDS``) counts."""
     names = world.containers[:count] if count else world.containers
 
     def one(ns):
-        out = sh("ip", "-n", ns, "-j", "-4", "addr", "show", check=False).stdout or "[]"
-        return ns, [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out) if link.get("ifname") == "eth0"
-                    and "UP" in link.get("flags", []) for a in link.get("addr_info", [])]
+        out = sh("ip", "-n", ns, "-d", "-j", *([] if six else ["-4"]), "addr", "show", check=False).stdout or "[]"
+        return ns, global_addresses([link for link in json.loads(out) if link.get("ifname") == "eth0"
+                                     and "UP" in link.get("flags", [])
+                                     and kind in (None, link.get("linkinfo", {}).get("info_kind"))], six)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         return dict(pool.map(one, names))
@@ -47,6 +64,20 @@ class Peer:
         self.net = SUBNETS[self.name]
         self.subnet = f"{self.net}.0.0/16"
         self.gateway = f"{self.net}.0.1"
+        self.dual = driver in DUAL_STACK
+
+    @property
+    def net6(self):
+        """The IPv6 /64's prefix on a dual-stack network: fd00:10:203:: for 10.203."""
+        return "fd00:" + self.net.replace(".", ":") + "::"
+
+    @property
+    def subnet6(self):
+        return f"{self.net6}/64"
+
+    @property
+    def gateway6(self):
+        return f"{self.net6}1"
 
     def targets(self):
         return self.world.containers
@@ -64,7 +95,10 @@ class Peer:
         raise NotImplementedError
 
     def expected(self):
-        """A predicate on one container's eth0 addresses after attach."""
+        """A predicate on one container's eth0 addresses after attach (IPv4, then IPv6 on a dual-stack network)."""
+        if self.dual:
+            return lambda found: (len(found) == 2 and found[0].startswith(self.net + ".") and found[0].endswith("/16")
+                                  and found[1].startswith(self.net6) and found[1].endswith("/64"))
         return lambda found: len(found) == 1 and found[0].startswith(self.net + ".") and found[0].endswith("/16")
 
     def host_exec(self, script):

@@ -17,7 +17,8 @@ from peer import Peer
 
 
 class Collection(Peer):
-    """The collection's container_endpoint (batched), on a network made by macvlan_network or
+    """The collection's container_endpoint (batched), on a network made by macvlan_network (with
+    an IPv6 subnet too on a dual-stack network), ipvlan_network (L2 mode, flag bridge) or
     bridge_network (untimed)."""
 
     def __init__(self, *args):
@@ -30,13 +31,18 @@ class Collection(Peer):
                 "netns": self.world.host, "state_dir": self.state_dir}
         if self.driver == "macvlan":
             return "macvlan_network", dict(base, parent="veth0", mode="bridge")
+        if self.driver == "dualstack":
+            return "macvlan_network", dict(base, parent="veth0", mode="bridge", ipv6_subnet=self.subnet6,
+                                           ipv6_gateway=self.gateway6)
+        if self.driver == "ipvlan":
+            return "ipvlan_network", dict(base, parent="veth0", mode="l2")
         return "bridge_network", dict(base, bridge_name=self.bridge, masquerade=False)
 
     def prepare(self):
         from ansible_collections.underlay.network.plugins.module_utils import _runner
         module, params = self.network_params()
         from ansible_collections.underlay.network.plugins.module_utils import _resources
-        resource = {"macvlan_network": _resources.MACVLAN_NETWORK, "bridge_network": _resources.BRIDGE_NETWORK}[module]
+        resource = _resources.NETWORK_BY_DRIVER[module[:-len("_network")]]
         _runner.run(resource, params)
 
     def endpoint_params(self, state="present"):

@@ -17,6 +17,8 @@ from lab import sh
 from peer import NOT_MEASURED, Peer
 
 CNI_PATH = "/usr/lib/cni"
+# the CNI plugin of each network driver (a dual-stack network: macvlan, with an IPv6 range in host-local)
+CNI_TYPES = {"macvlan": "macvlan", "ipvlan": "ipvlan", "bridge": "bridge", "dualstack": "macvlan"}
 
 
 class Cni(Peer):
@@ -29,9 +31,14 @@ class Cni(Peer):
         shutil.rmtree(self.data, ignore_errors=True)
         ipam = {"type": "host-local", "ranges": [[{"subnet": self.subnet, "gateway": self.gateway}]],
                 "routes": [{"dst": "0.0.0.0/0"}], "dataDir": self.data}
+        if self.dual:
+            ipam["ranges"].append([{"subnet": self.subnet6, "gateway": self.gateway6}])
+            ipam["routes"].append({"dst": "::/0"})
         conf = {"cniVersion": "1.0.0", "name": "ulbcni", "ipam": ipam}
-        if self.driver == "macvlan":
+        if CNI_TYPES[self.driver] == "macvlan":
             conf.update(type="macvlan", master="veth0", mode="bridge")
+        elif self.driver == "ipvlan":
+            conf.update(type="ipvlan", master="veth0", mode="l2")
         else:
             conf.update(type="bridge", bridge="ulbcni0", isGateway=True, ipMasq=False)
         self.conf = os.path.join(self.workdir, "net.conf")
@@ -77,6 +84,9 @@ class IpLoop(Peer):
         value = i + 2
         return f"{self.net}.{value // 256}.{value % 256}"
 
+    def _address6(self, i):
+        return f"{self.net6}{i + 2:x}"
+
     def prepare(self):
         if self.driver == "bridge":
             sh("ip", "-n", self.world.host, "link", "add", "ulbip0", "type", "bridge", check=False)
@@ -87,20 +97,29 @@ class IpLoop(Peer):
         lines = []
         for i, ns in enumerate(self.targets()):
             scratch = f"ulbt{i}"
-            if self.driver == "macvlan":
-                lines.append(f"ip link add {scratch} link veth0 netns {ns} type macvlan mode bridge")
+            if self.driver != "bridge":
+                kind = CNI_TYPES[self.driver]
+                mode = "l2" if kind == "ipvlan" else "bridge"
+                lines.append(f"ip link add {scratch} link veth0 netns {ns} type {kind} mode {mode}")
                 lines.append(f"ip -n {ns} link set {scratch} name eth0")
             else:
                 lines.append(f"ip link add {scratch} type veth peer name eth0 netns {ns}")
                 lines.append(f"ip link set {scratch} master ulbip0 up")
             lines.append(f"ip -n {ns} addr add {self._address(i)}/16 dev eth0")
+            if self.dual:
+                lines.append(f"ip -n {ns} addr add {self._address6(i)}/64 dev eth0 nodad")
             lines.append(f"ip -n {ns} link set eth0 up")
             lines.append(f"ip -n {ns} route add default via {self.gateway}")
+            if self.dual:
+                lines.append(f"ip -n {ns} -6 route add default via {self.gateway6}")
         self.host_exec("\n".join(lines) + "\n")
 
     def noop(self):
         lines = [f"ip -n {ns} -4 -o addr show dev eth0 | grep -q ' {self._address(i)}/16 '"
                  for i, ns in enumerate(self.targets())]
+        if self.dual:
+            lines += [f"ip -n {ns} -6 -o addr show dev eth0 | grep -q ' {self._address6(i)}/64 '"
+                      for i, ns in enumerate(self.targets())]
         self.host_exec("\n".join(lines) + "\n")
 
     def detach(self):
@@ -112,7 +131,11 @@ class Floor(Peer):
     the same rtnetlink writes the engine makes (no reading, planning, leases or rollback).
     The link is made directly in the namespace under a scratch name, IPv6 is turned off on it
     (and on a bridge port's host end), it is renamed eth0, then address, up, default route and
-    the gratuitous ARP. What the engine costs above this is the collection's own overhead."""
+    the gratuitous ARP (an ipvlan's with its parent's MAC, read once before the loop, as it
+    has no MAC of its own). On a dual-stack network IPv6 is turned on again after the rename
+    (no router advertisements, no SLAAC), the IPv6 address added without DAD, an IPv6 default
+    route added and an unsolicited neighbour advertisement sent, as the engine does. What the
+    engine costs above this is the collection's own overhead."""
 
     name = "floor"
 
@@ -123,6 +146,9 @@ class Floor(Peer):
         self.entered = _netns.entered
         self.ipv6_off = _netns.ipv6_off
         self.garp_frame = _packet_sockets.gratuitous_arp_frame
+        if self.dual:  # and IPv6 on again for a dual-stack endpoint, and its neighbour advertisement
+            self.ipv6_on = _netns.ipv6_endpoint
+            self.na_message = _packet_sockets.unsolicited_na_message
         if self.driver == "bridge":
             sh("ip", "-n", self.world.host, "link", "add", "ulbfl0", "type", "bridge", check=False)
             sh("ip", "-n", self.world.host, "addr", "replace", f"{self.gateway}/16", "dev", "ulbfl0")
@@ -131,6 +157,20 @@ class Floor(Peer):
     def _address(self, i):
         value = i + 2
         return bytes([int(x) for x in self.net.split(".")] + [value // 256, value % 256])
+
+    def _address6(self, i):
+        return socket.inet_pton(socket.AF_INET6, f"{self.net6}{i + 2:x}")
+
+    def _announce6(self, index, address6, mac):
+        """The unsolicited neighbour advertisement of ``address6`` at ``mac`` to ff02::1 (as the engine sends it)."""
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            sock.bind((socket.inet_ntop(socket.AF_INET6, address6), 0, 0, 0))
+            sock.sendto(self.na_message(mac, address6), ("ff02::1", 0, 0, index))
+        finally:
+            sock.close()
 
     def _in(self, ns, body):
         """``body()`` with this thread in namespace ``ns`` (setns there and back)."""
@@ -146,14 +186,19 @@ class Floor(Peer):
         host = self._in(self.world.host, rt.Rtnl)
         closer = concurrent.futures.ThreadPoolExecutor(max_workers=32)
         gateway = bytes([int(x) for x in self.gateway.split(".")])
+        gateway6 = socket.inet_pton(socket.AF_INET6, self.gateway6) if self.dual else None
         try:
-            parent = host.index("veth0" if self.driver == "macvlan" else "ulbfl0")
+            parent = host.index("ulbfl0" if self.driver == "bridge" else "veth0")
+            parent_mac = host.link(parent)[1][rt.IFLA_ADDRESS] if self.driver == "ipvlan" else None
             for i, ns in enumerate(self.targets()):
                 address = self._address(i)
-                mac = b"\x02\x42" + address
+                mac = parent_mac or b"\x02\x42" + address
                 fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
                 try:
-                    if self.driver == "macvlan":
+                    if self.driver == "ipvlan":
+                        host.newlink(rt.attr_str(rt.IFLA_IFNAME, "ulbscratch"), rt.attr_u32(rt.IFLA_LINK, parent),
+                                     rt.attr_u32(rt.IFLA_NET_NS_FD, fd), rt.ipvlan_info("l2", "bridge"))
+                    elif self.driver != "bridge":  # macvlan (dual-stack too)
                         host.newlink(rt.attr_str(rt.IFLA_IFNAME, "ulbscratch"), rt.attr_u32(rt.IFLA_LINK, parent),
                                      rt.attr(rt.IFLA_ADDRESS, mac), rt.attr_u32(rt.IFLA_NET_NS_FD, fd),
                                      rt.nested(rt.IFLA_LINKINFO, rt.attr_str(rt.IFLA_INFO_KIND, "macvlan"),
@@ -178,13 +223,21 @@ class Floor(Peer):
                             index = conn.index("ulbscratch")
                             conn.setlink(index, rt.attr_str(rt.IFLA_IFNAME, "eth0"))
                             conn.address(True, index, address, 16)
+                            if self.dual:
+                                self.ipv6_on("eth0")
+                                conn.address(True, index, self._address6(i), 64, family=socket.AF_INET6,
+                                             ifa_flags=rt.ADDRESS_NODAD)
                             conn.setlink(index, up=True)
                             conn.route(True, bytes(4), 0, gateway=gateway)
+                            if self.dual:
+                                conn.route(True, bytes(16), 0, gateway=gateway6, family=socket.AF_INET6)
                         finally:
                             conn.close()
                         sock.bind(("eth0", 0))
                         sock.send(self.garp_frame(mac, address))
                         closer.submit(sock.close)
+                        if self.dual:
+                            self._announce6(index, self._address6(i), mac)
                     with self.entered(fd):
                         inside()
                 finally:
@@ -194,7 +247,8 @@ class Floor(Peer):
             host.close()
 
     def noop(self):
-        """Confirm each endpoint: one request for eth0 and one for its addresses per namespace."""
+        """Confirm each endpoint: one request for eth0 and one for its addresses per namespace (and
+        one for its IPv6 addresses on a dual-stack network)."""
         rt = self.rtnl
 
         def check(i):
@@ -204,6 +258,9 @@ class Floor(Peer):
                 found = [a for _h, a in conn.addresses(index, socket.AF_INET)]
                 if not any(a.get(rt.IFA_LOCAL) == self._address(i) for a in found):
                     raise RuntimeError("floor: an address is missing")
+                if self.dual and not any(a.get(rt.IFA_ADDRESS) == self._address6(i)
+                                         for _h, a in conn.addresses(index, socket.AF_INET6)):
+                    raise RuntimeError("floor: an IPv6 address is missing")
             finally:
                 conn.close()
         for i, ns in enumerate(self.targets()):
@@ -234,9 +291,11 @@ class DockerConnect(Peer):
 
     def prepare(self):
         self.dockerd.docker("network", "rm", "ulbdocker", check=False)
-        options = ["-o", "parent=veth0", "-o", "macvlan_mode=bridge"] if self.driver == "macvlan" else \
-            ["-o", "com.docker.network.bridge.name=ulbdk0"]
-        self.dockerd.docker("network", "create", "-d", self.driver, "--subnet", self.subnet, "--gateway",
+        options = ["-o", "com.docker.network.bridge.name=ulbdk0"] if self.driver == "bridge" else \
+            ["-o", "parent=veth0", "-o", "macvlan_mode=bridge"]
+        if self.dual:
+            options += ["--ipv6", "--subnet", self.subnet6, "--gateway", self.gateway6]
+        self.dockerd.docker("network", "create", "-d", CNI_TYPES[self.driver], "--subnet", self.subnet, "--gateway",
                             self.gateway, *options, "ulbdocker")
 
     def _loop(self, command):

@@ -10,40 +10,13 @@ that each peer and phase was measured and that nothing was left behind. Nothing 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
+from underlay_bench import measured, report as bench_report, run_bench as _bench
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(REPO, "bench", "bench.py")
-REPORT = os.path.join(REPO, "bench", "report.py")
-
-
-def _bench(tmp_path, *args):
-    if os.geteuid() != 0:
-        pytest.fail("the bench lane needs root (network namespaces); run it through scripts/test")
-    before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
-    files_before = set(os.listdir("/etc/netns")) if os.path.isdir("/etc/netns") else set()
-    out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, BENCH, "--reps", "1", "--out", str(out), *args], capture_output=True,
-                          text=True, check=False, cwd=REPO)
-    after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
-    left = sorted(name for name in after - before if name.startswith("ulb"))
-    assert not left, f"the bench left namespaces behind: {left}"
-    files_after = set(os.listdir("/etc/netns")) if os.path.isdir("/etc/netns") else set()
-    stale = sorted(name for name in files_after - files_before if name.startswith("ulb"))
-    assert not stale, f"the bench left /etc/netns entries behind: {stale}"
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with open(out, encoding="utf-8") as handle:
-        return json.load(handle), done.stdout
-
-
-def measured(data):
-    return {(s["driver"], s["peer"], s["phase"]) for s in data["samples"] if s["seconds"] is not None}
 
 
 def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
@@ -55,8 +28,7 @@ def test_every_peer_attaches_checks_and_detaches_on_both_drivers(tmp_path):
             for phase in ("attach", "noop", "detach")}
     assert want <= measured(data), sorted(want - measured(data))
     assert data["machine"]["kernel"] and data["machine"]["cpus"]
-    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
-                            text=True, check=True).stdout
+    report = bench_report(tmp_path / "results.json")
     assert "| 5 | CNI plugin loop |" in report and "#### bridge network" in report
     assert "| 5 | floor: the engine's kernel writes, raw |" in report
 
@@ -92,8 +64,7 @@ def test_reattach_after_restart_with_the_watcher_and_dockers_own_network(tmp_pat
             for peer in ("docker-restart", "watch-docker", "watch-podman") for phase in ("reattach", "outage")}
     assert want <= measured(data), sorted(want - measured(data))
     assert all(s["seconds"] > 0 for s in data["samples"] if s["phase"] == "outage"), out
-    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
-                            text=True, check=True).stdout
+    report = bench_report(tmp_path / "results.json")
     assert "#### Re-attach after a container restart (issue 15)" in report
     assert "| macvlan | 2 | collection + `underlay-network watch`, Podman container |" in report
 
@@ -114,7 +85,32 @@ def test_lookups_and_attach_with_publish_and_names_beside_docker(tmp_path):
     want |= {("publish", peer, phase) for peer in ("docker-run", "docker-run-publish") for phase in ("attach", "detach")}
     assert want <= measured(data), sorted(want - measured(data))
     assert not data["notes"], data["notes"]
-    report = subprocess.run([sys.executable, REPORT, str(tmp_path / "results.json")], capture_output=True,
-                            text=True, check=True).stdout
+    report = bench_report(tmp_path / "results.json")
     assert "#### Names: lookups per second from one container (issue 17)" in report, out
     assert "| 3 | `docker start` loop, made by `docker create --network NET -p PORT:80` |" in report
+
+
+def test_dual_stack_macvlan_every_peer_and_docker_with_ipv6(tmp_path):
+    """The dual-stack macvlan rows (issue 18) at N = 3 and 3 Docker containers: every peer (the
+    collection, the floor, the CNI macvlan plugin with a dual-stack host-local range, the ``ip``
+    loop, ``docker network connect`` to a ``--ipv6`` macvlan network) leaves each target with
+    exactly one IPv4 address of its subnet and one IPv6 address of its /64 on an up macvlan
+    eth0 (the bench checks it after every attach), and none after detach."""
+    with open(os.path.join(REPO, "plugins", "module_utils", "_argspec.py"), encoding="utf-8") as handle:
+        if "ipv6_subnet" not in handle.read():
+            pytest.skip("the collection's networks have no ipv6_subnet yet (issue 18's IPv6 work is not merged)")
+    for tool in ("dockerd", "docker"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} missing: scripts/setup installs docker.io")
+    data, out = _bench(tmp_path, "--sizes", "3", "--drivers", "dualstack", "--docker", "3", "--fleet", "",
+                       "--restarts", "0", "--names", "0", "--publish", "0")
+    peers = ("e2e", "engine", "floor", "cni", "ip")
+    want = {("dualstack", peer, phase) for peer in peers for phase in ("attach", "noop", "detach")}
+    want |= {("dualstack", "docker", "attach"), ("dualstack", "docker", "detach")}
+    want |= {("dualstack", "e2e-docker", phase) for phase in ("attach", "noop", "detach")}
+    assert want <= measured(data), (sorted(want - measured(data)), out)
+    verified = {s["peer"]: s["verified"] for s in data["samples"] if s["phase"] == "attach" and "verified" in s}
+    assert verified == {peer: 3 for peer in peers}, out
+    report = bench_report(tmp_path / "results.json")
+    assert "#### dual-stack macvlan network" in report and "| 3 | CNI plugin loop |" in report
+    assert "| dual-stack macvlan | 3 | `docker network connect` loop |" in report
