@@ -151,34 +151,36 @@ class Dockerd:
         self.proc = None
 
 
-# -- the collection's names resolver ----------------------------------------------------------
-class NamesResolver:
-    """The names resolver of one state_dir as its service runs it (``underlay-network dns
-    --state-dir DIR --netns HOST``, the command's own entry point, as a subprocess): already
-    running when a module attaches, as Docker's embedded DNS is with dockerd. Ready once it has
-    said READY=1 on a NOTIFY_SOCKET of the bench's."""
+# -- the collection's services -----------------------------------------------------------------
+class Service:
+    """A command of the collection's own entry point (``underlay-network CMD ARGS``) run as its
+    systemd unit runs it, as a subprocess: ready once it has said READY=1 on a NOTIFY_SOCKET of
+    the bench's; stopped with SIGTERM (killed after 30 s). Its output goes to ``WORKDIR/NAME.log``."""
 
-    def __init__(self, state_dir, netns, workdir, timeout=60.0):
+    def __init__(self, args, workdir, name, timeout=60.0, env=None):
         os.makedirs(workdir, exist_ok=True)
-        self.log = os.path.join(workdir, "resolver.log")
-        path = os.path.join(workdir, "resolver.notify")
+        self.log = os.path.join(workdir, f"{name}.log")
+        path = os.path.join(workdir, f"{name}.notify")
         if os.path.exists(path):
             os.unlink(path)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(path)
         self.notify.settimeout(timeout)
-        env = dict(os.environ, NOTIFY_SOCKET=path, PYTHONPATH=COLLECTIONS, PYTHONUNBUFFERED="1")
+        env = dict(os.environ if env is None else env, NOTIFY_SOCKET=path, PYTHONPATH=COLLECTIONS,
+                   PYTHONUNBUFFERED="1")
         with open(self.log, "w", encoding="utf-8") as log:
             self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-                [sys.executable, "-c", COMMAND, "dns", "--state-dir", state_dir, "--netns", netns],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
+                [sys.executable, "-c", COMMAND, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             if self.notify.recv(100) != b"READY=1":
-                raise RuntimeError("names resolver: no READY=1")
+                raise RuntimeError(f"{name}: no READY=1")
         except (OSError, RuntimeError) as err:
             self.stop()
-            with open(self.log, encoding="utf-8") as handle:
-                raise RuntimeError(f"names resolver did not start ({err}):\n{handle.read()[-2000:]}") from None
+            raise RuntimeError(f"{name} did not start ({err}):\n{self.text()[-2000:]}") from None
+
+    def text(self):
+        with open(self.log, encoding="utf-8") as handle:
+            return handle.read()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -195,3 +197,10 @@ class NamesResolver:
 
     def __exit__(self, *_exc):
         self.stop()
+
+
+def names_resolver(state_dir, netns, workdir, timeout=60.0):
+    """The names resolver of one state_dir as its service runs it (``underlay-network dns``):
+    already running when a module attaches, as Docker's embedded DNS is with dockerd. Its log is
+    ``WORKDIR/resolver.log``."""
+    return Service(["dns", "--state-dir", state_dir, "--netns", netns], workdir, "resolver", timeout)

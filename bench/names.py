@@ -90,7 +90,7 @@ def lookups(args, workdir, log, dockerd):
     where = os.path.join(workdir, "names-lookups")
     try:
         # the resolver runs as its service runs it, before the endpoints come (as dockerd does)
-        with lab.NamesResolver(os.path.join(where, "state"), world.host, where):
+        with lab.names_resolver(os.path.join(where, "state"), world.host, where):
             pairs = {"lookup-collection": _collection_pair(world, where)}
             if dockerd is not None:
                 pairs["lookup-docker"] = _docker_pair(dockerd)
@@ -185,7 +185,7 @@ def attach_publish(args, workdir, log, dockerd):
                          PlaybookPublish):
                 peer = kind(world, "bridge", where)
                 if peer.dns:  # its service runs before the attach, as dockerd does
-                    with lab.NamesResolver(peer.state_dir, world.host, peer.workdir):
+                    with lab.names_resolver(peer.state_dir, world.host, peer.workdir):
                         runs.append((peer, _run_peer(peer, _check_collection, log)))
                 else:
                     runs.append((peer, _run_peer(peer, _check_collection, log)))

@@ -27,11 +27,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 
@@ -42,8 +39,6 @@ from ansible_collections.underlay.network.plugins.module_utils._resources import
 DRIVERS = ("macvlan", "bridge")  # the drivers restart has peers for (bench.py --drivers may name others)
 PEERS = ("docker-restart", "watch-docker", "watch-podman")
 WAIT = 60.0           # bounded wait for one restart's start event and the reply after it
-LAUNCH = ("import sys; from ansible_collections.underlay.network.plugins.module_utils._cli import main;"
-          " sys.exit(main(sys.argv[1:]))")
 
 
 class Pinger:
@@ -175,41 +170,17 @@ class Podman:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-class Watcher:
-    """``underlay-network watch`` (the command's own entry point) as a subprocess; ready once it
-    has told READY=1 on a NOTIFY_SOCKET of ours and made its first sweep."""
+class Watcher(lab.Service):
+    """``underlay-network watch`` as its service runs it (``lab.Service``); ready once it has
+    also made its first sweep."""
 
     def __init__(self, workdir, state_dir, netns, env):
-        self.log = os.path.join(workdir, "watch.log")
-        path = os.path.join(workdir, "notify")
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(path)
-        self.notify.settimeout(WAIT)
-        env = dict(env, NOTIFY_SOCKET=path, PYTHONPATH=lab.COLLECTIONS, PYTHONUNBUFFERED="1")
-        with open(self.log, "w", encoding="utf-8") as log:
-            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-                [sys.executable, "-c", LAUNCH, "watch", "--state-dir", state_dir, "--netns", netns],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
-        if self.notify.recv(100) != b"READY=1":
-            raise RuntimeError("restart bench: the watcher did not say READY=1")
+        super().__init__(["watch", "--state-dir", state_dir, "--netns", netns], workdir, "watch", WAIT, env)
         deadline = time.monotonic() + WAIT
         while "sweep (start):" not in self.text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("restart bench: the watcher did not sweep:\n" + self.text()[-2000:])
             time.sleep(0.05)
-
-    def text(self):
-        with open(self.log, encoding="utf-8") as handle:
-            return handle.read()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.notify.close()
 
 
 def _collection_network(driver, world, state_dir, net):
