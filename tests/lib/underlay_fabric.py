@@ -9,6 +9,7 @@
 
 The matrix file lists probes, each ``{from: NS, ..., expect: WHAT, why: TEXT}``:
     to: NS|ADDRESS           ping: direct (TTL 64), routed (TTL below 64) or blocked
+    to6: NS|ADDRESS          the same over IPv6 (ping -6, hop limit; NS: its first global IPv6 address)
     resolve: NAME            the name asked through the container's own resolv.conf (the one its
                              host wrote): resolves (to addresses its leases give that name, as the
                              inspect view shows them), unresolved, or wrong (other addresses)
@@ -20,9 +21,12 @@ The spec (YAML):
     prefix: lab-                       # namespace names are PREFIX + name
     trunk: ens33                       # each host's uplink, cabled to the switch
     router:                            # the gateways; 'untagged' needs no 802.1Q
-      vlans: {100: 10.0.0.1/24, 200: 192.168.3.1/24}
+      vlans: {100: 10.0.0.1/24, 200: [192.168.3.1/24, "fd00:200::1/64"]}   # one address or a list
       untagged: [10.99.0.1/16]
+      routes: {10.40.0.0/24: 10.99.0.2}   # static routes: destination -> next hop
     hosts: [host1, host2]
+    uplinks:                           # a host's own address(es) on the untagged trunk and its
+      host2: {addresses: [10.99.0.2/16], gateway: 10.99.0.1}   # default route (as installed)
     containers: [h1-web, h2-web]        # plain namespaces, targets of container_netns
     listeners:                         # servers run in containers (again after a reboot)
       h1-web: {http: 80}               # answers GET / with a page naming the container
@@ -41,6 +45,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import http.server
+import ipaddress
 import json
 import os
 import re
@@ -139,16 +144,21 @@ class Fabric:
             switch, router_ns = prefix + "switch", prefix + "router"
             run("ip", "-n", switch, "link", "add", "sw0", "up", "type", "bridge")
             self._cable(switch, "r0", router_ns, "trunk0")
-            for vid, address in sorted((router.get("vlans") or {}).items()):
+            for vid, addresses in sorted((router.get("vlans") or {}).items()):
                 run("ip", "-n", router_ns, "link", "add", "link", "trunk0", "name", f"trunk0.{vid}",
                     "type", "vlan", "id", str(int(vid)))
-                run("ip", "-n", router_ns, "addr", "add", address, "dev", f"trunk0.{vid}")
+                for address in _listed(addresses):
+                    run("ip", "-n", router_ns, "addr", "add", address, "dev", f"trunk0.{vid}")
                 run("ip", "-n", router_ns, "link", "set", f"trunk0.{vid}", "up")
             for address in router.get("untagged") or []:
                 run("ip", "-n", router_ns, "addr", "add", address, "dev", "trunk0")
-            ns_run(router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            ns_run(router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+            for destination, via in sorted((router.get("routes") or {}).items()):
+                run("ip", "-n", router_ns, "route", "add", str(destination), "via", str(via))
+            uplinks = spec.get("uplinks") or {}
             for position, host in enumerate(hosts):
                 self._cable(switch, f"p{position}", prefix + host, trunk)
+                self._uplink(prefix + host, trunk, uplinks.get(host) or {})
                 self._host_root(state, host)
             for ns in sorted(state["listeners"]):
                 self._listen(state, ns)
@@ -169,6 +179,14 @@ class Fabric:
                      str(int(port)), ns], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
             state["pids"].setdefault(ns, []).append(proc.pid)
             self._save(state)
+
+    @staticmethod
+    def _uplink(ns, trunk, uplink):
+        """A host's own addresses on the untagged trunk and its default route, as installed."""
+        for address in _listed(uplink.get("addresses")):
+            run("ip", "-n", ns, "addr", "add", address, "dev", trunk)
+        if uplink.get("gateway"):
+            run("ip", "-n", ns, "route", "add", "default", "via", str(uplink["gateway"]), "dev", trunk)
 
     @staticmethod
     def _cable(switch, port, ns, ifname):
@@ -313,17 +331,18 @@ class Fabric:
         run("ip", "-n", ns, "link", "set", device, "up")
 
     # ------------------------------------------------------------------ matrix
-    def address_of(self, ns):
-        """The first global IPv4 address of a namespace (its endpoint's address)."""
-        out = run("ip", "-n", ns, "-j", "-4", "addr", "show", "scope", "global", capture=True).stdout
+    def address_of(self, ns, family=4):
+        """The first global IPv4 (``family`` 6: IPv6) address of a namespace (its endpoint's address)."""
+        out = run("ip", "-n", ns, "-j", f"-{family}", "addr", "show", "scope", "global", capture=True).stdout
         for link in json.loads(out or "[]"):
             for info in link.get("addr_info", []):
                 return info["local"]
         return None
 
-    def probe(self, source, target):
-        """'direct' (TTL 64: same segment), 'routed' (TTL below 64) or 'blocked'."""
-        done = ns_run(source, "ping", "-n", "-c", "1", "-W", "2", target, check=False, capture=True)
+    def probe(self, source, target, family=4):
+        """'direct' (TTL 64: same segment), 'routed' (TTL below 64) or 'blocked' (``family`` 6:
+        ping -6, whose reply's hop limit ping shows as ttl)."""
+        done = ns_run(source, "ping", f"-{family}", "-n", "-c", "1", "-W", "2", target, check=False, capture=True)
         match = re.search(r"ttl=(\d+)", done.stdout)
         if done.returncode != 0 or not match:
             return "blocked"
@@ -364,7 +383,7 @@ class Fabric:
         """``(address, None)`` of ``NAME:PORT``'s name (an address, a container of the fabric,
         or a name ``source`` resolves), or ``(None, why)``."""
         name = text.rsplit(":", 1)[0]
-        if re.match(r"^[0-9.]+$", name):
+        if _is_address(name):
             return name, None
         if name in self._load()["containers"]:
             return self.address_of(prefix + name), None
@@ -390,9 +409,10 @@ class Fabric:
                 done = ns_run(source, sys.executable, os.path.abspath(__file__), "_" + kind, address, port,
                               str(item.get("page", "")), check=False, capture=True)
                 return label, address, done.stdout.strip() or "blocked"
-        target = str(item["to"])
-        address = target if re.match(r"^[0-9.]+$", target) else self.address_of(prefix + target)
-        return f"{item['from']} -> {target}", address, self.probe(source, address) if address else "no address"
+        family, target = (6, str(item["to6"])) if "to6" in item else (4, str(item["to"]))
+        address = target if _is_address(target) else self.address_of(prefix + target, family)
+        label = f"{item['from']} -{'6' if family == 6 else ''}> {target}"
+        return label, address, self.probe(source, address, family) if address else "no address"
 
     def matrix(self, expectations):
         """Run each probe in parallel; returns rows and the number of mismatches."""
@@ -414,6 +434,20 @@ def print_matrix(rows):
         mark = "" if r["seen"] == r["expect"] else "   <-- MISMATCH"
         print(f"{r['probe'] + ' (' + str(r['address']) + ')':<{width}}"
               f"{r['expect']:<12}{r['seen']:<12}{r['why']}{mark}")
+
+
+def _listed(value):
+    """A spec's address or list of addresses, as a list of strings."""
+    return [str(item) for item in (value if isinstance(value, list) else [value] if value else [])]
+
+
+def _is_address(text):
+    """Whether ``text`` is an IPv4 or IPv6 address (not a namespace or a name)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _mounted(path):

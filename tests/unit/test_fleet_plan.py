@@ -74,7 +74,8 @@ def test_the_example_inventory_is_a_valid_plan():
     hosts, endpoints = load_example()
     problems, summary = validate_fleet(hosts, endpoints)
     assert problems == []
-    assert sorted(summary) == sorted(["VLAN 100", "VLAN 200", "VLAN 21", "VLAN 22",
+    assert sorted(summary) == sorted(["VLAN 100", "VLAN 200", "VLAN 21", "VLAN 22", "VLAN 300",
+                                      "the untagged (native) VLAN",
                                       "host1's bridge network bridge2", "host1's bridge network isolated",
                                       "host1's bridge network wp-internal", "host1's bridge network wp-front",
                                       "host2's bridge network bridge2", "host2's bridge network isolated"])
