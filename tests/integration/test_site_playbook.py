@@ -62,7 +62,7 @@ BAD = [
     ("a network with an unknown driver",
      variant("host1", "underlay_networks", GOOD["host1"]["underlay_networks"] + [
          {"name": "ov", "driver": "overlay", "subnet": "10.9.0.0/24"}]), [],
-     "host1: underlay_networks[1]: value of driver must be one of: macvlan, bridge, got: overlay (role networks)"),
+     "host1: underlay_networks[1]: value of driver must be one of: macvlan, ipvlan, bridge, got: overlay (role networks)"),
     ("an endpoint without a network", GOOD, [{"host": "host1", "container_netns": "x"}],
      "host1: underlay_endpoints[0]: missing required arguments: network (role endpoints)"),
     ("ip_ranges of one segment that overlap across hosts",
@@ -103,11 +103,12 @@ def test_a_role_on_its_own_fails_at_its_argument_spec_naming_the_option(fleet, t
         "name": "Only the networks role", "hosts": "host1", "gather_facts": False,
         "roles": [{"role": "underlay.network.networks"}]}]))
     before = fleet.world()
-    bad = variant("host1", "underlay_networks", [{"name": "x", "driver": "ipvlan", "subnet": "10.9.0.0/24"}])
+    bad = variant("host1", "underlay_networks", [{"name": "x", "driver": "overlay", "subnet": "10.9.0.0/24"}])
     done = play(fleet, tmp_path, bad, [], playbook=str(playbook))
     assert done.returncode != 0, done.stdout
     assert "Validating arguments against arg spec 'main'" in done.stdout
-    assert "value of driver must be one of: macvlan, bridge, got: ipvlan found in underlay_networks" in done.stdout, \
+    assert "value of driver must be one of: macvlan, ipvlan, bridge, got: overlay found in underlay_networks" \
+        in done.stdout, \
         done.stdout
     assert fleet.world() == before
 
