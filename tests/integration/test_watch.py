@@ -359,9 +359,11 @@ def test_restart_reattaches_same_ip_and_mac_on_macvlan_and_bridge(runtimes, lab,
         watcher.wait_for(rf"^started .*container:{re.escape(name)} \({tool}\).*: re-attached")
     assert leases(lab) == recorded, "the same addresses, MACs and interface names, no lease lost or added"
     assert not re.search(r"^problem", watcher.text(), re.M), watcher.text()
-    # the old namespaces are let go, the new ones served
+    # the old namespaces are let go, the new ones served (the kernel reuses a freed namespace's
+    # inode number at once: an old number still held must be a new namespace's)
     held = set(_dns_service.release(lab.state_dir).values())
-    assert not held & before and {os.stat(netns_of(tool, name)).st_ino for tool, name in targets} <= held, held
+    new = {os.stat(netns_of(tool, name)).st_ino for tool, name in targets}
+    assert new <= held and not (held & before) - new, (held, before, new)
 
     # a second restart of the same container works as the first (nothing left over)
     lib.sh("docker", "restart", "-t", "0", docker_name)
