@@ -7,11 +7,10 @@ handshake that lets a module return only once the names it just changed resolve.
 One resolver per state_dir: it holds ``dns/resolver.lock`` (flock) for as long as it runs, so a
 second one started meanwhile waits for the lock instead of serving twice. It follows the state
 directory (a change of ``networks/``, ``leases/`` or ``peers/`` is a rename, which changes the directory's
-mtime) and after each change writes ``dns/served``: the digest of the views it now serves. A
-module that changed the records computes the same digest from the same files and waits for it.
-
-The digest is kept per network too (``fingerprints``): a module waits for the networks it
-changed only, and reads no other network's file; a lease file the resolver cannot read is
+mtime) and after each change writes ``dns/served``: each network's fingerprint of what it now
+serves (``fingerprints``). A module that changed the records computes the same fingerprints from
+the same files and waits for them (``serves``), for the networks it changed only, reading no
+other network's file; a lease file the resolver cannot read is
 logged and that network keeps what was served of it. ``release`` (``dns/release``, answered in
 ``dns/released``) has it let go of gone namespaces and read everything again at once: what a
 run that makes a restarted container's endpoints again asks first.
@@ -80,12 +79,6 @@ def served_networks(state_dir, only=None, unreadable=None):
     return found
 
 
-def digest(views):
-    """A fingerprint of what the resolver serves: the same views, the same text."""
-    shape = {path: {"records": view.records, "networks": list(view.networks)} for path, view in views.items()}
-    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
-
-
 def fingerprints(networks):
     """``{network: fingerprint}`` of each network's members (names, address, namespace): a run
     waits for the networks it changed only, so a file it does not need is never read."""
@@ -134,7 +127,7 @@ def serve(state_dir, upstreams=None, stop=None, ready=None, exit_when_idle=False
 
 
 def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
-    seen = served = idle_since = None
+    seen = idle_since = None
     pruned, last_good, logged, answered = time.monotonic(), {}, {}, None
     while not stop.is_set():
         # a namespace that went (a container stopped or restarted) is let go at once: a listener
@@ -153,7 +146,7 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
             try:
                 networks = served_networks(state_dir, unreadable=unreadable)
             except UnderlayError as err:  # the networks themselves cannot be read: keep serving
-                _report(state_dir, served, [str(err)], fingerprints(last_good))
+                _report(state_dir, [str(err)], fingerprints(last_good))
             else:
                 # a corrupt lease file: that network keeps what was served of it, the rest follow
                 networks.update((name, last_good[name]) for name in unreadable if name in last_good)
@@ -165,10 +158,9 @@ def _follow(state_dir, resolver, stop, ready, exit_when_idle=False):
                     logged = unreadable
                 views = _dns_records.views(networks)
                 resolver.update(views)
-                served = digest(views)
                 # a namespace that is gone (a stopped container) needs no names: not a problem, and
                 # the report does not change because a container stopped
-                _report(state_dir, served, sorted(unreadable.values()) + [
+                _report(state_dir, sorted(unreadable.values()) + [
                     f"{path}: {why}" for path, why in sorted(resolver.problems.items()) if os.path.exists(path)],
                     {name: value for name, value in fingerprints(networks).items() if name not in unreadable})
                 if ready is not None:
@@ -198,13 +190,13 @@ def _marks(state_dir):
     return tuple(marks)
 
 
-def _report(state_dir, served, problems, networks):
-    """``dns/served``: the digest served, each network's fingerprint as read now (a network
+def _report(state_dir, problems, networks):
+    """``dns/served``: each network's fingerprint as read now (a network
     whose file cannot be read is left out), and why a namespace or network is not served
     (atomic: the waiter reads it). A network with no member is left out, as a waiter reads a
     missing one (EMPTY): creating or removing a network with no endpoint leaves the file as it was."""
     networks = {name: value for name, value in networks.items() if value != EMPTY}
-    _write_json(_path(state_dir, SERVED), {"digest": served, "networks": networks, "problems": problems})
+    _write_json(_path(state_dir, SERVED), {"networks": networks, "problems": problems})
 
 
 def _write_json(target, data):

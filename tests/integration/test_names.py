@@ -91,7 +91,7 @@ def attach_all(lab, check_mode=False):
 
 def observed(lab):
     """Everything check mode must leave byte-identical: the host's ruleset, the state files
-    (the resolver's pid and served digest among them; not its log), every resolv.conf."""
+    (the resolver's pid and served fingerprints among them; not its log), every resolv.conf."""
     state = lib.tree_snapshot(lab.state_dir) or {}
     state.pop(os.path.join("dns", "resolver.log"), None)
     return {"nft": lib.nft_ruleset(lab.host), "state": state,

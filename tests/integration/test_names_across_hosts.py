@@ -83,7 +83,7 @@ def give(fleet, host, check_mode=False, **args):
 
 def observed(fleet):
     """What check mode must leave byte-identical: both state dirs (the resolver's pid and served
-    digest among them, not its log) and every endpoint's resolv.conf."""
+    fingerprints among them, not its log) and every endpoint's resolv.conf."""
     found = {}
     for name, host in fleet.hosts.items():
         state = lib.tree_snapshot(host.state_dir) or {}
